@@ -1,0 +1,365 @@
+//! The web app's files: embedded in the binary, or read from a directory on
+//! every request (`PUBLIC_DIR`, and the crate's own `public/` in debug builds).
+//!
+//! Request paths are confined to the asset root: see [`resolve`], whose table of
+//! hostile paths is the unit test below.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use anyhow::{bail, Context, Result};
+use bytes::Bytes;
+use include_dir::{include_dir, Dir};
+
+static EMBEDDED: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR/public");
+
+/// One file ready to send.
+#[derive(Clone, Debug)]
+pub struct Asset {
+    pub body: Bytes,
+    /// Strong validator derived from the content, quoted as HTTP wants it.
+    pub etag: String,
+    pub content_type: &'static str,
+}
+
+/// Where the files come from.
+#[derive(Clone)]
+pub enum Assets {
+    /// Files compiled into the binary, indexed once at start.
+    Embedded(Arc<BTreeMap<String, Asset>>),
+    /// A directory read on every request; `root` is canonical.
+    Disk { root: Arc<PathBuf> },
+}
+
+/// Why a request path was refused before touching any file.
+#[derive(Debug, PartialEq, Eq)]
+pub enum PathError {
+    /// The path would leave the asset root or is not a plain file name
+    /// (`..`, backslashes, NUL, hidden files, bad percent-encoding).
+    Forbidden,
+}
+
+impl Assets {
+    /// The copy built into the binary.
+    pub fn embedded() -> Assets {
+        let mut files = BTreeMap::new();
+        collect_embedded(&EMBEDDED, &mut files);
+        Assets::Embedded(Arc::new(files))
+    }
+
+    /// Files read from `dir` on every request.
+    pub fn from_dir(dir: &Path) -> Result<Assets> {
+        if !dir.is_dir() {
+            bail!(
+                "PUBLIC_DIR is {} but that is not a directory; point it at a folder holding index.html, or unset it to serve the app built into the binary",
+                dir.display()
+            );
+        }
+        let root = dir
+            .canonicalize()
+            .with_context(|| format!("PUBLIC_DIR {} could not be opened", dir.display()))?;
+        Ok(Assets::Disk {
+            root: Arc::new(root),
+        })
+    }
+
+    /// Release builds serve the embedded copy; debug builds (`cargo run`) serve
+    /// the crate's `public/` from disk, so editing the app needs no rebuild.
+    pub fn default_for_build() -> Assets {
+        if cfg!(debug_assertions) {
+            let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("public");
+            if let Ok(assets) = Assets::from_dir(&dir) {
+                return assets;
+            }
+        }
+        Assets::embedded()
+    }
+
+    /// Describes the source for the banner.
+    pub fn describe(&self) -> String {
+        match self {
+            Assets::Embedded(_) => "built into the binary".to_string(),
+            Assets::Disk { root } => format!("{} (read on every request)", root.display()),
+        }
+    }
+
+    /// Looks up the file for a request path. `Ok(None)` is "not found".
+    pub async fn get(&self, request_path: &str) -> Result<Option<Asset>, PathError> {
+        let rel = resolve(request_path)?;
+        Ok(match self {
+            Assets::Embedded(files) => files.get(&rel).cloned(),
+            Assets::Disk { root } => read_confined(root, &rel).await,
+        })
+    }
+
+    /// A short hash of every served file's name and bytes: the app's version.
+    /// It is the same across restarts when nothing changed.
+    pub async fn version(&self) -> String {
+        let mut files: Vec<(String, Bytes)> = match self {
+            Assets::Embedded(files) => files
+                .iter()
+                .map(|(k, v)| (k.clone(), v.body.clone()))
+                .collect(),
+            Assets::Disk { root } => {
+                let root = root.clone();
+                tokio::task::spawn_blocking(move || {
+                    let mut out = Vec::new();
+                    walk_disk(&root, &root, &mut out);
+                    out
+                })
+                .await
+                .unwrap_or_default()
+            }
+        };
+        files.sort_by(|a, b| a.0.cmp(&b.0));
+        let mut ctx = ring::digest::Context::new(&ring::digest::SHA256);
+        for (name, body) in &files {
+            // Lengths make the encoding unambiguous: no two file sets hash alike
+            // by moving bytes between a name and a body.
+            ctx.update(&(name.len() as u64).to_be_bytes());
+            ctx.update(name.as_bytes());
+            ctx.update(&(body.len() as u64).to_be_bytes());
+            ctx.update(body);
+        }
+        short_hex(ctx.finish().as_ref())
+    }
+}
+
+fn collect_embedded(dir: &Dir<'static>, out: &mut BTreeMap<String, Asset>) {
+    for file in dir.files() {
+        let rel = file.path().to_string_lossy().replace('\\', "/");
+        if resolve(&format!("/{rel}")).as_deref() == Ok(rel.as_str()) {
+            out.insert(
+                rel.clone(),
+                make_asset(&rel, Bytes::from_static(file.contents())),
+            );
+        }
+    }
+    for sub in dir.dirs() {
+        collect_embedded(sub, out);
+    }
+}
+
+fn walk_disk(root: &Path, dir: &Path, out: &mut Vec<(String, Bytes)>) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        if entry.file_name().to_string_lossy().starts_with('.') {
+            continue; // hidden files are never served, so never hashed
+        }
+        let path = entry.path();
+        // Follow links only where they stay inside the root, as serving does.
+        let Ok(real) = path.canonicalize() else {
+            continue;
+        };
+        if !real.starts_with(root) {
+            continue;
+        }
+        if real.is_dir() {
+            walk_disk(root, &path, out);
+        } else if let (Ok(rel), true) = (path.strip_prefix(root), real.is_file()) {
+            let rel = rel.to_string_lossy().replace('\\', "/");
+            if resolve(&format!("/{rel}")).as_deref() == Ok(rel.as_str()) {
+                if let Ok(bytes) = std::fs::read(&real) {
+                    out.push((rel, Bytes::from(bytes)));
+                }
+            }
+        }
+    }
+}
+
+async fn read_confined(root: &Path, rel: &str) -> Option<Asset> {
+    let candidate = root.join(rel);
+    // Canonicalizing resolves symlinks; anything that lands outside the root
+    // (a link to /etc, say) is treated as absent.
+    let real = tokio::fs::canonicalize(&candidate).await.ok()?;
+    if !real.starts_with(root) || !tokio::fs::metadata(&real).await.ok()?.is_file() {
+        return None;
+    }
+    let body = tokio::fs::read(&real).await.ok()?;
+    Some(make_asset(rel, Bytes::from(body)))
+}
+
+fn make_asset(rel: &str, body: Bytes) -> Asset {
+    let digest = ring::digest::digest(&ring::digest::SHA256, &body);
+    Asset {
+        etag: format!("\"{}\"", short_hex(digest.as_ref())),
+        content_type: content_type(rel),
+        body,
+    }
+}
+
+fn short_hex(bytes: &[u8]) -> String {
+    bytes.iter().take(10).map(|b| format!("{b:02x}")).collect()
+}
+
+/// Content types for what a web app ships; JavaScript gets `text/javascript`
+/// because module scripts are refused under anything that is not a JS type.
+pub fn content_type(path: &str) -> &'static str {
+    let ext = path
+        .rsplit_once('.')
+        .map(|(_, e)| e.to_ascii_lowercase())
+        .unwrap_or_default();
+    match ext.as_str() {
+        "html" | "htm" => "text/html; charset=utf-8",
+        "js" | "mjs" => "text/javascript; charset=utf-8",
+        "css" => "text/css; charset=utf-8",
+        "svg" => "image/svg+xml",
+        "png" => "image/png",
+        "ico" => "image/x-icon",
+        "json" => "application/json",
+        "webmanifest" => "application/manifest+json",
+        "wasm" => "application/wasm",
+        "txt" => "text/plain; charset=utf-8",
+        _ => mime_guess::from_ext(&ext)
+            .first_raw()
+            .unwrap_or("application/octet-stream"),
+    }
+}
+
+/// Turns a request path into a relative file name inside the asset root, or
+/// refuses it. `/` and paths ending in `/` mean `index.html`.
+pub fn resolve(request_path: &str) -> Result<String, PathError> {
+    let decoded = percent_encoding::percent_decode_str(request_path)
+        .decode_utf8()
+        .map_err(|_| PathError::Forbidden)?;
+    if decoded.contains('\0') || decoded.contains('\\') || !decoded.starts_with('/') {
+        return Err(PathError::Forbidden);
+    }
+    let mut rel = decoded[1..].to_string();
+    if rel.is_empty() || rel.ends_with('/') {
+        rel.push_str("index.html");
+    }
+    let ok = rel.split('/').all(|seg| {
+        !seg.is_empty()
+            && !seg.starts_with('.')
+            && !seg.contains(':')
+            && !seg.chars().any(char::is_control)
+    });
+    if ok {
+        Ok(rel)
+    } else {
+        Err(PathError::Forbidden)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Paths a hostile client may send; none may name anything but a plain
+    /// file below the root.
+    const HOSTILE: &[&str] = &[
+        "/../Cargo.toml",
+        "/..",
+        "/a/../../etc/passwd",
+        "/%2e%2e/Cargo.toml",
+        "/%2E%2E%2FCargo.toml",
+        "/..%2fCargo.toml",
+        "/%2e%2e%5cCargo.toml",
+        "/..\\Cargo.toml",
+        "/\\etc\\passwd",
+        "//etc/passwd",
+        "/%2fetc/passwd",
+        "/index.html%00.png",
+        "/index.html\0",
+        "/C:/Windows/win.ini",
+        "/.git/config",
+        "/.env",
+        "/a//b",
+        "/./index.html",
+        "/%ff%fe",
+        "etc/passwd",
+        "",
+    ];
+
+    #[test]
+    fn hostile_paths_are_refused() {
+        for path in HOSTILE {
+            assert_eq!(
+                resolve(path),
+                Err(PathError::Forbidden),
+                "{path:?} was accepted"
+            );
+        }
+    }
+
+    #[test]
+    fn ordinary_paths_resolve() {
+        for (path, rel) in [
+            ("/", "index.html"),
+            ("/app.js", "app.js"),
+            ("/img/", "img/index.html"),
+            ("/img/a%20b.png", "img/a b.png"),
+        ] {
+            assert_eq!(resolve(path).as_deref(), Ok(rel), "{path}");
+        }
+    }
+
+    #[test]
+    fn content_types() {
+        for (path, want) in [
+            ("a.html", "text/html; charset=utf-8"),
+            ("a.js", "text/javascript; charset=utf-8"),
+            ("a.css", "text/css; charset=utf-8"),
+            ("a.svg", "image/svg+xml"),
+            ("a.png", "image/png"),
+            ("a.ico", "image/x-icon"),
+            ("a.json", "application/json"),
+            ("a.webmanifest", "application/manifest+json"),
+            ("a.wasm", "application/wasm"),
+        ] {
+            assert_eq!(content_type(path), want, "{path}");
+        }
+    }
+
+    #[tokio::test]
+    async fn symlink_out_of_root_is_not_followed() {
+        let outside = tempfile::tempdir().unwrap();
+        std::fs::write(outside.path().join("secret.txt"), "secret").unwrap();
+        let root = tempfile::tempdir().unwrap();
+        std::fs::write(root.path().join("index.html"), "hi").unwrap();
+        std::os::unix::fs::symlink(
+            outside.path().join("secret.txt"),
+            root.path().join("leak.txt"),
+        )
+        .unwrap();
+        std::os::unix::fs::symlink(outside.path(), root.path().join("dir")).unwrap();
+        let assets = Assets::from_dir(root.path()).unwrap();
+        assert!(assets.get("/leak.txt").await.unwrap().is_none());
+        assert!(assets.get("/dir/secret.txt").await.unwrap().is_none());
+        assert_eq!(&assets.get("/").await.unwrap().unwrap().body[..], b"hi");
+    }
+
+    #[tokio::test]
+    async fn version_tracks_content_not_time() {
+        let root = tempfile::tempdir().unwrap();
+        std::fs::write(root.path().join("index.html"), "one").unwrap();
+        let assets = Assets::from_dir(root.path()).unwrap();
+        let v1 = assets.version().await;
+        std::fs::write(root.path().join("index.html"), "one").unwrap();
+        assert_eq!(
+            assets.version().await,
+            v1,
+            "rewriting the same bytes changed the version"
+        );
+        std::fs::write(root.path().join(".index.html.swp"), "junk").unwrap();
+        assert_eq!(
+            assets.version().await,
+            v1,
+            "an editor swap file changed the version"
+        );
+        std::fs::write(root.path().join("index.html"), "two").unwrap();
+        assert_ne!(assets.version().await, v1);
+    }
+
+    #[test]
+    fn embedded_copy_has_the_index() {
+        let Assets::Embedded(files) = Assets::embedded() else {
+            unreachable!()
+        };
+        assert!(files.contains_key("index.html"));
+    }
+}

@@ -1,0 +1,105 @@
+//! The start-up banner: every URL a device can use, the authority's
+//! fingerprint and where the certificates live, plus a QR code of the first
+//! LAN URL when a person is watching the terminal.
+
+use std::fmt::Write;
+use std::net::{IpAddr, SocketAddr};
+
+use crate::config::{CertSource, Config};
+use crate::net;
+
+/// The URLs to offer, most useful first: LAN addresses, `HOST.local`, then
+/// `localhost` (this machine only). Which appear depends on the bind address.
+pub fn urls(config: &Config, local: SocketAddr) -> Vec<String> {
+    let port = local.port();
+    let ip = local.ip();
+    let mut urls = Vec::new();
+    if ip.is_unspecified() {
+        let v4_only = ip.is_ipv4();
+        urls.extend(
+            net::lan_addresses()
+                .into_iter()
+                .filter(|a| !v4_only || a.is_ipv4())
+                .map(|a| net::url_for(a, port)),
+        );
+    } else if !ip.is_loopback() {
+        urls.push(net::url_for(ip, port));
+    }
+    if !ip.is_loopback() {
+        urls.push(format!("https://{}.local:{port}/", config.host));
+    }
+    if ip.is_unspecified() || ip.is_loopback() {
+        urls.push(format!("https://localhost:{port}/"));
+    }
+    urls
+}
+
+/// The banner text (without the QR code).
+pub fn render(config: &Config, local: SocketAddr) -> String {
+    let mut out = String::new();
+    let urls = urls(config, local);
+    let _ = writeln!(out, "lanrtc {} is ready.", env!("CARGO_PKG_VERSION"));
+    let _ = writeln!(
+        out,
+        "Open one of these on a phone or laptop on this network:"
+    );
+    for url in &urls {
+        let note = if url.contains("://localhost:") {
+            "   (this machine only)"
+        } else {
+            ""
+        };
+        let _ = writeln!(out, "  {url}{note}");
+    }
+    match (&config.cert_source, &config.tls.authority) {
+        (_, Some(authority)) => {
+            let state = if authority.created {
+                "created now"
+            } else if authority.issued {
+                "reused; new server certificate issued for the current names"
+            } else {
+                "reused"
+            };
+            let _ = writeln!(
+                out,
+                "Certificate authority: {} ({state})",
+                authority.dir.join("ca.pem").display()
+            );
+            let _ = writeln!(out, "  SHA-256 fingerprint {}", authority.fingerprint);
+            if let Some(first) = urls.first() {
+                let plain = first.replacen("https://", "http://", 1);
+                let _ = writeln!(out, "  Trust it once on each device: {plain}trust");
+            }
+        }
+        (CertSource::Files { cert, .. }, None) => {
+            let _ = writeln!(out, "Certificate: {} (from CERT)", cert.display());
+        }
+        (CertSource::Generated { .. }, None) => {}
+    }
+    let _ = writeln!(out, "App files: {}", config.assets.describe());
+    let _ = writeln!(out, "Press Ctrl-C to stop.");
+    out
+}
+
+/// A QR code of `url` drawn with half-block characters, two rows per line.
+pub fn qr(url: &str) -> Option<String> {
+    let code = qrcode::QrCode::new(url.as_bytes()).ok()?;
+    Some(
+        code.render::<qrcode::render::unicode::Dense1x2>()
+            .dark_color(qrcode::render::unicode::Dense1x2::Light)
+            .light_color(qrcode::render::unicode::Dense1x2::Dark)
+            .quiet_zone(true)
+            .build(),
+    )
+}
+
+/// The URL the QR code shows: the first LAN one, if any.
+pub fn qr_url(config: &Config, local: SocketAddr) -> Option<String> {
+    urls(config, local)
+        .into_iter()
+        .find(|u| !u.contains("://localhost:") && !u.contains(".local:"))
+        .or_else(|| {
+            (!IpAddr::is_loopback(&local.ip()))
+                .then(|| format!("https://{}.local:{}/", config.host, local.port()))
+        })
+}

@@ -1,0 +1,298 @@
+//! Configuration in two stages: [`Settings`] is what the user wrote (environment
+//! variables, or the flags that mirror them), kept as raw strings; [`Config`] is
+//! the validated result the server runs with, produced by [`Config::load`],
+//! which also does the start-up I/O (reading or generating certificates).
+//!
+//! Every validation error is one sentence naming the variable, the bad value and
+//! the fix, because it is the first thing a person sees when they get it wrong.
+
+use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::{bail, Result};
+use clap::Parser;
+
+use crate::assets::Assets;
+use crate::tls::{self, Tls};
+
+/// The raw settings. Every field is an environment variable with a mirroring flag.
+#[derive(Parser, Debug, Clone, Default)]
+#[command(
+    name = "lanrtc",
+    version,
+    about = "Video calls between the phones and laptops on one network: start it, open the URL it prints on each device.",
+    after_help = "Every option can also be given as the environment variable shown in brackets; a flag wins over the variable."
+)]
+pub struct Settings {
+    /// Name the server advertises: printed in URLs, put in the certificate, announced as HOST.local [default: this machine's hostname]
+    #[arg(long, env = "HOST", value_name = "NAME")]
+    pub host: Option<String>,
+
+    /// TCP port for HTTPS (and the plain-HTTP redirect); 0 picks a free one [default: 8443]
+    #[arg(long, env = "PORT")]
+    pub port: Option<String>,
+
+    /// Listen address: 0.0.0.0 (all IPv4), :: (IPv6, and IPv4 where the system allows), or one address such as 127.0.0.1 [default: 0.0.0.0]
+    #[arg(long, env = "BIND", value_name = "ADDR")]
+    pub bind: Option<String>,
+
+    /// PEM private key for a certificate you provide (PKCS#8, PKCS#1 or SEC1); needs CERT
+    #[arg(long, env = "KEY", value_name = "FILE")]
+    pub key: Option<PathBuf>,
+
+    /// PEM certificate chain for KEY, server certificate first; needs KEY
+    #[arg(long, env = "CERT", value_name = "FILE")]
+    pub cert: Option<PathBuf>,
+
+    /// Where the local certificate authority and the server certificate it signs are kept [default: certs]
+    #[arg(long, env = "CERTS_DIR", value_name = "DIR")]
+    pub certs_dir: Option<PathBuf>,
+
+    /// Serve the web app from this directory, read on every request, instead of the copy built into the binary
+    #[arg(long, env = "PUBLIC_DIR", value_name = "DIR")]
+    pub public_dir: Option<PathBuf>,
+
+    /// STUN/TURN servers handed to browsers, comma separated (stun:host:3478,turn:host:3478); none are needed on a LAN [default: none]
+    #[arg(long, env = "ICE_SERVERS", value_name = "URLS")]
+    pub ice_servers: Option<String>,
+
+    /// Signaling messages per second allowed per connection, with a burst of five seconds' worth; 0 turns the limit off [default: 20]
+    #[arg(long, env = "RATE_LIMIT", value_name = "N")]
+    pub rate_limit: Option<String>,
+
+    /// Most signaling connections held at once; the next one is refused with 503 [default: 10000]
+    #[arg(long, env = "MAX_PEERS", value_name = "N")]
+    pub max_peers: Option<String>,
+
+    /// Log filter, e.g. info, debug or lanrtc=debug [default: info]
+    #[arg(long = "log", env = "RUST_LOG", value_name = "FILTER")]
+    pub log: Option<String>,
+}
+
+/// Where the server certificate comes from.
+#[derive(Debug, Clone)]
+pub enum CertSource {
+    /// `KEY` and `CERT` given by the user.
+    Files { key: PathBuf, cert: PathBuf },
+    /// Generated from the local authority kept in this directory.
+    Generated { dir: PathBuf },
+}
+
+/// Timing and sizing knobs of the signaling socket. The defaults are what a
+/// deployment wants; tests shorten them.
+#[derive(Debug, Clone)]
+pub struct Limits {
+    /// How long a new connection may take to send its first byte and finish the
+    /// TLS handshake before it is dropped, so a silent socket cannot hold a task.
+    pub handshake_timeout: Duration,
+    /// How often the server pings each signaling socket.
+    pub ping_interval: Duration,
+    /// A signaling socket from which nothing (pong or message) arrived for this
+    /// long is dropped: two missed pings plus slack for a slow phone.
+    pub idle_timeout: Duration,
+    /// Messages per second per connection; 0 disables the limiter.
+    pub rate_limit: u32,
+    /// Most signaling connections at once.
+    pub max_peers: usize,
+    /// Frames that may wait in one connection's outbound queue before that
+    /// client counts as not reading and is disconnected.
+    pub outbound_queue: usize,
+    /// How long shutdown waits for in-flight requests and close frames.
+    pub shutdown_grace: Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            handshake_timeout: Duration::from_secs(10),
+            ping_interval: Duration::from_secs(20),
+            idle_timeout: Duration::from_secs(45),
+            rate_limit: DEFAULT_RATE_LIMIT,
+            max_peers: DEFAULT_MAX_PEERS,
+            // A join storm of a few thousand peers queues one announcement per
+            // newcomer for everyone; 4096 absorbs that, while a client that reads
+            // nothing at all fills it (plus its socket buffers) and is cut off.
+            outbound_queue: 4096,
+            shutdown_grace: Duration::from_secs(5),
+        }
+    }
+}
+
+/// Default port: the conventional alternative HTTPS port, needing no root.
+pub const DEFAULT_PORT: u16 = 8443;
+/// 20 messages a second (burst of 100) is several times what a call needs, ICE
+/// candidate burst included, and small enough that a flooder is noticed.
+pub const DEFAULT_RATE_LIMIT: u32 = 20;
+/// Default connection cap: well above any LAN, low enough to bound memory.
+pub const DEFAULT_MAX_PEERS: usize = 10_000;
+
+/// The validated configuration the server runs with.
+#[derive(Clone)]
+pub struct Config {
+    pub host: String,
+    pub bind: SocketAddr,
+    pub cert_source: CertSource,
+    pub tls: Tls,
+    pub assets: Assets,
+    pub ice_servers: Vec<String>,
+    pub limits: Limits,
+}
+
+impl Config {
+    /// Validates the settings and does the start-up I/O: reads `KEY`/`CERT`, or
+    /// creates and reuses the local authority in `CERTS_DIR`.
+    pub fn load(s: &Settings) -> Result<Config> {
+        let host = match &s.host {
+            Some(h) => parse_host(h)?,
+            None => default_host(),
+        };
+        let port = match &s.port {
+            Some(p) => parse_port(p)?,
+            None => DEFAULT_PORT,
+        };
+        let bind_ip = match &s.bind {
+            Some(b) => parse_bind(b)?,
+            None => IpAddr::from([0, 0, 0, 0]),
+        };
+        let ice_servers = match &s.ice_servers {
+            Some(v) => parse_ice_servers(v)?,
+            None => Vec::new(),
+        };
+        let mut limits = Limits::default();
+        if let Some(v) = &s.rate_limit {
+            limits.rate_limit = parse_number(
+                "RATE_LIMIT",
+                v,
+                "a number of messages per second, or 0 to turn the limit off",
+            )?;
+        }
+        if let Some(v) = &s.max_peers {
+            limits.max_peers = parse_number("MAX_PEERS", v, "a positive number of connections")?;
+            if limits.max_peers == 0 {
+                bail!("MAX_PEERS is 0, which would refuse every device; set it to a positive number such as {DEFAULT_MAX_PEERS}");
+            }
+        }
+        let cert_source = match (&s.key, &s.cert) {
+            (Some(key), Some(cert)) => CertSource::Files { key: key.clone(), cert: cert.clone() },
+            (None, Some(cert)) => bail!(
+                "CERT is set ({}) but KEY is not; set KEY to the private key that belongs to that certificate, or unset CERT to use a generated certificate",
+                cert.display()
+            ),
+            (Some(key), None) => bail!(
+                "KEY is set ({}) but CERT is not; set CERT to the certificate chain that belongs to that key, or unset KEY to use a generated certificate",
+                key.display()
+            ),
+            (None, None) => CertSource::Generated {
+                dir: s.certs_dir.clone().unwrap_or_else(|| PathBuf::from("certs")),
+            },
+        };
+        let assets = match &s.public_dir {
+            Some(dir) => Assets::from_dir(dir)?,
+            None => Assets::default_for_build(),
+        };
+        let tls = tls::load(&cert_source, &host)?;
+        Ok(Config {
+            host,
+            bind: SocketAddr::new(bind_ip, port),
+            cert_source,
+            tls,
+            assets,
+            ice_servers,
+            limits,
+        })
+    }
+}
+
+/// The machine's hostname, cut at the first dot and lowercased, or `lanrtc`
+/// when it has none usable.
+fn default_host() -> String {
+    let raw = gethostname::gethostname().to_string_lossy().to_lowercase();
+    let short = raw.split('.').next().unwrap_or_default();
+    if valid_label(short) {
+        short.to_string()
+    } else {
+        "lanrtc".to_string()
+    }
+}
+
+fn valid_label(label: &str) -> bool {
+    !label.is_empty()
+        && label.len() <= 63
+        && label
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        && !label.starts_with('-')
+        && !label.ends_with('-')
+}
+
+fn parse_host(value: &str) -> Result<String> {
+    let host = value.trim().trim_end_matches(".local").to_lowercase();
+    if !valid_label(&host) {
+        bail!(
+            "HOST is {value:?}, which is not a usable host name; use 1-63 letters, digits or hyphens (for example \"kitchen\"), since it becomes HOST.local and goes into the certificate"
+        );
+    }
+    Ok(host)
+}
+
+fn parse_port(value: &str) -> Result<u16> {
+    value.trim().parse::<u16>().map_err(|_| {
+        anyhow::anyhow!("PORT is {value:?}, which is not a port number; use a number from 1 to 65535, or 0 to pick a free port")
+    })
+}
+
+fn parse_bind(value: &str) -> Result<IpAddr> {
+    let trimmed = value.trim().trim_start_matches('[').trim_end_matches(']');
+    trimmed.parse::<IpAddr>().map_err(|_| {
+        anyhow::anyhow!("BIND is {value:?}, which is not an IP address; use 0.0.0.0 for all IPv4 interfaces, :: for IPv6, or one address such as 127.0.0.1 (set the port with PORT)")
+    })
+}
+
+fn parse_number<T: std::str::FromStr>(name: &str, value: &str, what: &str) -> Result<T> {
+    value
+        .trim()
+        .parse::<T>()
+        .map_err(|_| anyhow::anyhow!("{name} is {value:?}, which is not a number; use {what}"))
+}
+
+/// Splits `ICE_SERVERS` into URLs, checking each names a STUN or TURN server.
+fn parse_ice_servers(value: &str) -> Result<Vec<String>> {
+    let mut urls = Vec::new();
+    for url in value.split(',').map(str::trim).filter(|u| !u.is_empty()) {
+        let ok_scheme = ["stun:", "stuns:", "turn:", "turns:"].iter().any(|scheme| {
+            url.len() > scheme.len() && url[..scheme.len()].eq_ignore_ascii_case(scheme)
+        });
+        if !ok_scheme || url.chars().any(|c| c.is_whitespace() || c.is_control()) {
+            bail!("ICE_SERVERS contains {url:?}, which is not a STUN or TURN URL; list URLs such as stun:stun.example.org:3478 separated by commas, or leave ICE_SERVERS unset on a LAN");
+        }
+        urls.push(url.to_string());
+    }
+    Ok(urls)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn host_names() {
+        assert_eq!(parse_host("Kitchen").unwrap(), "kitchen");
+        assert_eq!(parse_host("box.local").unwrap(), "box");
+        for bad in ["", "my host", "a/b", "-x", "x".repeat(64).as_str(), "a.b"] {
+            let err = parse_host(bad).unwrap_err().to_string();
+            assert!(err.starts_with("HOST is"), "{err}");
+        }
+    }
+
+    #[test]
+    fn ice_server_urls() {
+        assert_eq!(
+            parse_ice_servers("stun:a:3478, turn:b:3478?transport=udp").unwrap(),
+            vec!["stun:a:3478", "turn:b:3478?transport=udp"]
+        );
+        assert!(parse_ice_servers("").unwrap().is_empty());
+        let err = parse_ice_servers("http://x").unwrap_err().to_string();
+        assert!(err.contains("ICE_SERVERS contains \"http://x\""), "{err}");
+    }
+}

@@ -1,0 +1,199 @@
+//! The HTTP service behind the one port: routing, static files, and the
+//! headers every response carries. Over TLS it serves the app and `/rtc`; over
+//! plain HTTP only the trust helpers, redirecting everything else to https.
+
+use std::convert::Infallible;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use http_body_util::Full;
+use hyper::body::Incoming;
+use hyper::header::{self, HeaderMap, HeaderValue};
+use hyper::{Method, Request, Response, StatusCode};
+
+use crate::assets::{Asset, Assets, PathError};
+use crate::certs::Authority;
+use crate::config::Limits;
+use crate::rtc::{self, Hub};
+use crate::trust;
+
+/// Every response body is a complete buffer: the app's files are small.
+pub type Body = Full<Bytes>;
+
+/// What request handling needs, shared by every connection.
+pub struct App {
+    pub host: String,
+    pub port: u16,
+    pub assets: Assets,
+    pub authority: Option<Arc<Authority>>,
+    pub hub: Hub,
+    pub limits: Limits,
+}
+
+/// Handles one request. `secure` says whether it arrived over TLS.
+pub async fn handle(
+    req: Request<Incoming>,
+    app: Arc<App>,
+    secure: bool,
+) -> Result<Response<Body>, Infallible> {
+    let authority = request_authority(req.headers());
+    let mut res = if secure {
+        route(req, &app).await
+    } else {
+        route_plain(req, &app)
+    };
+    security_headers(res.headers_mut(), authority.as_deref());
+    Ok(res)
+}
+
+async fn route(req: Request<Incoming>, app: &App) -> Response<Body> {
+    if !matches!(*req.method(), Method::GET | Method::HEAD) {
+        return method_not_allowed();
+    }
+    let path = req.uri().path();
+    if path == rtc::PATH {
+        return rtc::upgrade(req, &app.hub, &app.limits);
+    }
+    if rtc::is_upgrade(req.headers()) {
+        return text_response(
+            StatusCode::NOT_FOUND,
+            "WebSocket connections are only accepted at /rtc.\n",
+        );
+    }
+    if let Some(res) = trust::route(path, app) {
+        return res;
+    }
+    match app.assets.get(path).await {
+        Ok(Some(asset)) => file_response(&asset, req.headers()),
+        Ok(None) => text_response(StatusCode::NOT_FOUND, "Not found. The app is at /.\n"),
+        Err(PathError::Forbidden) => text_response(
+            StatusCode::BAD_REQUEST,
+            "That path is not allowed: it leaves the app's folder or names a hidden file.\n",
+        ),
+    }
+}
+
+/// Plain HTTP on the TLS port: the certificate helpers as they are (a phone
+/// must fetch the authority before it can trust https), a redirect otherwise.
+fn route_plain(req: Request<Incoming>, app: &App) -> Response<Body> {
+    if !matches!(*req.method(), Method::GET | Method::HEAD) {
+        return method_not_allowed();
+    }
+    if let Some(res) = trust::route(req.uri().path(), app) {
+        return res;
+    }
+    let authority = request_authority(req.headers())
+        .unwrap_or_else(|| format!("{}.local:{}", app.host, app.port));
+    let path = req
+        .uri()
+        .path_and_query()
+        .map(|p| p.as_str())
+        .unwrap_or("/");
+    let location = format!("https://{authority}{path}");
+    let mut res = text_response(
+        StatusCode::PERMANENT_REDIRECT,
+        &format!("This server speaks HTTPS: {location}\n"),
+    );
+    if let Ok(v) = HeaderValue::from_str(&location) {
+        res.headers_mut().insert(header::LOCATION, v);
+    }
+    res
+}
+
+fn file_response(asset: &Asset, request: &HeaderMap) -> Response<Body> {
+    let not_modified = request
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| {
+            v.split(',').any(|tag| {
+                let tag = tag.trim();
+                tag == "*" || tag.trim_start_matches("W/") == asset.etag
+            })
+        });
+    let mut res = if not_modified {
+        let mut res = Response::new(Body::default());
+        *res.status_mut() = StatusCode::NOT_MODIFIED;
+        res
+    } else {
+        let mut res = Response::new(Body::new(asset.body.clone()));
+        res.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static(asset.content_type),
+        );
+        res
+    };
+    let h = res.headers_mut();
+    if let Ok(etag) = HeaderValue::from_str(&asset.etag) {
+        h.insert(header::ETAG, etag);
+    }
+    // Always revalidate: the ETag makes that cheap, and an edited file is
+    // never shown stale.
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    res
+}
+
+fn method_not_allowed() -> Response<Body> {
+    let mut res = text_response(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "Only GET and HEAD are supported here.\n",
+    );
+    res.headers_mut()
+        .insert(header::ALLOW, HeaderValue::from_static("GET, HEAD"));
+    res
+}
+
+/// A plain-text response with a sentence for the person who sees it.
+pub fn text_response(status: StatusCode, text: &str) -> Response<Body> {
+    let mut res = Response::new(Body::new(Bytes::copy_from_slice(text.as_bytes())));
+    *res.status_mut() = status;
+    res.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    res
+}
+
+/// The request's `Host`, if it is a plausible `host[:port]` (it ends up in a
+/// redirect and in the CSP, so nothing else is let through).
+fn request_authority(headers: &HeaderMap) -> Option<String> {
+    let host = headers.get(header::HOST)?.to_str().ok()?;
+    let ok = !host.is_empty()
+        && host.len() <= 255
+        && host.bytes().all(|b| {
+            b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b':' | b'[' | b']' | b'_')
+        });
+    ok.then(|| host.to_ascii_lowercase())
+}
+
+/// The headers on every response. A handler that set its own
+/// Content-Security-Policy (the trust page) keeps it.
+fn security_headers(h: &mut HeaderMap, authority: Option<&str>) {
+    if !h.contains_key(header::CONTENT_SECURITY_POLICY) {
+        // 'self' covers same-origin wss: in current browsers; naming the
+        // socket's origin explicitly keeps older Safari working too.
+        let connect = match authority {
+            Some(a) => format!("'self' wss://{a}"),
+            None => "'self'".to_string(),
+        };
+        let csp = format!(
+            "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; \
+             media-src 'self' blob: mediastream:; connect-src {connect}; object-src 'none'; \
+             base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+        );
+        if let Ok(v) = HeaderValue::from_str(&csp) {
+            h.insert(header::CONTENT_SECURITY_POLICY, v);
+        }
+    }
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
+    h.insert(
+        "permissions-policy",
+        HeaderValue::from_static("camera=(self), microphone=(self), display-capture=(self)"),
+    );
+}

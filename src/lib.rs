@@ -1,0 +1,35 @@
+//! lanrtc: one binary that serves a video-call web app to the phones and
+//! laptops on a LAN, over HTTPS, with WebSocket signaling at `/rtc`.
+//!
+//! Map of the crate (one concern per file):
+//! - [`config`] — settings from environment variables and flags; validation.
+//! - [`certs`] — the local certificate authority in `CERTS_DIR` and the server
+//!   certificate it issues.
+//! - [`tls`] — rustls configuration; loading `KEY`/`CERT`.
+//! - [`net`] — the machine's LAN addresses.
+//! - [`assets`] — the web app's files (embedded or from disk), path confinement,
+//!   content types, ETags, the asset version.
+//! - [`http`] — the HTTP service: routing, static files, security headers,
+//!   plain-HTTP redirect.
+//! - [`trust`] — `/ca.crt`, `/ca.mobileconfig` and the `/trust` page.
+//! - [`rtc`] — signaling at `/rtc`: upgrade, protocol, hub, socket loop,
+//!   rate limiting.
+//! - [`server`] — `run`: the accept loop, per-connection tasks, shutdown.
+//! - [`banner`] — what is printed at start.
+//!
+//! `main.rs` only reads the configuration, binds and calls [`server::run`];
+//! tests start the same server in-process on `127.0.0.1:0`.
+
+pub mod assets;
+pub mod banner;
+pub mod certs;
+pub mod config;
+pub mod http;
+pub mod net;
+pub mod rtc;
+pub mod server;
+pub mod tls;
+pub mod trust;
+
+pub use config::{Config, Settings};
+pub use server::run;

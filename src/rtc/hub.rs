@@ -1,0 +1,300 @@
+//! The hub owns the registry of signaling connections: who is connected, who
+//! has identified under which name, and each connection's outbound queue.
+//!
+//! State lives behind a `std::sync::Mutex` that is only held for short,
+//! await-free sections (a map lookup, or a loop of `try_send`s that never
+//! block). That is simpler than an actor and avoids a channel round trip per
+//! relayed message; it is safe because nothing inside the lock can wait.
+//!
+//! Every broadcast is serialized once and the resulting `Utf8Bytes` is shared
+//! among the recipients (cloning it is a reference-count increment).
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use serde_json::Value;
+use tokio::sync::{mpsc, watch};
+use tokio_tungstenite::tungstenite::Utf8Bytes;
+use uuid::Uuid;
+
+use super::protocol::{self, ErrorCode, ProtocolError};
+
+/// Why the server closes a socket: a WebSocket close code and a short reason.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CloseReason {
+    pub code: u16,
+    pub reason: &'static str,
+}
+
+impl CloseReason {
+    pub const GOING_AWAY: CloseReason = CloseReason {
+        code: 1001,
+        reason: "server shutting down",
+    };
+    pub const TOO_SLOW: CloseReason = CloseReason {
+        code: 1008,
+        reason: "not reading messages fast enough",
+    };
+}
+
+/// Something for a connection's writer.
+#[derive(Debug)]
+pub enum Outbound {
+    Text(Utf8Bytes),
+    /// Several frames queued as one item (the list of peers a newcomer gets),
+    /// so a large room does not overflow the newcomer's queue.
+    Batch(Vec<Utf8Bytes>),
+}
+
+struct Entry {
+    tx: mpsc::Sender<Outbound>,
+    close: watch::Sender<Option<CloseReason>>,
+    /// Set by the first identify.
+    name: Option<String>,
+    /// This peer's serialized announcement, reused for every newcomer.
+    announce: Option<Utf8Bytes>,
+}
+
+impl Entry {
+    /// Queues without waiting; a full queue means the client is not reading,
+    /// so it is told to close instead of growing our memory.
+    fn push(&self, item: Outbound) {
+        if let Err(mpsc::error::TrySendError::Full(_)) = self.tx.try_send(item) {
+            self.close.send_replace(Some(CloseReason::TOO_SLOW));
+        }
+    }
+}
+
+struct State {
+    peers: HashMap<Uuid, Entry>,
+    closing: bool,
+}
+
+struct Inner {
+    state: Mutex<State>,
+    /// Number of registered connections; shutdown waits for it to reach 0.
+    count: watch::Sender<usize>,
+    max_peers: usize,
+    queue: usize,
+    version: Mutex<String>,
+    ice_servers: Value,
+}
+
+/// A cheap handle to the hub.
+#[derive(Clone)]
+pub struct Hub(Arc<Inner>);
+
+/// A registered connection. Dropping it unregisters the connection and
+/// announces its removal, so no peer outlives its socket — whatever way the
+/// socket task ends.
+pub struct Membership {
+    pub id: Uuid,
+    pub id_str: String,
+    pub tx: mpsc::Sender<Outbound>,
+    pub close: watch::Receiver<Option<CloseReason>>,
+    hub: Hub,
+}
+
+impl Drop for Membership {
+    fn drop(&mut self) {
+        self.hub.remove(self.id);
+    }
+}
+
+impl Hub {
+    pub fn new(max_peers: usize, queue: usize, version: String, ice_servers: &[String]) -> Hub {
+        Hub(Arc::new(Inner {
+            state: Mutex::new(State {
+                peers: HashMap::new(),
+                closing: false,
+            }),
+            count: watch::Sender::new(0),
+            max_peers,
+            queue,
+            version: Mutex::new(version),
+            ice_servers: protocol::ice_servers_json(ice_servers),
+        }))
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        // A poisoned lock means a panic elsewhere mid-update; the map itself is
+        // still consistent enough to keep serving, which beats failing every
+        // client from now on.
+        self.0.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The asset version announced in `ready`.
+    pub fn version(&self) -> String {
+        self.0
+            .version
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    /// Registers a new connection and queues its `ready` message, or returns
+    /// `None` when `MAX_PEERS` connections are held or the server is closing.
+    /// The receiver is the connection's outbound queue, for its writer.
+    pub fn register(&self) -> Option<(Membership, mpsc::Receiver<Outbound>)> {
+        let id = Uuid::new_v4();
+        let id_str = id.hyphenated().to_string();
+        let (tx, rx) = mpsc::channel(self.0.queue);
+        let (close_tx, close_rx) = watch::channel(None);
+        let ready = protocol::ready(&self.version(), &id_str, &self.0.ice_servers);
+        // The queue is empty and at least one slot long, so this cannot fail.
+        let _ = tx.try_send(Outbound::Text(ready.into()));
+        {
+            let mut state = self.lock();
+            if state.closing || state.peers.len() >= self.0.max_peers {
+                return None;
+            }
+            state.peers.insert(
+                id,
+                Entry {
+                    tx: tx.clone(),
+                    close: close_tx,
+                    name: None,
+                    announce: None,
+                },
+            );
+            self.0.count.send_replace(state.peers.len());
+        }
+        Some((
+            Membership {
+                id,
+                id_str,
+                tx,
+                close: close_rx,
+                hub: self.clone(),
+            },
+            rx,
+        ))
+    }
+
+    /// Handles `identify`: the first one lists the newcomer and tells it about
+    /// everyone else; later ones are renames.
+    pub fn identify(
+        &self,
+        me: &Membership,
+        claimed_id: &str,
+        name: String,
+    ) -> Result<(), ProtocolError> {
+        if claimed_id != me.id_str {
+            return Err(ProtocolError::new(
+                ErrorCode::BadId,
+                "data.id must be the id this connection received in its ready message.",
+                Some("identify"),
+            ));
+        }
+        let announce: Utf8Bytes = protocol::peer(&me.id_str, &name).into();
+        let mut state = self.lock();
+        let Some(entry) = state.peers.get_mut(&me.id) else {
+            return Ok(());
+        };
+        let first = entry.name.is_none();
+        entry.name = Some(name);
+        entry.announce = Some(announce.clone());
+        if first {
+            let others: Vec<Utf8Bytes> = state
+                .peers
+                .iter()
+                .filter(|(id, _)| **id != me.id)
+                .filter_map(|(_, e)| e.announce.clone())
+                .collect();
+            if !others.is_empty() {
+                if let Some(entry) = state.peers.get(&me.id) {
+                    entry.push(Outbound::Batch(others));
+                }
+            }
+        }
+        for (id, entry) in state.peers.iter() {
+            if *id != me.id && entry.name.is_some() {
+                entry.push(Outbound::Text(announce.clone()));
+            }
+        }
+        Ok(())
+    }
+
+    /// Delivers a message to one identified peer other than the sender, who
+    /// must have identified too. `stamp` builds the frame with the sender's id;
+    /// it runs only once the sender is known to be allowed to relay.
+    pub fn relay(
+        &self,
+        from: Uuid,
+        target: &str,
+        kind: &str,
+        stamp: impl FnOnce() -> String,
+    ) -> Result<(), ProtocolError> {
+        if self
+            .lock()
+            .peers
+            .get(&from)
+            .is_none_or(|e| e.name.is_none())
+        {
+            return Err(ProtocolError::new(
+                ErrorCode::NotIdentified,
+                "Send identify with your id and name before messaging other peers.",
+                Some(kind),
+            ));
+        }
+        let unknown = || {
+            ProtocolError::new(
+                ErrorCode::UnknownTarget,
+                "data.target is not the id of another connected, identified peer.",
+                Some(kind),
+            )
+        };
+        let target = Uuid::parse_str(target).map_err(|_| unknown())?;
+        if target == from {
+            return Err(unknown());
+        }
+        // Serialize outside the lock; the target is looked up afresh below.
+        let frame = stamp();
+        let state = self.lock();
+        match state.peers.get(&target) {
+            Some(entry) if entry.name.is_some() => {
+                entry.push(Outbound::Text(frame.into()));
+                Ok(())
+            }
+            _ => Err(unknown()),
+        }
+    }
+
+    fn remove(&self, id: Uuid) {
+        let mut state = self.lock();
+        let Some(gone) = state.peers.remove(&id) else {
+            return;
+        };
+        self.0.count.send_replace(state.peers.len());
+        if let Some(name) = gone.name {
+            let frame: Utf8Bytes =
+                protocol::peer_removed(&id.hyphenated().to_string(), &name).into();
+            for entry in state.peers.values().filter(|e| e.name.is_some()) {
+                entry.push(Outbound::Text(frame.clone()));
+            }
+        }
+    }
+
+    /// Number of identified peers (for logs and tests).
+    pub fn identified(&self) -> usize {
+        self.lock()
+            .peers
+            .values()
+            .filter(|e| e.name.is_some())
+            .count()
+    }
+
+    /// Refuses new connections and asks every socket to close with 1001.
+    /// Returns once all have closed or `deadline` has passed.
+    pub async fn shutdown(&self, deadline: std::time::Duration) {
+        {
+            let mut state = self.lock();
+            state.closing = true;
+            for entry in state.peers.values() {
+                entry.close.send_replace(Some(CloseReason::GOING_AWAY));
+            }
+        }
+        let mut count = self.0.count.subscribe();
+        let _ = tokio::time::timeout(deadline, count.wait_for(|n| *n == 0)).await;
+    }
+}

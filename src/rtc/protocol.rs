@@ -1,0 +1,376 @@
+//! The signaling wire format (see `docs/protocol.md`): parsing what clients
+//! send and building what the server sends. No I/O and no shared state here,
+//! so every rule is unit-testable and fuzzable.
+//!
+//! Relayed messages are kept as the JSON object the client sent: only
+//! `data.source` (and for `icecandidate`, `data.id`) are overwritten, so fields
+//! this server does not know pass through to the other peer unchanged.
+
+use serde_json::{json, Map, Value};
+
+/// Longest display name kept, in characters.
+pub const MAX_NAME_CHARS: usize = 64;
+
+/// What a client may send.
+#[derive(Debug, PartialEq)]
+pub enum Inbound {
+    /// First identify, or a rename. `name` is already cleaned.
+    Identify { id: String, name: String },
+    /// A message for one other peer; `message` is the whole object as sent.
+    Relay {
+        kind: RelayKind,
+        target: String,
+        message: Map<String, Value>,
+    },
+}
+
+/// The relayed message types.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RelayKind {
+    Offer,
+    Accept,
+    Reject,
+    IceCandidate,
+    Hangup,
+}
+
+/// Error codes sent back in `{"type":"error"}`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorCode {
+    BadJson,
+    BadMessage,
+    UnknownType,
+    NotIdentified,
+    BadId,
+    UnknownTarget,
+    RateLimited,
+}
+
+impl ErrorCode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorCode::BadJson => "bad-json",
+            ErrorCode::BadMessage => "bad-message",
+            ErrorCode::UnknownType => "unknown-type",
+            ErrorCode::NotIdentified => "not-identified",
+            ErrorCode::BadId => "bad-id",
+            ErrorCode::UnknownTarget => "unknown-target",
+            ErrorCode::RateLimited => "rate-limited",
+        }
+    }
+}
+
+/// A protocol error for the offending client.
+#[derive(Debug, PartialEq)]
+pub struct ProtocolError {
+    pub code: ErrorCode,
+    pub message: String,
+    /// The offending message's `type`, when it had one.
+    pub r#ref: Option<String>,
+}
+
+impl ProtocolError {
+    pub fn new(code: ErrorCode, message: impl Into<String>, r#ref: Option<&str>) -> Self {
+        ProtocolError {
+            code,
+            message: message.into(),
+            // A type string is echoed back, so keep the echo short.
+            r#ref: r#ref.map(|t| t.chars().take(MAX_NAME_CHARS).collect()),
+        }
+    }
+
+    /// The JSON frame for this error.
+    pub fn to_json(&self) -> String {
+        let mut data = json!({ "code": self.code.as_str(), "message": self.message });
+        if let Some(r) = &self.r#ref {
+            data["ref"] = Value::String(r.clone());
+        }
+        json!({ "type": "error", "data": data }).to_string()
+    }
+}
+
+/// Parses one text frame.
+pub fn parse(text: &str) -> Result<Inbound, ProtocolError> {
+    let value: Value = serde_json::from_str(text).map_err(|err| {
+        ProtocolError::new(
+            ErrorCode::BadJson,
+            format!("The message is not valid JSON ({err})."),
+            None,
+        )
+    })?;
+    let Value::Object(mut message) = value else {
+        return Err(ProtocolError::new(
+            ErrorCode::BadJson,
+            "A message must be a JSON object.",
+            None,
+        ));
+    };
+    let kind = match message.get("type") {
+        Some(Value::String(t)) => t.clone(),
+        _ => {
+            return Err(ProtocolError::new(
+                ErrorCode::BadMessage,
+                "A message needs a string field \"type\".",
+                None,
+            ))
+        }
+    };
+    let bad = |what: &str| ProtocolError::new(ErrorCode::BadMessage, what.to_string(), Some(&kind));
+    let relay_kind = match kind.as_str() {
+        "identify" => {
+            let data = message.get("data").and_then(Value::as_object).ok_or_else(|| {
+                bad("identify needs an object \"data\" with the id from ready and a name.")
+            })?;
+            let id = data
+                .get("id")
+                .and_then(Value::as_str)
+                .ok_or_else(|| bad("identify needs data.id, the id this connection got in ready."))?;
+            let name = match data.get("name") {
+                None | Some(Value::Null) => "",
+                Some(Value::String(name)) => name.as_str(),
+                Some(_) => return Err(bad("data.name must be a string.")),
+            };
+            return Ok(Inbound::Identify { id: id.to_string(), name: clean_name(name) });
+        }
+        "offer" => RelayKind::Offer,
+        "accept" => RelayKind::Accept,
+        "reject" => RelayKind::Reject,
+        "icecandidate" => RelayKind::IceCandidate,
+        "hangup" => RelayKind::Hangup,
+        _ => {
+            return Err(ProtocolError::new(
+                ErrorCode::UnknownType,
+                "Unknown message type; this server accepts identify, offer, accept, reject, icecandidate and hangup.",
+                Some(&kind),
+            ))
+        }
+    };
+    let Some(data) = message.get_mut("data").and_then(Value::as_object_mut) else {
+        return Err(bad(&format!(
+            "{kind} needs an object \"data\" with a target."
+        )));
+    };
+    let Some(Value::String(target)) = data.get("target") else {
+        return Err(bad(&format!(
+            "{kind} needs data.target, the id of the peer it is for."
+        )));
+    };
+    let target = target.clone();
+    match relay_kind {
+        RelayKind::Offer | RelayKind::Accept => {
+            if !matches!(data.get("sdp"), Some(Value::String(_))) {
+                return Err(bad(&format!(
+                    "{kind} needs data.sdp, the session description as a string."
+                )));
+            }
+        }
+        RelayKind::Reject => {
+            if !matches!(
+                data.get("reason"),
+                None | Some(Value::Null) | Some(Value::String(_))
+            ) {
+                return Err(bad(
+                    "data.reason must be a string such as \"declined\" or \"busy\".",
+                ));
+            }
+        }
+        RelayKind::IceCandidate => {
+            if !matches!(
+                data.get("candidate"),
+                Some(Value::Object(_)) | Some(Value::Null)
+            ) {
+                return Err(bad("icecandidate needs data.candidate, an object or null."));
+            }
+        }
+        RelayKind::Hangup => {}
+    }
+    Ok(Inbound::Relay {
+        kind: relay_kind,
+        target,
+        message,
+    })
+}
+
+/// Stamps the sender's id on a relayed message and serializes it. The
+/// client's own `source` (and `id`) are overwritten: the server decides who
+/// is who.
+pub fn stamp_relay(kind: RelayKind, mut message: Map<String, Value>, sender: &str) -> String {
+    if let Some(Value::Object(data)) = message.get_mut("data") {
+        data.insert("source".into(), Value::String(sender.to_string()));
+        if kind == RelayKind::IceCandidate {
+            data.insert("id".into(), Value::String(sender.to_string()));
+        }
+    }
+    Value::Object(message).to_string()
+}
+
+/// `{"type":"ready",...}` for one connection. `ice_servers` is the JSON array
+/// built once from the configuration.
+pub fn ready(version: &str, id: &str, ice_servers: &Value) -> String {
+    json!({ "type": "ready", "version": version, "id": id, "iceServers": ice_servers }).to_string()
+}
+
+/// The `iceServers` array from configured URLs.
+pub fn ice_servers_json(urls: &[String]) -> Value {
+    Value::Array(urls.iter().map(|u| json!({ "urls": u })).collect())
+}
+
+/// A peer announcement (join or rename).
+pub fn peer(id: &str, name: &str) -> String {
+    json!({ "type": "peer", "data": { "id": id, "name": name } }).to_string()
+}
+
+/// A peer removal.
+pub fn peer_removed(id: &str, name: &str) -> String {
+    json!({ "type": "peer", "data": { "id": id, "name": name, "remove": true } }).to_string()
+}
+
+/// Cleans a display name: drops control and bidirectional-override
+/// characters, trims, keeps at most [`MAX_NAME_CHARS`] characters, and
+/// falls back to "Anonymous".
+pub fn clean_name(raw: &str) -> String {
+    let kept: String = raw
+        .chars()
+        .filter(|c| !c.is_control() && !is_bidi_control(*c))
+        .collect();
+    let trimmed: String = kept.trim().chars().take(MAX_NAME_CHARS).collect();
+    let trimmed = trimmed.trim_end();
+    if trimmed.is_empty() {
+        "Anonymous".to_string()
+    } else {
+        trimmed.to_string()
+    }
+}
+
+/// Characters that reorder surrounding text, letting a name disguise itself
+/// or garble the list it is shown in.
+fn is_bidi_control(c: char) -> bool {
+    matches!(c, '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn code(text: &str) -> ErrorCode {
+        parse(text).unwrap_err().code
+    }
+
+    #[test]
+    fn hostile_messages() {
+        for (text, want) in [
+            ("", ErrorCode::BadJson),
+            ("not json", ErrorCode::BadJson),
+            ("[1,2]", ErrorCode::BadJson),
+            ("\"identify\"", ErrorCode::BadJson),
+            ("null", ErrorCode::BadJson),
+            ("{}", ErrorCode::BadMessage),
+            (r#"{"type":5}"#, ErrorCode::BadMessage),
+            (r#"{"type":"dance"}"#, ErrorCode::UnknownType),
+            (r#"{"type":"identify"}"#, ErrorCode::BadMessage),
+            (r#"{"type":"identify","data":[]}"#, ErrorCode::BadMessage),
+            (
+                r#"{"type":"identify","data":{"name":"x"}}"#,
+                ErrorCode::BadMessage,
+            ),
+            (
+                r#"{"type":"identify","data":{"id":1}}"#,
+                ErrorCode::BadMessage,
+            ),
+            (
+                r#"{"type":"identify","data":{"id":"a","name":{}}}"#,
+                ErrorCode::BadMessage,
+            ),
+            (
+                r#"{"type":"offer","data":{"sdp":"x"}}"#,
+                ErrorCode::BadMessage,
+            ),
+            (
+                r#"{"type":"offer","data":{"target":"t"}}"#,
+                ErrorCode::BadMessage,
+            ),
+            (
+                r#"{"type":"offer","data":{"target":"t","sdp":7}}"#,
+                ErrorCode::BadMessage,
+            ),
+            (
+                r#"{"type":"accept","data":{"target":1,"sdp":"x"}}"#,
+                ErrorCode::BadMessage,
+            ),
+            (
+                r#"{"type":"reject","data":{"target":"t","reason":3}}"#,
+                ErrorCode::BadMessage,
+            ),
+            (
+                r#"{"type":"icecandidate","data":{"target":"t"}}"#,
+                ErrorCode::BadMessage,
+            ),
+            (
+                r#"{"type":"icecandidate","data":{"target":"t","candidate":"c"}}"#,
+                ErrorCode::BadMessage,
+            ),
+            (r#"{"type":"hangup"}"#, ErrorCode::BadMessage),
+            (r#"{"type":"hangup","data":"t"}"#, ErrorCode::BadMessage),
+        ] {
+            assert_eq!(code(text), want, "{text}");
+        }
+    }
+
+    #[test]
+    fn valid_messages() {
+        assert_eq!(
+            parse(r#"{"type":"identify","data":{"id":"a","name":"  Ann\u0007 "}}"#).unwrap(),
+            Inbound::Identify {
+                id: "a".into(),
+                name: "Ann".into()
+            }
+        );
+        for text in [
+            r#"{"type":"offer","data":{"target":"t","sdp":"v=0","type":"offer"}}"#,
+            r#"{"type":"accept","data":{"target":"t","sdp":"v=0"}}"#,
+            r#"{"type":"reject","data":{"target":"t"}}"#,
+            r#"{"type":"reject","data":{"target":"t","reason":"busy"}}"#,
+            r#"{"type":"icecandidate","data":{"target":"t","candidate":null}}"#,
+            r#"{"type":"icecandidate","data":{"target":"t","candidate":{"candidate":"c"}}}"#,
+            r#"{"type":"hangup","data":{"target":"t"}}"#,
+        ] {
+            assert!(matches!(parse(text), Ok(Inbound::Relay { .. })), "{text}");
+        }
+    }
+
+    #[test]
+    fn stamping_overwrites_source_and_keeps_the_rest() {
+        let Ok(Inbound::Relay { kind, message, .. }) = parse(
+            r#"{"type":"icecandidate","extra":1,"data":{"target":"t","source":"forged","id":"forged","candidate":{"c":1}}}"#,
+        ) else {
+            panic!("did not parse")
+        };
+        let out: Value = serde_json::from_str(&stamp_relay(kind, message, "me")).unwrap();
+        assert_eq!(out["data"]["source"], "me");
+        assert_eq!(out["data"]["id"], "me");
+        assert_eq!(out["data"]["candidate"]["c"], 1);
+        assert_eq!(out["extra"], 1);
+    }
+
+    #[test]
+    fn names_are_cleaned() {
+        assert_eq!(clean_name(""), "Anonymous");
+        assert_eq!(clean_name(" \t\n "), "Anonymous");
+        assert_eq!(clean_name("a\u{202E}b\u{0000}c"), "abc");
+        assert_eq!(
+            clean_name(&"é".repeat(1000)).chars().count(),
+            MAX_NAME_CHARS
+        );
+        assert_eq!(clean_name("Zoë 🎥"), "Zoë 🎥");
+    }
+
+    #[test]
+    fn error_frames() {
+        let e = ProtocolError::new(ErrorCode::UnknownTarget, "gone", Some("offer"));
+        let v: Value = serde_json::from_str(&e.to_json()).unwrap();
+        assert_eq!(
+            v,
+            json!({"type":"error","data":{"code":"unknown-target","message":"gone","ref":"offer"}})
+        );
+    }
+}

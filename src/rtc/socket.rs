@@ -1,0 +1,226 @@
+//! One signaling connection: a reader that parses, rate-limits and dispatches
+//! what the client sends, and a writer that drains the connection's bounded
+//! queue, coalescing queued frames into one flush, and pings.
+//!
+//! The connection ends when either side ends, when the hub asks it to close
+//! (shutdown, or a client too slow to read), or when nothing has arrived for
+//! the idle timeout. Dropping the [`Membership`] then unregisters it.
+
+use std::time::Duration;
+
+use futures_util::{SinkExt, StreamExt};
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::time::Instant;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+use tokio_tungstenite::tungstenite::protocol::{CloseFrame, WebSocketConfig};
+use tokio_tungstenite::tungstenite::{Error as WsError, Message};
+use tokio_tungstenite::WebSocketStream;
+use tracing::debug;
+
+use super::hub::{CloseReason, Hub, Membership, Outbound};
+use super::protocol::{self, ErrorCode, Inbound, ProtocolError};
+use super::ratelimit::{RateLimiter, Verdict};
+use crate::config::Limits;
+
+/// Largest message accepted. An SDP with many codecs and candidates is under
+/// 16 KiB; 64 KiB leaves room and keeps a hostile client from making the
+/// server buffer megabytes.
+pub const MAX_MESSAGE_BYTES: usize = 64 * 1024;
+/// How long a close frame may take to leave before the socket is just dropped.
+const CLOSE_TIMEOUT: Duration = Duration::from_secs(1);
+/// Most queued frames written before one flush.
+const MAX_COALESCE: usize = 64;
+
+const TOO_BIG: CloseReason = CloseReason {
+    code: 1009,
+    reason: "message over 64 KiB",
+};
+const BINARY: CloseReason = CloseReason {
+    code: 1003,
+    reason: "binary frames are not supported; send JSON text",
+};
+const FLOODING: CloseReason = CloseReason {
+    code: 1008,
+    reason: "too many messages",
+};
+const IDLE: CloseReason = CloseReason {
+    code: 1001,
+    reason: "no pong or message within the keepalive timeout",
+};
+
+/// WebSocket settings sized for small signaling messages: thousands of idle
+/// sockets must not each hold the library's default 128 KiB buffers.
+pub fn ws_config() -> WebSocketConfig {
+    WebSocketConfig::default()
+        .max_message_size(Some(MAX_MESSAGE_BYTES))
+        .max_frame_size(Some(MAX_MESSAGE_BYTES))
+        .read_buffer_size(4 * 1024)
+        .write_buffer_size(8 * 1024)
+        .max_write_buffer_size(MAX_MESSAGE_BYTES * 4)
+}
+
+/// Runs a connection to its end.
+pub async fn serve<S>(
+    ws: WebSocketStream<S>,
+    me: Membership,
+    mut rx: tokio::sync::mpsc::Receiver<Outbound>,
+    hub: Hub,
+    limits: Limits,
+) where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    let (mut sink, mut stream) = ws.split();
+    let mut close_rx = me.close.clone();
+    let reason = {
+        let reader = read_loop(&mut stream, &me, &hub, &limits);
+        let writer = write_loop(&mut sink, &mut rx, limits.ping_interval);
+        tokio::select! {
+            r = reader => r,
+            r = writer => r,
+            r = close_rx.wait_for(Option::is_some) => r.ok().and_then(|reason| *reason),
+        }
+    };
+    debug!(peer = %me.id, ?reason, "signaling connection ending");
+    let id = me.id;
+    // Unregister (and announce the removal) before the close handshake, which
+    // may wait on a slow client.
+    drop(me);
+    if let Some(reason) = reason {
+        let frame = CloseFrame {
+            code: CloseCode::from(reason.code),
+            reason: reason.reason.into(),
+        };
+        let _ = tokio::time::timeout(CLOSE_TIMEOUT, sink.send(Message::Close(Some(frame)))).await;
+    }
+    let _ = tokio::time::timeout(CLOSE_TIMEOUT, sink.close()).await;
+    debug!(peer = %id, "signaling connection closed");
+}
+
+/// Reads until the client leaves or must be closed; returns the close reason
+/// to send, if any.
+async fn read_loop<S>(
+    stream: &mut futures_util::stream::SplitStream<WebSocketStream<S>>,
+    me: &Membership,
+    hub: &Hub,
+    limits: &Limits,
+) -> Option<CloseReason>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    let mut limiter = RateLimiter::new(limits.rate_limit);
+    let mut last_seen = Instant::now();
+    loop {
+        let next = tokio::time::timeout_at(last_seen + limits.idle_timeout, stream.next()).await;
+        let message = match next {
+            Err(_) => return Some(IDLE),
+            Ok(None) => return None,
+            Ok(Some(Err(WsError::Capacity(_)))) => return Some(TOO_BIG),
+            Ok(Some(Err(err))) => {
+                debug!(peer = %me.id, %err, "signaling read ended");
+                return None;
+            }
+            Ok(Some(Ok(message))) => message,
+        };
+        last_seen = Instant::now();
+        match message {
+            Message::Text(text) => match limiter.check() {
+                Verdict::Allow => {
+                    if let Err(err) = dispatch(text.as_str(), me, hub) {
+                        debug!(peer = %me.id, code = err.code.as_str(), "protocol error");
+                        reply(me, &err);
+                    }
+                }
+                Verdict::Limited => reply(
+                    me,
+                    &ProtocolError::new(
+                        ErrorCode::RateLimited,
+                        "Too many messages; this one was dropped. Slow down or you will be disconnected.",
+                        None,
+                    ),
+                ),
+                Verdict::Flooding => return Some(FLOODING),
+            },
+            Message::Binary(_) => return Some(BINARY),
+            Message::Close(_) => return None,
+            Message::Ping(_) | Message::Pong(_) | Message::Frame(_) => {}
+        }
+    }
+}
+
+fn dispatch(text: &str, me: &Membership, hub: &Hub) -> Result<(), ProtocolError> {
+    match protocol::parse(text)? {
+        Inbound::Identify { id, name } => hub.identify(me, &id, name),
+        Inbound::Relay {
+            kind,
+            target,
+            message,
+        } => {
+            let type_name = message
+                .get("type")
+                .and_then(|t| t.as_str())
+                .unwrap_or_default()
+                .to_string();
+            hub.relay(me.id, &target, &type_name, || {
+                protocol::stamp_relay(kind, message, &me.id_str)
+            })
+        }
+    }
+}
+
+/// Errors go through the connection's own queue, behind what is already there.
+fn reply(me: &Membership, err: &ProtocolError) {
+    let _ = me.tx.try_send(Outbound::Text(err.to_json().into()));
+}
+
+/// Writes queued frames, flushing once per batch, and pings on schedule.
+async fn write_loop<S>(
+    sink: &mut futures_util::stream::SplitSink<WebSocketStream<S>, Message>,
+    rx: &mut tokio::sync::mpsc::Receiver<Outbound>,
+    ping_interval: Duration,
+) -> Option<CloseReason>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    let mut ping = tokio::time::interval_at(Instant::now() + ping_interval, ping_interval);
+    ping.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        let result = tokio::select! {
+            item = rx.recv() => {
+                let item = item?;
+                write_batch(sink, rx, item).await
+            }
+            _ = ping.tick() => sink.send(Message::Ping(Default::default())).await,
+        };
+        if let Err(err) = result {
+            debug!(%err, "signaling write failed");
+            return None;
+        }
+    }
+}
+
+async fn write_batch<S>(
+    sink: &mut futures_util::stream::SplitSink<WebSocketStream<S>, Message>,
+    rx: &mut tokio::sync::mpsc::Receiver<Outbound>,
+    first: Outbound,
+) -> Result<(), WsError>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    let mut item = Some(first);
+    let mut written = 0;
+    while let Some(next) = item.take() {
+        match next {
+            Outbound::Text(text) => sink.feed(Message::Text(text)).await?,
+            Outbound::Batch(frames) => {
+                for text in frames {
+                    sink.feed(Message::Text(text)).await?;
+                }
+            }
+        }
+        written += 1;
+        if written < MAX_COALESCE {
+            item = rx.try_recv().ok();
+        }
+    }
+    sink.flush().await
+}

@@ -1,0 +1,169 @@
+//! The accept loop and per-connection tasks, and orderly shutdown.
+//!
+//! The loop only accepts. Each connection's task decides between TLS and
+//! plain HTTP from the first byte (a TLS record starts with 0x16), finishes the
+//! handshake under a timeout, and serves HTTP/1.1 with upgrades. Shutdown stops
+//! accepting, asks open connections to finish, closes signaling sockets with
+//! 1001, and waits at most `shutdown_grace`.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Result;
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{mpsc, watch};
+use tracing::{debug, info, warn};
+
+use crate::config::Config;
+use crate::http::{self, App};
+use crate::rtc::Hub;
+
+/// First byte of a TLS handshake record.
+const TLS_HANDSHAKE: u8 = 0x16;
+
+/// Serves on an already-bound listener until `shutdown` completes.
+pub async fn run(
+    config: Config,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()>,
+) -> Result<()> {
+    let port = listener.local_addr()?.port();
+    let version = config.assets.version().await;
+    let hub = Hub::new(
+        config.limits.max_peers,
+        config.limits.outbound_queue,
+        version,
+        &config.ice_servers,
+    );
+    let app = Arc::new(App {
+        host: config.host.clone(),
+        port,
+        assets: config.assets.clone(),
+        authority: config.tls.authority.clone(),
+        hub: hub.clone(),
+        limits: config.limits.clone(),
+    });
+    let acceptor = config.tls.acceptor.clone();
+    let limits = config.limits.clone();
+
+    // Connections watch `stop` for the shutdown signal and hold a clone of
+    // `done_tx`; when every clone is gone, every connection has finished.
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let (done_tx, mut done_rx) = mpsc::channel::<()>(1);
+
+    tokio::pin!(shutdown);
+    loop {
+        let (stream, peer) = tokio::select! {
+            _ = &mut shutdown => break,
+            accepted = listener.accept() => match accepted {
+                Ok(pair) => pair,
+                Err(err) => {
+                    // Running out of file descriptors and the like: log, give the
+                    // system a moment, carry on.
+                    warn!(%err, "accept failed; retrying");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    continue;
+                }
+            },
+        };
+        let _ = stream.set_nodelay(true);
+        let (app, acceptor, stop, done) = (
+            app.clone(),
+            acceptor.clone(),
+            stop_rx.clone(),
+            done_tx.clone(),
+        );
+        let handshake_timeout = limits.handshake_timeout;
+        tokio::spawn(async move {
+            serve_connection(stream, app, acceptor, handshake_timeout, stop).await;
+            debug!(%peer, "connection finished");
+            drop(done);
+        });
+    }
+
+    info!("shutting down");
+    drop(listener);
+    let _ = stop_tx.send(true);
+    drop(done_tx);
+    let grace = limits.shutdown_grace;
+    let connections = async {
+        let _ = done_rx.recv().await;
+    };
+    let _ = tokio::time::timeout(grace, async {
+        tokio::join!(hub.shutdown(grace), connections)
+    })
+    .await;
+    info!("stopped");
+    Ok(())
+}
+
+async fn serve_connection(
+    stream: TcpStream,
+    app: Arc<App>,
+    acceptor: tokio_rustls::TlsAcceptor,
+    handshake_timeout: Duration,
+    mut stop: watch::Receiver<bool>,
+) {
+    let mut first = [0u8; 1];
+    let peeked = tokio::select! {
+        r = tokio::time::timeout(handshake_timeout, stream.peek(&mut first)) => r,
+        _ = stopped(&mut stop) => return,
+    };
+    match peeked {
+        Ok(Ok(1)) => {}
+        _ => return, // silent, closed or broken: nothing to serve
+    }
+    if first[0] == TLS_HANDSHAKE {
+        let handshake = tokio::select! {
+            r = tokio::time::timeout(handshake_timeout, acceptor.accept(stream)) => r,
+            _ = stopped(&mut stop) => return,
+        };
+        match handshake {
+            Ok(Ok(tls)) => serve_http(tls, app, true, handshake_timeout, stop).await,
+            Ok(Err(err)) => debug!(%err, "TLS handshake failed"),
+            Err(_) => debug!("TLS handshake timed out"),
+        }
+    } else {
+        serve_http(stream, app, false, handshake_timeout, stop).await;
+    }
+}
+
+async fn serve_http<S>(
+    io: S,
+    app: Arc<App>,
+    secure: bool,
+    header_timeout: Duration,
+    mut stop: watch::Receiver<bool>,
+) where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let service = service_fn(move |req| http::handle(req, app.clone(), secure));
+    let conn = http1::Builder::new()
+        // Without a timer hyper silently ignores header_read_timeout.
+        .timer(TokioTimer::new())
+        .header_read_timeout(header_timeout)
+        .serve_connection(TokioIo::new(io), service)
+        .with_upgrades();
+    tokio::pin!(conn);
+    tokio::select! {
+        r = conn.as_mut() => {
+            if let Err(err) = r {
+                debug!(%err, "HTTP connection ended with an error");
+            }
+        }
+        _ = stopped(&mut stop) => {
+            conn.as_mut().graceful_shutdown();
+            let _ = conn.await;
+        }
+    }
+}
+
+/// Completes once shutdown has been signalled (or the signal's sender is gone).
+async fn stopped(stop: &mut watch::Receiver<bool>) {
+    let _ = stop.wait_for(|s| *s).await;
+}
