@@ -1,0 +1,301 @@
+//! Start-up: configuration errors, the banner, signals, bind addresses, and
+//! shutdown behaviour of the real binary and of `run`.
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use common::{settings, TestServer, WAIT};
+use lanrtc::Config;
+use tokio::io::AsyncReadExt;
+
+fn lanrtc() -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_lanrtc"));
+    // Start from a clean slate: the developer's own settings must not leak in.
+    for var in [
+        "HOST",
+        "PORT",
+        "BIND",
+        "KEY",
+        "CERT",
+        "CERTS_DIR",
+        "PUBLIC_DIR",
+        "ICE_SERVERS",
+        "RATE_LIMIT",
+        "MAX_PEERS",
+        "RUST_LOG",
+    ] {
+        cmd.env_remove(var);
+    }
+    cmd
+}
+
+#[test]
+fn bad_values_stop_the_program_with_one_clear_sentence() {
+    let tmp = tempfile::tempdir().unwrap();
+    for (var, value, needle) in [
+        ("PORT", "abc", "PORT is \"abc\", which is not a port number"),
+        ("PORT", "70000", "PORT is \"70000\""),
+        (
+            "BIND",
+            "localhost:80",
+            "BIND is \"localhost:80\", which is not an IP address",
+        ),
+        ("HOST", "my box", "HOST is \"my box\""),
+        (
+            "CERT",
+            "/nonexistent.pem",
+            "CERT is set (/nonexistent.pem) but KEY is not",
+        ),
+        ("MAX_PEERS", "lots", "MAX_PEERS is \"lots\""),
+        ("RATE_LIMIT", "-1", "RATE_LIMIT is \"-1\""),
+        (
+            "ICE_SERVERS",
+            "https://x",
+            "ICE_SERVERS contains \"https://x\"",
+        ),
+        (
+            "PUBLIC_DIR",
+            "/nonexistent-dir",
+            "PUBLIC_DIR is /nonexistent-dir but that is not a directory",
+        ),
+    ] {
+        let out = lanrtc()
+            .env(var, value)
+            .env("CERTS_DIR", tmp.path())
+            .env("BIND", if var == "BIND" { value } else { "127.0.0.1" })
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{var}={value}: {stderr}");
+        assert!(stderr.contains(needle), "{var}={value}: {stderr}");
+        assert!(
+            !stderr.contains("panicked") && !stderr.contains("backtrace"),
+            "{stderr}"
+        );
+        assert_eq!(stderr.trim().lines().count(), 1, "one line: {stderr}");
+    }
+}
+
+#[test]
+fn flags_mirror_the_variables() {
+    let out = lanrtc().arg("--help").output().unwrap();
+    let help = String::from_utf8_lossy(&out.stdout);
+    for var in [
+        "HOST",
+        "PORT",
+        "BIND",
+        "KEY",
+        "CERT",
+        "CERTS_DIR",
+        "PUBLIC_DIR",
+        "ICE_SERVERS",
+        "RATE_LIMIT",
+        "MAX_PEERS",
+        "RUST_LOG",
+    ] {
+        assert!(
+            help.contains(&format!("[env: {var}=")),
+            "--help does not mention {var}:\n{help}"
+        );
+    }
+    for default in ["8443", "0.0.0.0", "certs"] {
+        assert!(
+            help.contains(default),
+            "--help does not show the default {default}"
+        );
+    }
+    let out = lanrtc().args(["--port", "nope"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("PORT is \"nope\""));
+}
+
+#[test]
+fn a_port_in_use_is_explained() {
+    let tmp = tempfile::tempdir().unwrap();
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = taken.local_addr().unwrap().port().to_string();
+    let out = lanrtc()
+        .env("BIND", "127.0.0.1")
+        .env("PORT", &port)
+        .env("CERTS_DIR", tmp.path())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        stderr.contains("already in use") && stderr.contains("set PORT"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn banner_lists_urls_and_fingerprint_and_sigterm_exits_zero() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut child = lanrtc()
+        .env("BIND", "127.0.0.1")
+        .env("PORT", "0")
+        .env("CERTS_DIR", tmp.path())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut banner = String::new();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    for line in lines.by_ref() {
+        let line = line.unwrap();
+        banner.push_str(&line);
+        banner.push('\n');
+        if line.contains("Ctrl-C") {
+            break;
+        }
+    }
+    let port = banner
+        .split("https://localhost:")
+        .nth(1)
+        .and_then(|rest| rest.split('/').next())
+        .and_then(|p| p.parse::<u16>().ok())
+        .unwrap_or_else(|| panic!("no localhost URL in the banner:\n{banner}"));
+    assert_ne!(port, 0, "the banner must print the real port");
+    let ca = std::fs::read(tmp.path().join("ca.pem")).unwrap();
+    let ca = {
+        use tokio_rustls::rustls::pki_types::{pem::PemObject, CertificateDer};
+        CertificateDer::from_pem_slice(&ca).unwrap()
+    };
+    assert!(
+        banner.contains(&lanrtc::certs::fingerprint(&ca)),
+        "fingerprint missing:\n{banner}"
+    );
+    assert!(
+        banner.contains(&tmp.path().join("ca.pem").display().to_string()),
+        "{banner}"
+    );
+    assert!(
+        banner.contains(&format!("http://localhost:{port}/trust")),
+        "{banner}"
+    );
+    // Not a terminal: no QR code blocks.
+    assert!(!banner.contains('█') && !banner.contains('▀'), "{banner}");
+
+    // The server is really there.
+    std::net::TcpStream::connect(("127.0.0.1", port)).expect("listening");
+    unsafe_kill(child.id(), "TERM");
+    let status = wait_timeout(&mut child, Duration::from_secs(10)).expect("exits after SIGTERM");
+    assert_eq!(status.code(), Some(0));
+    assert!(
+        std::net::TcpStream::connect(("127.0.0.1", port)).is_err(),
+        "still listening after exit"
+    );
+}
+
+fn unsafe_kill(pid: u32, signal: &str) {
+    Command::new("kill")
+        .args([&format!("-{signal}"), &pid.to_string()])
+        .status()
+        .unwrap();
+}
+
+fn wait_timeout(
+    child: &mut std::process::Child,
+    limit: Duration,
+) -> Option<std::process::ExitStatus> {
+    let deadline = std::time::Instant::now() + limit;
+    while std::time::Instant::now() < deadline {
+        if let Some(status) = child.try_wait().unwrap() {
+            return Some(status);
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let _ = child.kill();
+    None
+}
+
+#[test]
+fn banner_urls_cover_lan_dot_local_and_localhost() {
+    let tmp = tempfile::tempdir().unwrap();
+    let config = Config::load(&settings(tmp.path())).unwrap();
+    let any = lanrtc::banner::urls(&config, "0.0.0.0:8443".parse().unwrap());
+    assert!(
+        any.contains(&"https://testhost.local:8443/".to_string()),
+        "{any:?}"
+    );
+    assert_eq!(any.last().unwrap(), "https://localhost:8443/");
+    for ip in lanrtc::net::lan_addresses()
+        .into_iter()
+        .filter(|ip| ip.is_ipv4())
+    {
+        assert!(
+            any.contains(&format!("https://{ip}:8443/")),
+            "{ip} missing from {any:?}"
+        );
+    }
+    let lo = lanrtc::banner::urls(&config, "127.0.0.1:9000".parse().unwrap());
+    assert_eq!(lo, vec!["https://localhost:9000/".to_string()]);
+    let qr = lanrtc::banner::qr("https://10.0.0.2:8443/").unwrap();
+    assert!(qr.lines().count() > 10);
+}
+
+#[tokio::test]
+async fn binds_ipv6_and_any() {
+    let tmp = tempfile::tempdir().unwrap();
+    for bind in ["::", "::1", "0.0.0.0", "[::1]"] {
+        let mut s = settings(tmp.path());
+        s.bind = Some(bind.into());
+        let config = Config::load(&s).unwrap_or_else(|e| panic!("{bind}: {e:#}"));
+        assert_eq!(config.bind.port(), 0);
+    }
+    // Serving over IPv6 loopback, where the machine has it.
+    let Ok(listener) = tokio::net::TcpListener::bind("[::1]:0").await else {
+        eprintln!("skipping the IPv6 serve check: this machine has no ::1");
+        return;
+    };
+    let addr = listener.local_addr().unwrap();
+    let config = Config::load(&settings(tmp.path())).unwrap();
+    let ca = config.tls.authority.as_ref().unwrap().der.clone();
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let task = tokio::spawn(lanrtc::run(config, listener, async {
+        let _ = rx.await;
+    }));
+    let tls = common::tls_connect(addr, common::client_config(&ca), "::1")
+        .await
+        .expect("IPv6 TLS");
+    let r = common::send_request(hyper_util::rt::TokioIo::new(tls), "GET", "/", "[::1]", &[]).await;
+    assert_eq!(r.status, 200);
+    tx.send(()).unwrap();
+    task.await.unwrap().unwrap();
+}
+
+#[tokio::test]
+async fn a_silent_connection_is_dropped_after_the_handshake_timeout() {
+    let server =
+        TestServer::start_with(|c| c.limits.handshake_timeout = Duration::from_millis(300)).await;
+    let started = std::time::Instant::now();
+    let mut tcp = tokio::net::TcpStream::connect(server.addr).await.unwrap();
+    let mut buf = [0u8; 16];
+    let n = tokio::time::timeout(WAIT, tcp.read(&mut buf))
+        .await
+        .expect("server closed the silent socket");
+    assert_eq!(n.unwrap_or(0), 0);
+    assert!(started.elapsed() >= Duration::from_millis(250));
+    // Others are still served meanwhile and afterwards.
+    assert_eq!(server.get("/").await.status, 200);
+}
+
+#[tokio::test]
+async fn shutdown_finishes_and_stops_listening() {
+    let mut server = TestServer::start().await;
+    // An idle keep-alive connection must not hold shutdown up.
+    let idle = server.tls("localhost").await;
+    assert_eq!(server.get("/").await.status, 200);
+    let started = std::time::Instant::now();
+    server.stop().await;
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "shutdown took {:?}",
+        started.elapsed()
+    );
+    assert!(tokio::net::TcpStream::connect(server.addr).await.is_err());
+    drop(idle);
+}
