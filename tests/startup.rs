@@ -299,3 +299,29 @@ async fn shutdown_finishes_and_stops_listening() {
     assert!(tokio::net::TcpStream::connect(server.addr).await.is_err());
     drop(idle);
 }
+
+#[tokio::test]
+async fn a_request_in_flight_at_shutdown_is_answered() {
+    use tokio::io::AsyncWriteExt;
+    let mut server = TestServer::start().await;
+    let mut tls = server.tls("localhost").await;
+    // Half a request: the server is reading it when shutdown begins.
+    tls.write_all(b"GET / HTTP/1.1\r\nHost: localhost\r\n")
+        .await
+        .unwrap();
+    tls.flush().await.unwrap();
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let stopping = tokio::spawn(async move {
+        server.stop().await;
+    });
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    tls.write_all(b"Connection: close\r\n\r\n").await.unwrap();
+    let mut out = Vec::new();
+    let _ = tokio::time::timeout(WAIT, tls.read_to_end(&mut out)).await;
+    let text = String::from_utf8_lossy(&out);
+    assert!(
+        text.starts_with("HTTP/1.1 200"),
+        "in-flight request was cut off: {text:?}"
+    );
+    stopping.await.unwrap();
+}
