@@ -160,6 +160,18 @@ fn a_half_present_authority_is_an_error_not_a_silent_new_one() {
     );
 }
 
+fn openssl(args: &[&str]) {
+    let out = Command::new("openssl")
+        .args(args)
+        .output()
+        .expect("openssl runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 /// Makes a key in the given format and a certificate for it with openssl.
 fn openssl_pair(dir: &Path, kind: &str) -> (std::path::PathBuf, std::path::PathBuf) {
     let key = dir.join(format!("{kind}-key.pem"));
@@ -192,45 +204,26 @@ fn openssl_pair(dir: &Path, kind: &str) -> (std::path::PathBuf, std::path::PathB
         ],
         _ => unreachable!(),
     };
-    let ok = Command::new("openssl")
-        .args(&key_args)
-        .output()
-        .expect("openssl runs");
-    assert!(
-        ok.status.success(),
-        "{}",
-        String::from_utf8_lossy(&ok.stderr)
-    );
-    let ok = Command::new("openssl")
-        .args([
-            "req",
-            "-x509",
-            "-key",
-            key.to_str().unwrap(),
-            "-out",
-            cert.to_str().unwrap(),
-            "-days",
-            "2",
-        ])
-        .args([
-            "-subj",
-            "/CN=localhost",
-            "-addext",
-            "subjectAltName=DNS:localhost,IP:127.0.0.1",
-        ])
-        .args([
-            "-addext",
-            "basicConstraints=critical,CA:FALSE",
-            "-addext",
-            "extendedKeyUsage=serverAuth",
-        ])
-        .output()
-        .expect("openssl runs");
-    assert!(
-        ok.status.success(),
-        "{}",
-        String::from_utf8_lossy(&ok.stderr)
-    );
+    openssl(&key_args);
+    let (key_s, cert_s) = (key.to_str().unwrap(), cert.to_str().unwrap());
+    openssl(&[
+        "req",
+        "-x509",
+        "-key",
+        key_s,
+        "-out",
+        cert_s,
+        "-days",
+        "2",
+        "-subj",
+        "/CN=localhost",
+        "-addext",
+        "subjectAltName=DNS:localhost,IP:127.0.0.1",
+        "-addext",
+        "basicConstraints=critical,CA:FALSE",
+        "-addext",
+        "extendedKeyUsage=serverAuth",
+    ]);
     (key, cert)
 }
 

@@ -11,22 +11,25 @@ use common::{settings, TestServer, WAIT};
 use lanrtc::Config;
 use tokio::io::AsyncReadExt;
 
+/// Every setting the binary reads from the environment.
+const VARIABLES: [&str; 11] = [
+    "HOST",
+    "PORT",
+    "BIND",
+    "KEY",
+    "CERT",
+    "CERTS_DIR",
+    "PUBLIC_DIR",
+    "ICE_SERVERS",
+    "RATE_LIMIT",
+    "MAX_PEERS",
+    "RUST_LOG",
+];
+
 fn lanrtc() -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_lanrtc"));
     // Start from a clean slate: the developer's own settings must not leak in.
-    for var in [
-        "HOST",
-        "PORT",
-        "BIND",
-        "KEY",
-        "CERT",
-        "CERTS_DIR",
-        "PUBLIC_DIR",
-        "ICE_SERVERS",
-        "RATE_LIMIT",
-        "MAX_PEERS",
-        "RUST_LOG",
-    ] {
+    for var in VARIABLES {
         cmd.env_remove(var);
     }
     cmd
@@ -83,19 +86,7 @@ fn bad_values_stop_the_program_with_one_clear_sentence() {
 fn flags_mirror_the_variables() {
     let out = lanrtc().arg("--help").output().unwrap();
     let help = String::from_utf8_lossy(&out.stdout);
-    for var in [
-        "HOST",
-        "PORT",
-        "BIND",
-        "KEY",
-        "CERT",
-        "CERTS_DIR",
-        "PUBLIC_DIR",
-        "ICE_SERVERS",
-        "RATE_LIMIT",
-        "MAX_PEERS",
-        "RUST_LOG",
-    ] {
+    for var in VARIABLES {
         assert!(
             help.contains(&format!("[env: {var}=")),
             "--help does not mention {var}:\n{help}"
