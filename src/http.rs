@@ -15,7 +15,7 @@ use crate::assets::{Asset, Assets, PathError};
 use crate::certs::Authority;
 use crate::config::Limits;
 use crate::rtc::{self, Hub};
-use crate::trust;
+use crate::{qr, trust};
 
 /// Every response body is a complete buffer: the app's files are small.
 pub type Body = Full<Bytes>;
@@ -62,6 +62,9 @@ async fn route(req: Request<Incoming>, app: &App) -> Response<Body> {
     }
     if let Some(res) = trust::route(path, app) {
         return res;
+    }
+    if path == "/qr.svg" {
+        return qr::svg(req.uri().query());
     }
     match app.assets.get(path).await {
         Ok(Some(asset)) => file_response(&asset, req.headers()),

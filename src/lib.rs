@@ -12,6 +12,7 @@
 //! - [`http`] — the HTTP service: routing, static files, security headers,
 //!   plain-HTTP redirect.
 //! - [`trust`] — `/ca.crt`, `/ca.mobileconfig` and the `/trust` page.
+//! - [`qr`] — `/qr.svg`, a QR code of a URL for the page to show.
 //! - [`rtc`] — signaling at `/rtc`: upgrade, protocol, hub, socket loop,
 //!   rate limiting.
 //! - [`server`] — `run`: the accept loop, per-connection tasks, shutdown.
@@ -26,6 +27,7 @@ pub mod certs;
 pub mod config;
 pub mod http;
 pub mod net;
+pub mod qr;
 pub mod rtc;
 pub mod server;
 pub mod tls;

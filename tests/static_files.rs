@@ -213,3 +213,36 @@ async fn the_embedded_copy_is_served_without_public_dir() {
     assert_eq!(r.text(), include_str!("../public/index.html"));
     assert_eq!(server.get("/../Cargo.toml").await.status, 400);
 }
+
+#[tokio::test]
+async fn qr_codes_of_urls_are_drawn_as_svg() {
+    let server = TestServer::start().await;
+    let r = server
+        .get("/qr.svg?data=https%3A%2F%2F10.0.0.2%3A8443%2F")
+        .await;
+    assert_eq!(r.status, 200);
+    assert_eq!(r.header("content-type"), "image/svg+xml");
+    assert!(
+        r.text().contains("<svg") && r.text().contains("<path"),
+        "{}",
+        r.text()
+    );
+    let other = server.get("/qr.svg?data=https%3A%2F%2Fother%2F").await;
+    assert_ne!(
+        r.body, other.body,
+        "different data must give a different code"
+    );
+    for bad in [
+        "/qr.svg",
+        "/qr.svg?data=",
+        &format!("/qr.svg?data={}", "a".repeat(2000)),
+    ] {
+        let r = server.get(bad).await;
+        assert_eq!(r.status, 400, "{bad}");
+        assert!(
+            r.text().contains("data") || r.text().contains("too long"),
+            "{}",
+            r.text()
+        );
+    }
+}

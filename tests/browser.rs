@@ -1,0 +1,186 @@
+//! Two real browsers, one call: the app as a person uses it, end to end, in
+//! headless Chromium with fake camera and microphone, inside a private
+//! network namespace (see tests/e2e/mod.rs for why and how).
+
+mod common;
+mod e2e;
+
+use std::time::Duration;
+
+use e2e::{Browser, Netns, INNER_ENV, SERVER_ADDR};
+
+#[test]
+fn two_browsers_call_each_other() {
+    if let Err(why) = e2e::prerequisites() {
+        e2e::skip_or_fail(&why);
+        return;
+    }
+    let ns = Netns::create();
+    let passed = ns.run_test("call_scenario_inside_namespace", Duration::from_secs(120));
+    drop(ns);
+    assert!(passed, "the browser scenario failed (its output is above)");
+}
+
+/// The scenario itself; only meaningful inside the namespace made above.
+#[test]
+#[ignore = "run by two_browsers_call_each_other inside its network namespace"]
+fn call_scenario_inside_namespace() {
+    if std::env::var_os(INNER_ENV).is_none() {
+        eprintln!("this test runs inside the namespace made by two_browsers_call_each_other");
+        return;
+    }
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(scenario());
+}
+
+/// A remote video that really plays: frames have a size and time advances.
+const REMOTE_PLAYING: &str = "(() => { const v = document.getElementById('remote-video'); \
+    if (!v || v.videoWidth === 0) return false; \
+    const t = v.currentTime; window.__lastT = window.__lastT || []; window.__lastT.push(t); \
+    const seen = window.__lastT; return seen.length > 3 && seen[seen.length - 1] > seen[seen.length - 4]; })()";
+
+async fn scenario() {
+    let root = tempfile::tempdir().unwrap();
+    let certs = root.path().join("certs");
+    let mut settings = common::settings(&certs);
+    settings.bind = Some(SERVER_ADDR.into());
+    settings.host = Some("e2e".into());
+    let config = lanrtc::Config::load(&settings).unwrap();
+    let listener = tokio::net::TcpListener::bind((SERVER_ADDR, 0))
+        .await
+        .unwrap();
+    let url = format!(
+        "https://{SERVER_ADDR}:{}/",
+        listener.local_addr().unwrap().port()
+    );
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(lanrtc::run(config, listener, async {
+        let _ = stopped.await;
+    }));
+
+    let ca = certs.join("ca.pem");
+    let (alice, bob) = tokio::join!(
+        Browser::launch("alice", root.path(), &ca),
+        Browser::launch("bob", root.path(), &ca)
+    );
+    for b in [&alice, &bob] {
+        b.client.goto(&url).await.unwrap();
+        b.wait_for(
+            "the signaling socket",
+            "document.getElementById('signal-state')?.textContent === 'Connected'",
+        )
+        .await;
+    }
+    alice.fill("Your name", "Alice").await;
+    bob.fill("Your name", "Bob").await;
+    alice.wait_for("Bob in Peers", "[...document.querySelectorAll('#peers button')].some(b => b.textContent.trim() === 'Call Bob')").await;
+    bob.wait_for("Alice in Peers", "[...document.querySelectorAll('#peers button')].some(b => b.textContent.trim() === 'Call Alice')").await;
+
+    // Decline.
+    alice.press("Call Bob").await;
+    alice
+        .wait_for(
+            "the calling state",
+            "document.body.innerText.includes('Calling Bob…')",
+        )
+        .await;
+    bob.wait_for("the incoming-call dialog", "[...document.querySelectorAll('[role=dialog]')].some(d => d.offsetParent !== null && d.innerText.includes('Alice is calling'))").await;
+    bob.press("Decline").await;
+    alice
+        .wait_for(
+            "the decline message",
+            "document.getElementById('status').textContent.includes('Bob declined the call.')",
+        )
+        .await;
+    for b in [&alice, &bob] {
+        b.wait_for(
+            "idle after decline",
+            "document.body.dataset.callState === 'idle'",
+        )
+        .await;
+    }
+
+    // Cancel.
+    alice.press("Call Bob").await;
+    bob.wait_for(
+        "the incoming-call dialog",
+        "document.body.dataset.callState === 'ringing'",
+    )
+    .await;
+    alice.press("Cancel").await;
+    bob.wait_for(
+        "the cancel message",
+        "document.getElementById('status').textContent.includes('Alice cancelled the call.')",
+    )
+    .await;
+    for b in [&alice, &bob] {
+        b.wait_for(
+            "idle after cancel",
+            "document.body.dataset.callState === 'idle'",
+        )
+        .await;
+    }
+
+    // A call with media both ways.
+    alice.press("Call Bob").await;
+    bob.wait_for(
+        "the incoming-call dialog",
+        "document.body.dataset.callState === 'ringing'",
+    )
+    .await;
+    bob.press("Accept").await;
+    for b in [&alice, &bob] {
+        b.wait_for("the call", "document.body.dataset.callState === 'in-call'")
+            .await;
+        b.wait_for("remote video playing", REMOTE_PLAYING).await;
+    }
+
+    // Chat over the data channel.
+    alice.fill("Message", "hello from Alice").await;
+    bob.wait_for(
+        "Alice's message",
+        "document.getElementById('chat-log').innerText.includes('Alice: hello from Alice')",
+    )
+    .await;
+    alice
+        .wait_for(
+            "own message echoed",
+            "document.getElementById('chat-log').innerText.includes('You: hello from Alice')",
+        )
+        .await;
+
+    // A rename reaches the other side.
+    bob.fill("Your name", "Bobby").await;
+    alice
+        .wait_for(
+            "the rename",
+            "document.getElementById('peers').innerText.includes('Bobby')",
+        )
+        .await;
+
+    // The picture for the README: a call in progress.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let png = alice.client.screenshot().await.unwrap();
+    let shot = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("call-in-progress.png");
+    std::fs::write(&shot, png).unwrap();
+    eprintln!("screenshot of the call: {}", shot.display());
+
+    // Hang up ends it on both sides.
+    alice.press("Hang up").await;
+    for b in [&alice, &bob] {
+        b.wait_for(
+            "idle after hang-up",
+            "document.body.dataset.callState === 'idle'",
+        )
+        .await;
+    }
+
+    alice.quit().await;
+    bob.quit().await;
+    let _ = stop.send(());
+    server.await.unwrap().unwrap();
+}
