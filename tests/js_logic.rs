@@ -22,8 +22,19 @@ fn app_logic_unit_tests_pass() {
         .collect();
     files.sort();
     assert!(!files.is_empty(), "no tests in {dir}");
-    let out = Command::new("node").arg("--test").args(&files).output().unwrap();
+    let out = Command::new("node")
+        .arg("--test")
+        .args(&files)
+        .output()
+        .unwrap();
     let report = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "node --test failed:\n{report}\n{}", String::from_utf8_lossy(&out.stderr));
-    assert!(report.contains("# pass") && !report.contains("# pass 0"), "no test ran:\n{report}");
+    assert!(
+        out.status.success(),
+        "node --test failed:\n{report}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        report.contains("# pass") && !report.contains("# pass 0"),
+        "no test ran:\n{report}"
+    );
 }

@@ -1,0 +1,345 @@
+// The call state machine: what one device is doing about a call, and what
+// must happen when something occurs. Pure: `transition(call, event)` returns
+// the next call and a list of effects for the page to carry out (messages to
+// send, media to start or stop, timers, sentences for the status line).
+// No DOM access, no timers, no I/O.
+//
+// States (also the value of <body data-call-state>):
+//   idle     no call
+//   calling  we dialled; waiting for the other side to answer
+//   ringing  someone is calling us; the incoming-call dialog is shown
+//   in-call  the call was answered
+//
+// Events, from the person (dial, accept, decline, cancel, hangup), from the
+// peer through the server (offer-received, answer-received, reject-received,
+// hangup-received, peer-left, peer-updated, target-gone), from the media
+// layer (offer-sent, answer-sent, media-failed, failed, link-changed,
+// channel-disconnect) and from timers (timeout, link-check).
+//
+// Effects:
+//   {type:'open-session', peer}            prepare per-call state (queues ICE)
+//   {type:'start-call', peer, mode}        get media, create the offer, send it
+//   {type:'answer-call', peer, sdp, mode}  get media, answer `sdp`, send accept
+//   {type:'apply-answer', sdp}             set the remote answer
+//   {type:'send', message}                 a signaling message (protocol.js)
+//   {type:'channel-send', message}         a data-channel message
+//   {type:'start-timer', ms} / {type:'stop-timer'}   the ring timer
+//   {type:'check-link', ms}                dispatch link-check after `ms`
+//   {type:'teardown'}                      stop media, close the connection
+//   {type:'status', text, retry?}          a sentence for the status line;
+//                                          retry = {peer, modes, answer}
+//                                          offers fallback buttons
+
+import { describeMediaProblem, isMode, retryModes } from './media.js';
+import { disconnectMessage, hangup, reject } from './protocol.js';
+
+/** An unanswered call ends as missed after this long. */
+export const RING_TIMEOUT_MS = 30_000;
+
+/**
+ * The callee's own timer runs a little longer than the caller's, so that
+ * normally the caller's "hangup" (reason "timeout") ends the ringing and the
+ * callee's timer only matters when that message is lost.
+ */
+export const CALLEE_TIMEOUT_MS = RING_TIMEOUT_MS + 2_000;
+
+/**
+ * After the server says the peer in a running call left, how long to wait
+ * for the peer-to-peer link to confirm it. The link staying up means the peer
+ * only lost the signaling connection (it will come back with a new id), and
+ * the call goes on.
+ */
+export const LINK_GRACE_MS = 4_000;
+
+export const STATES = Object.freeze(['idle', 'calling', 'ringing', 'in-call']);
+
+const NO_LINK = Object.freeze({ connection: 'new', channel: 'connecting' });
+
+/** The state of a device with no call. */
+export const idleCall = Object.freeze({
+  state: 'idle',
+  peer: null, // {id, name} of the other side
+  mode: null, // media mode: full | audio | recvonly
+  offer: null, // the caller's SDP, while ringing
+  answering: false, // ringing, and Accept was pressed
+  peerSignalingGone: false, // in-call, and the server announced the peer removed
+  link: NO_LINK, // last reported peer-connection and data-channel states
+});
+
+/** True when media and chat flow between the two devices. */
+export function linkUp(link) {
+  return link.connection === 'connected' && link.channel === 'open';
+}
+
+const ELLIPSIS = '\u2026';
+
+function status(text, extra) {
+  return { type: 'status', text, ...extra };
+}
+
+/** Ends the call: `before` runs first (it may still need the connection). */
+function finish(text, before = [], extra = {}) {
+  return {
+    call: idleCall,
+    effects: [...before, { type: 'stop-timer' }, { type: 'teardown' }, status(text, extra)],
+  };
+}
+
+function stay(call, effects = []) {
+  return { call, effects };
+}
+
+function busy(event) {
+  const id = event.peer && event.peer.id;
+  return typeof id === 'string' ? [{ type: 'send', message: reject(id, 'busy') }] : [];
+}
+
+function rejectText(name, reason) {
+  switch (reason) {
+    case 'declined':
+      return `${name} declined the call.`;
+    case 'busy':
+      return `${name} is busy.`;
+    case 'timeout':
+      return `No answer from ${name}.`;
+    default:
+      return `${name} could not take the call.`;
+  }
+}
+
+function modeOf(event) {
+  return isMode(event.mode) ? event.mode : 'full';
+}
+
+/** The next call and the effects of `event` happening during `call`. */
+export function transition(call, event) {
+  if (!event || typeof event.type !== 'string') return stay(call);
+
+  // Renames apply in every state.
+  if (event.type === 'peer-updated') {
+    const p = event.peer;
+    if (call.peer && p && p.id === call.peer.id && p.name !== call.peer.name) {
+      return stay({ ...call, peer: { id: p.id, name: p.name } });
+    }
+    return stay(call);
+  }
+
+  switch (call.state) {
+    case 'idle':
+      return fromIdle(call, event);
+    case 'calling':
+      return fromCalling(call, event);
+    case 'ringing':
+      return fromRinging(call, event);
+    case 'in-call':
+      return fromInCall(call, event);
+    default:
+      return stay(idleCall);
+  }
+}
+
+function fromIdle(call, event) {
+  switch (event.type) {
+    case 'dial': {
+      const peer = event.peer;
+      if (!peer || typeof peer.id !== 'string') return stay(call);
+      const mode = modeOf(event);
+      const next = { ...idleCall, state: 'calling', peer: { id: peer.id, name: peer.name }, mode };
+      return stay(next, [
+        { type: 'open-session', peer: next.peer },
+        { type: 'start-call', peer: next.peer, mode },
+        status(`Calling ${peer.name}${ELLIPSIS}`),
+      ]);
+    }
+    case 'offer-received': {
+      const peer = event.peer;
+      if (!peer || typeof peer.id !== 'string' || typeof event.sdp !== 'string') return stay(call);
+      const next = {
+        ...idleCall,
+        state: 'ringing',
+        peer: { id: peer.id, name: peer.name },
+        offer: event.sdp,
+      };
+      return stay(next, [
+        { type: 'open-session', peer: next.peer },
+        { type: 'start-timer', ms: CALLEE_TIMEOUT_MS },
+        status(`Incoming call from ${peer.name}.`),
+      ]);
+    }
+    case 'answer-received':
+      // An answer to a call we no longer make (it timed out, or we cancelled
+      // while it crossed): tell that device so it does not wait in a dead call.
+      return typeof event.from === 'string'
+        ? stay(call, [{ type: 'send', message: hangup(event.from) }])
+        : stay(call);
+    default:
+      return stay(call);
+  }
+}
+
+function fromCalling(call, event) {
+  const name = call.peer.name;
+  const id = call.peer.id;
+  const fromPeer = event.from === id;
+  switch (event.type) {
+    case 'offer-sent':
+      return stay(call, [{ type: 'start-timer', ms: RING_TIMEOUT_MS }]);
+    case 'media-failed': {
+      const kind = event.kind || 'other';
+      return finish(describeMediaProblem(kind, call.mode), [], {
+        retry: { peer: call.peer, modes: retryModes(kind, call.mode), answer: false },
+      });
+    }
+    case 'answer-received':
+      if (!fromPeer) {
+        return typeof event.from === 'string'
+          ? stay(call, [{ type: 'send', message: hangup(event.from) }])
+          : stay(call);
+      }
+      if (typeof event.sdp !== 'string') return stay(call);
+      return stay({ ...call, state: 'in-call' }, [
+        { type: 'stop-timer' },
+        { type: 'apply-answer', sdp: event.sdp },
+        status(`In a call with ${name}.`),
+      ]);
+    case 'reject-received':
+      return fromPeer ? finish(rejectText(name, event.reason)) : stay(call);
+    case 'hangup-received':
+      return fromPeer ? finish(`${name} ended the call.`) : stay(call);
+    case 'offer-received':
+      return stay(call, busy(event));
+    case 'timeout':
+      return finish(`No answer from ${name}.`, [
+        { type: 'send', message: hangup(id, 'timeout') },
+      ]);
+    case 'cancel':
+    case 'hangup':
+      return finish('Call cancelled.', [{ type: 'send', message: hangup(id) }]);
+    case 'peer-left':
+      return event.id === id ? finish(`${name} left.`) : stay(call);
+    case 'target-gone':
+      return finish(`${name} is no longer connected.`);
+    case 'failed':
+      return finish(`The call could not be set up: ${event.message || 'unknown error'}.`, [
+        { type: 'send', message: hangup(id) },
+      ]);
+    case 'link-changed':
+      return stay({ ...call, link: readLink(call.link, event) });
+    default:
+      return stay(call);
+  }
+}
+
+function fromRinging(call, event) {
+  const name = call.peer.name;
+  const id = call.peer.id;
+  const fromPeer = event.from === id;
+  switch (event.type) {
+    case 'accept': {
+      if (call.answering) return stay(call);
+      const mode = modeOf(event);
+      return stay({ ...call, answering: true, mode }, [
+        { type: 'answer-call', peer: call.peer, sdp: call.offer, mode },
+        status(`Connecting to ${name}${ELLIPSIS}`),
+      ]);
+    }
+    case 'media-failed': {
+      const kind = event.kind || 'other';
+      return stay({ ...call, answering: false }, [
+        status(describeMediaProblem(kind, call.mode), {
+          retry: { peer: call.peer, modes: retryModes(kind, call.mode), answer: true },
+        }),
+      ]);
+    }
+    case 'answer-sent':
+      return stay({ ...call, state: 'in-call', answering: false, offer: null }, [
+        { type: 'stop-timer' },
+        status(`In a call with ${name}.`),
+      ]);
+    case 'decline':
+    case 'hangup':
+      return finish(`You declined the call from ${name}.`, [
+        { type: 'send', message: reject(id, 'declined') },
+      ]);
+    case 'timeout':
+      return finish(`Missed call from ${name}.`, [
+        { type: 'send', message: reject(id, 'timeout') },
+      ]);
+    case 'hangup-received':
+      if (!fromPeer) return stay(call);
+      return finish(
+        event.reason === 'timeout' ? `Missed call from ${name}.` : `${name} cancelled the call.`,
+      );
+    case 'offer-received':
+      return stay(call, busy(event));
+    case 'peer-left':
+      return event.id === id ? finish(`${name} left.`) : stay(call);
+    case 'target-gone':
+      return call.answering ? finish(`${name} is no longer connected.`) : stay(call);
+    case 'failed':
+      return finish(`The call could not be set up: ${event.message || 'unknown error'}.`, [
+        { type: 'send', message: reject(id, 'failed') },
+      ]);
+    case 'link-changed':
+      return stay({ ...call, link: readLink(call.link, event) });
+    default:
+      return stay(call);
+  }
+}
+
+function fromInCall(call, event) {
+  const name = call.peer.name;
+  const id = call.peer.id;
+  const fromPeer = event.from === id;
+  const left = `${name} left.`;
+  switch (event.type) {
+    case 'hangup':
+    case 'cancel': {
+      // The server may no longer know the peer's id (it reconnected); the
+      // data channel reaches it regardless.
+      const before = [{ type: 'channel-send', message: disconnectMessage() }];
+      if (!call.peerSignalingGone) before.unshift({ type: 'send', message: hangup(id) });
+      return finish(`Call with ${name} ended.`, before);
+    }
+    case 'hangup-received':
+      return fromPeer ? finish(`${name} ended the call.`) : stay(call);
+    case 'channel-disconnect':
+      return finish(`${name} ended the call.`);
+    case 'offer-received':
+      return stay(call, busy(event));
+    case 'peer-left':
+      if (event.id !== id) return stay(call);
+      if (!linkUp(call.link)) return finish(left);
+      return stay({ ...call, peerSignalingGone: true }, [
+        { type: 'check-link', ms: LINK_GRACE_MS },
+      ]);
+    case 'link-check':
+      return call.peerSignalingGone && !linkUp(call.link) ? finish(left) : stay(call);
+    case 'link-changed': {
+      const link = readLink(call.link, event);
+      const next = { ...call, link };
+      if (link.channel === 'closed') return finish(left);
+      if (link.connection === 'failed') {
+        return finish(call.peerSignalingGone ? left : `The connection to ${name} was lost.`, [
+          ...(call.peerSignalingGone ? [] : [{ type: 'send', message: hangup(id) }]),
+        ]);
+      }
+      if (link.connection === 'disconnected' && call.peerSignalingGone) return finish(left);
+      return stay(next);
+    }
+    case 'failed':
+      return finish(`The call failed: ${event.message || 'unknown error'}.`, [
+        { type: 'send', message: hangup(id) },
+        { type: 'channel-send', message: disconnectMessage() },
+      ]);
+    default:
+      return stay(call);
+  }
+}
+
+function readLink(link, event) {
+  return {
+    connection: typeof event.connection === 'string' ? event.connection : link.connection,
+    channel: typeof event.channel === 'string' ? event.channel : link.channel,
+  };
+}

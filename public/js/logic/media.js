@@ -1,0 +1,101 @@
+// Media choices and what to tell a person when the camera or microphone
+// cannot be used. No DOM access: errors are read by their `name` only.
+
+/**
+ * How a person joins a call:
+ * - full: camera and microphone;
+ * - audio: microphone only ("Call without camera");
+ * - recvonly: nothing sent, only received ("Call receive-only").
+ */
+export const MODES = Object.freeze(['full', 'audio', 'recvonly']);
+
+/** The label of the button that retries a call in `mode`. */
+export const MODE_LABELS = Object.freeze({
+  audio: 'Call without camera',
+  recvonly: 'Call receive-only',
+});
+
+export function isMode(value) {
+  return MODES.includes(value);
+}
+
+/** getUserMedia constraints for a mode; null when nothing is captured. */
+export function constraintsFor(mode) {
+  switch (mode) {
+    case 'full':
+      return { audio: true, video: true };
+    case 'audio':
+      return { audio: true, video: false };
+    default:
+      return null;
+  }
+}
+
+/** Sorts a getUserMedia failure into what the person can do about it. */
+export function mediaProblemKind(error) {
+  const name = error && typeof error.name === 'string' ? error.name : '';
+  switch (name) {
+    case 'NotAllowedError':
+    case 'PermissionDeniedError':
+    case 'SecurityError':
+      return 'denied';
+    case 'NotFoundError':
+    case 'DevicesNotFoundError':
+    case 'OverconstrainedError':
+      return 'not-found';
+    case 'NotReadableError':
+    case 'TrackStartError':
+    case 'AbortError':
+      return 'in-use';
+    case 'TypeError':
+    case 'NotSupportedError':
+      return 'unsupported';
+    default:
+      return 'other';
+  }
+}
+
+/** The fallback modes worth offering after `mode` failed. */
+export function fallbackModes(mode) {
+  if (mode === 'full') return ['audio', 'recvonly'];
+  if (mode === 'audio') return ['recvonly'];
+  return [];
+}
+
+/** The fallback modes to offer after a `kind` problem in `mode`. */
+export function retryModes(kind, mode) {
+  if (kind === 'unsupported') return mode === 'recvonly' ? [] : ['recvonly'];
+  return fallbackModes(mode);
+}
+
+/** A sentence saying what went wrong and what to do, for the status line. */
+export function describeMediaProblem(kind, mode) {
+  const what = mode === 'audio' ? 'microphone' : 'camera and microphone';
+  const alternatives = mode === 'audio'
+    ? 'or call receive-only.'
+    : 'or call without camera or receive-only.';
+  switch (kind) {
+    case 'denied':
+      return `Permission to use the ${what} was denied. Allow it in the browser's site settings and try again, ${alternatives}`;
+    case 'not-found':
+      return mode === 'audio'
+        ? 'No microphone was found on this device. You can still call receive-only.'
+        : `No camera was found on this device. Plug one in and try again, ${alternatives}`;
+    case 'in-use':
+      return `The ${what} could not be started; another app may be using it. Close that app and try again, ${alternatives}`;
+    case 'unsupported':
+      return 'This browser cannot use a camera or microphone on this page. You can still call receive-only.';
+    default:
+      return `The ${what} could not be started. Try again, ${alternatives}`;
+  }
+}
+
+/**
+ * The camera after `currentId` in `cameraIds`, wrapping around; the first
+ * one when the current camera is unknown; null when there is no other.
+ */
+export function nextCamera(cameraIds, currentId) {
+  if (cameraIds.length < 2) return null;
+  const i = cameraIds.indexOf(currentId);
+  return cameraIds[(i + 1) % cameraIds.length];
+}

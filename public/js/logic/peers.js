@@ -1,0 +1,32 @@
+// The list of other devices, kept from the server's `peer` messages.
+// A pure reducer: every function returns a new array. No DOM access.
+
+/** Orders peers by name (case- and accent-insensitive), then by id. */
+export function comparePeers(a, b) {
+  const byName = a.name.localeCompare(b.name, undefined, { sensitivity: 'base' });
+  if (byName !== 0) return byName;
+  if (a.name !== b.name) return a.name < b.name ? -1 : 1;
+  return a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
+}
+
+/**
+ * Applies the `data` of one `peer` message: adds a newcomer, renames a known
+ * peer, or removes one (`remove: true`). Messages without a string id and
+ * name, and any about `selfId`, leave the list unchanged.
+ */
+export function applyPeerMessage(peers, data, selfId = null) {
+  if (!data || typeof data !== 'object') return peers;
+  const { id, name } = data;
+  if (typeof id !== 'string' || id === '' || id === selfId) return peers;
+  const others = peers.filter((p) => p.id !== id);
+  if (data.remove === true) {
+    return others.length === peers.length ? peers : others;
+  }
+  if (typeof name !== 'string') return peers;
+  return [...others, { id, name }].sort(comparePeers);
+}
+
+/** The peer with this id, or undefined. */
+export function findPeer(peers, id) {
+  return peers.find((p) => p.id === id);
+}

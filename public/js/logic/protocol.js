@@ -1,0 +1,103 @@
+// The messages of docs/protocol.md, built and checked here so the rest of
+// the app never spells a wire format by hand. No DOM access.
+
+/** Parses one server frame; null unless it is a JSON object with a string `type`. */
+export function parseServerMessage(text) {
+  if (typeof text !== 'string') return null;
+  let value;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return null;
+  }
+  if (!isObject(value) || typeof value.type !== 'string') return null;
+  return value;
+}
+
+export function isObject(value) {
+  return value !== null && typeof value === 'object' && !Array.isArray(value);
+}
+
+export function identify(id, name) {
+  return { type: 'identify', data: { id, name } };
+}
+
+export function offer(target, sdp) {
+  return { type: 'offer', data: { type: 'offer', sdp, target } };
+}
+
+export function accept(target, sdp) {
+  return { type: 'accept', data: { type: 'answer', sdp, target } };
+}
+
+/** `candidate` is `RTCIceCandidate.toJSON()`, or null at the end of gathering. */
+export function iceCandidate(target, candidate) {
+  return { type: 'icecandidate', data: { target, candidate } };
+}
+
+export function reject(target, reason) {
+  return { type: 'reject', data: { target, reason } };
+}
+
+/** `reason` is optional; "timeout" tells the callee the call went unanswered. */
+export function hangup(target, reason) {
+  const data = { target };
+  if (reason !== undefined) data.reason = reason;
+  return { type: 'hangup', data };
+}
+
+/**
+ * Reads a relayed message's fields, or null when a required one is missing
+ * or of the wrong type. `from` is the server-stamped `data.source`.
+ */
+export function readRelay(message) {
+  const data = message && message.data;
+  if (!isObject(data) || typeof data.source !== 'string') return null;
+  const from = data.source;
+  switch (message.type) {
+    case 'offer':
+    case 'accept':
+      return typeof data.sdp === 'string' ? { from, sdp: data.sdp } : null;
+    case 'reject':
+    case 'hangup':
+      return { from, reason: typeof data.reason === 'string' ? data.reason : undefined };
+    case 'icecandidate': {
+      const c = data.candidate;
+      if (c === null || c === undefined) return { from, candidate: null };
+      if (!isObject(c) || typeof c.candidate !== 'string') return null;
+      return { from, candidate: c };
+    }
+    default:
+      return null;
+  }
+}
+
+// Data channel messages, in the SitePen webrtc-blog format.
+
+/** Longest chat message sent or shown, in characters. */
+export const MAX_CHAT_CHARS = 2000;
+
+export function chatMessage(text) {
+  return JSON.stringify({ type: 'chat', data: text });
+}
+
+export function disconnectMessage() {
+  return JSON.stringify({ type: 'disconnect' });
+}
+
+/** `{type:'chat', text}`, `{type:'disconnect'}`, or null for anything else. */
+export function parseChannelMessage(text) {
+  if (typeof text !== 'string') return null;
+  let value;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return null;
+  }
+  if (!isObject(value)) return null;
+  if (value.type === 'chat' && typeof value.data === 'string') {
+    return { type: 'chat', text: Array.from(value.data).slice(0, MAX_CHAT_CHARS).join('') };
+  }
+  if (value.type === 'disconnect') return { type: 'disconnect' };
+  return null;
+}

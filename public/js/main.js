@@ -1,0 +1,483 @@
+// Wires the app together: the signaling socket, the call state machine, the
+// per-call media session and the UI pieces. State lives here and flows down
+// into the UI modules through render(); what a person does comes back up as
+// callbacks that become state-machine events.
+
+import { CallSession, MediaProblem } from './call.js';
+import { Signaling } from './signaling.js';
+import { idleCall, transition } from './logic/callState.js';
+import { MODE_LABELS } from './logic/media.js';
+import { cleanName, randomName } from './logic/names.js';
+import { applyPeerMessage, findPeer } from './logic/peers.js';
+import { accept, identify, isObject, offer, readRelay } from './logic/protocol.js';
+import { createCallPanel } from './ui/callPanel.js';
+import { createChat } from './ui/chat.js';
+import { createIncomingDialog } from './ui/incomingDialog.js';
+import { createNameField } from './ui/nameField.js';
+import { createPeerList } from './ui/peerList.js';
+import { createSignalState } from './ui/signalState.js';
+import { createStatus } from './ui/status.js';
+
+const NAME_KEY = 'lanrtc.name';
+
+/**
+ * A socket that fails this many times in a row without ever having opened
+ * most likely hits a certificate this device does not trust (Safari, for
+ * one, does not extend a page's certificate exception to WebSockets).
+ */
+const TRUST_HINT_AFTER = 3;
+
+/** Time for a hang-up to leave before a live reload replaces the page. */
+const RELOAD_DELAY_MS = 500;
+
+const $ = (id) => document.getElementById(id);
+
+// ---- state ----
+
+let call = idleCall;
+let peers = [];
+let selfId = null;
+let iceServers = [];
+let loadedVersion = null;
+let reloading = false;
+/** The current call's CallSession, from dial or incoming offer until teardown. */
+let session = null;
+let ringTimer = null;
+let linkTimer = null;
+/** Fallback offered in the status line after a camera problem: {peer, modes, answer}. */
+let retry = null;
+let name = loadName();
+
+function loadName() {
+  let stored = null;
+  try {
+    stored = localStorage.getItem(NAME_KEY);
+  } catch {
+    // Storage can be off (private modes); a fresh name each visit will do.
+  }
+  const chosen = stored ? cleanName(stored) : randomName();
+  saveName(chosen);
+  return chosen;
+}
+
+function saveName(value) {
+  try {
+    localStorage.setItem(NAME_KEY, value);
+  } catch {
+    // See loadName.
+  }
+}
+
+// ---- pieces ----
+
+const signaling = new Signaling(`wss://${location.host}/rtc`);
+
+const status = createStatus($('status'), $('status-actions'), onStatusAction);
+const signalState = createSignalState($('signal-state'));
+
+createNameField($('name'), name, (next) => {
+  name = next;
+  saveName(next);
+  if (selfId) signaling.send(identify(selfId, next));
+});
+
+const peerList = createPeerList(
+  { list: $('peers'), empty: $('peers-empty'), joinUrl: $('join-url'), qr: $('join-qr') },
+  (peer) => dispatch({ type: 'dial', peer, mode: 'full' }),
+);
+
+const dialog = createIncomingDialog(
+  {
+    root: $('incoming'),
+    title: $('incoming-title'),
+    detail: $('incoming-detail'),
+    accept: $('accept-call'),
+    decline: $('decline-call'),
+  },
+  {
+    onAccept: () => dispatch({ type: 'accept', mode: 'full' }),
+    onDecline: () => dispatch({ type: 'decline' }),
+  },
+);
+
+const panel = createCallPanel(
+  {
+    root: $('call'),
+    peerName: $('call-peer-name'),
+    remoteVideo: $('remote-video'),
+    localVideo: $('local-video'),
+    timer: $('call-timer'),
+    connection: $('connection-state'),
+    mute: $('mute-button'),
+    camera: $('camera-button'),
+    switchCamera: $('switch-camera-button'),
+    share: $('share-button'),
+    hangup: $('hangup-button'),
+    cancel: $('cancel-button'),
+  },
+  {
+    onMute: () => session && session.toggleMute(),
+    onCamera: () => session && session.toggleCamera(),
+    onSwitchCamera: switchCamera,
+    onShare: toggleShare,
+    onHangup: () => dispatch({ type: 'hangup' }),
+    onCancel: () => dispatch({ type: 'cancel' }),
+  },
+);
+
+const chat = createChat(
+  { form: $('chat-form'), input: $('chat-input'), log: $('chat-log') },
+  (text) => {
+    if (!session || call.state !== 'in-call') return;
+    session.sendChat(text);
+    chat.add('You', text, true);
+  },
+);
+
+// ---- the state machine and its effects ----
+
+function dispatch(event) {
+  const result = transition(call, event);
+  call = result.call;
+  for (const effect of result.effects) {
+    try {
+      run(effect);
+    } catch (err) {
+      console.error(`lanrtc: effect ${effect.type} failed`, err);
+    }
+  }
+  render();
+}
+
+function run(effect) {
+  switch (effect.type) {
+    case 'open-session':
+      openSession(effect.peer);
+      break;
+    case 'start-call':
+      startCall(effect.mode);
+      break;
+    case 'answer-call':
+      answerCall(effect.sdp, effect.mode);
+      break;
+    case 'apply-answer':
+      applyAnswer(effect.sdp);
+      break;
+    case 'send':
+      signaling.send(effect.message);
+      break;
+    case 'channel-send':
+      if (session) session.sendChannel(effect.message);
+      break;
+    case 'start-timer':
+      clearTimeout(ringTimer);
+      ringTimer = setTimeout(() => {
+        ringTimer = null;
+        dispatch({ type: 'timeout' });
+      }, effect.ms);
+      break;
+    case 'stop-timer':
+      clearTimeout(ringTimer);
+      ringTimer = null;
+      break;
+    case 'check-link':
+      clearTimeout(linkTimer);
+      linkTimer = setTimeout(() => {
+        linkTimer = null;
+        dispatch({ type: 'link-check' });
+      }, effect.ms);
+      break;
+    case 'teardown':
+      teardown();
+      break;
+    case 'status':
+      showCallStatus(effect);
+      break;
+    default:
+      console.warn('lanrtc: unknown effect', effect);
+  }
+}
+
+function openSession(peer) {
+  if (session) session.close();
+  chat.clear();
+  const s = new CallSession({
+    peer,
+    iceServers,
+    send: (message) => signaling.send(message),
+    on: {
+      localStream: (stream, options) => session === s && panel.setLocalStream(stream, options),
+      remoteStream: (stream) => session === s && panel.setRemoteStream(stream),
+      link: (link) => session === s && dispatch({ type: 'link-changed', ...link }),
+      chat: (text) => session === s && chat.add(call.peer ? call.peer.name : s.peer.name, text, false),
+      disconnect: () => session === s && dispatch({ type: 'channel-disconnect' }),
+      media: () => session === s && render(),
+    },
+  });
+  session = s;
+}
+
+async function startCall(mode) {
+  const s = session;
+  if (!s) return;
+  try {
+    await s.acquireMedia(mode);
+    if (s.closed) return;
+    render();
+    const sdp = await s.createOffer();
+    if (s.closed) return;
+    if (!signaling.send(offer(s.peer.id, sdp))) throw new Error('the server connection was lost');
+    s.markDescriptionSent();
+    dispatch({ type: 'offer-sent' });
+  } catch (err) {
+    reportFailure(s, err);
+  }
+}
+
+async function answerCall(sdp, mode) {
+  const s = session;
+  if (!s) return;
+  try {
+    await s.acquireMedia(mode);
+    if (s.closed) return;
+    const answer = await s.createAnswer(sdp);
+    if (s.closed) return;
+    if (!signaling.send(accept(s.peer.id, answer))) throw new Error('the server connection was lost');
+    s.markDescriptionSent();
+    dispatch({ type: 'answer-sent' });
+  } catch (err) {
+    reportFailure(s, err);
+  }
+}
+
+function applyAnswer(sdp) {
+  const s = session;
+  if (!s) return;
+  s.applyAnswer(sdp).catch((err) => reportFailure(s, err));
+}
+
+function reportFailure(s, err) {
+  if (s.closed || session !== s) return;
+  if (err instanceof MediaProblem) {
+    console.warn('lanrtc: media unavailable', err.kind, err.cause);
+    dispatch({ type: 'media-failed', kind: err.kind });
+  } else {
+    console.error('lanrtc: call setup failed', err);
+    dispatch({ type: 'failed', message: err && err.message ? err.message : String(err) });
+  }
+}
+
+function teardown() {
+  clearTimeout(ringTimer);
+  clearTimeout(linkTimer);
+  ringTimer = linkTimer = null;
+  if (session) {
+    session.close({ linger: true });
+    session = null;
+  }
+  panel.setLocalStream(null, { mirrored: false });
+  panel.setRemoteStream(null);
+}
+
+function showCallStatus({ text, retry: offered }) {
+  retry = offered && offered.modes.length > 0 ? offered : null;
+  const actions = retry
+    ? retry.modes.map((mode) => ({ label: MODE_LABELS[mode], value: mode }))
+    : [];
+  status.show(text, { key: 'call', actions });
+}
+
+function onStatusAction(mode) {
+  const r = retry;
+  if (!r) return;
+  if (r.answer) {
+    if (call.state === 'ringing' && call.peer.id === r.peer.id) dispatch({ type: 'accept', mode });
+    return;
+  }
+  if (call.state !== 'idle') return;
+  const peer = findPeer(peers, r.peer.id);
+  if (!peer) {
+    retry = null;
+    status.show(`${r.peer.name} is no longer connected.`);
+    return;
+  }
+  dispatch({ type: 'dial', peer, mode });
+}
+
+async function switchCamera() {
+  const s = session;
+  if (!s) return;
+  try {
+    await s.switchCamera();
+  } catch (err) {
+    console.warn('lanrtc: camera switch failed', err);
+    if (session === s) status.show('The camera could not be switched. Try again, or turn the camera off.');
+  }
+}
+
+async function toggleShare() {
+  const s = session;
+  if (!s) return;
+  try {
+    await s.toggleShare();
+  } catch (err) {
+    console.warn('lanrtc: screen sharing failed', err);
+    if (session !== s) return;
+    status.show(
+      err && err.name === 'NotAllowedError'
+        ? 'Screen sharing was not started.'
+        : 'Screen sharing is not available here.',
+    );
+  }
+}
+
+// ---- the server ----
+
+signaling.addEventListener('ready', (e) => {
+  const message = e.detail;
+  selfId = typeof message.id === 'string' ? message.id : null;
+  iceServers = Array.isArray(message.iceServers) ? message.iceServers : [];
+  peers = [];
+  if (selfId) signaling.send(identify(selfId, name));
+  if (typeof message.version === 'string') {
+    if (loadedVersion === null) loadedVersion = message.version;
+    else if (message.version !== loadedVersion) liveReload();
+  }
+  render();
+});
+
+signaling.addEventListener('state', (e) => {
+  const { connected, everOpened, failures } = e.detail;
+  if (connected) {
+    status.clear('signal');
+  } else {
+    // The list is rebuilt from `peer` messages after the next identify.
+    peers = [];
+    selfId = null;
+    if (!everOpened && failures >= TRUST_HINT_AFTER) {
+      status.show(
+        'The live connection to the server cannot be opened. If this keeps happening, this device may not trust the server\u2019s certificate yet.',
+        { key: 'signal', link: { href: '/trust', text: 'Trust this server' } },
+      );
+    }
+  }
+  render();
+});
+
+signaling.addEventListener('message', (e) => onMessage(e.detail));
+
+function onMessage(message) {
+  switch (message.type) {
+    case 'peer': {
+      const data = message.data;
+      peers = applyPeerMessage(peers, data, selfId);
+      if (isObject(data) && typeof data.id === 'string') {
+        if (data.remove === true) dispatch({ type: 'peer-left', id: data.id });
+        else if (typeof data.name === 'string') {
+          dispatch({ type: 'peer-updated', peer: { id: data.id, name: data.name } });
+        }
+      }
+      render();
+      return;
+    }
+    case 'error':
+      onServerError(message.data);
+      return;
+    default:
+      break;
+  }
+  const relay = readRelay(message);
+  if (!relay) {
+    console.warn('lanrtc: ignoring message', message);
+    return;
+  }
+  switch (message.type) {
+    case 'offer': {
+      const peer = findPeer(peers, relay.from) || { id: relay.from, name: 'Someone' };
+      dispatch({ type: 'offer-received', peer, sdp: relay.sdp });
+      break;
+    }
+    case 'accept':
+      dispatch({ type: 'answer-received', from: relay.from, sdp: relay.sdp });
+      break;
+    case 'reject':
+      dispatch({ type: 'reject-received', from: relay.from, reason: relay.reason });
+      break;
+    case 'hangup':
+      dispatch({ type: 'hangup-received', from: relay.from, reason: relay.reason });
+      break;
+    case 'icecandidate':
+      if (session && call.state !== 'idle' && relay.from === session.peer.id) {
+        session.addRemoteCandidate(relay.candidate);
+      }
+      break;
+    default:
+      break;
+  }
+}
+
+function onServerError(data) {
+  const error = isObject(data) ? data : {};
+  console.warn(`lanrtc: server error ${error.code}: ${error.message}`, error.ref);
+  // Rejects go to callers we turned away as busy; one of those being gone
+  // says nothing about our own call.
+  if (error.code === 'unknown-target' && error.ref !== 'reject' && call.state !== 'idle') {
+    dispatch({ type: 'target-gone' });
+  }
+}
+
+/** The served files changed: end any call cleanly, then load the new version. */
+function liveReload() {
+  if (reloading) return;
+  reloading = true;
+  if (call.state === 'idle') {
+    location.reload();
+    return;
+  }
+  dispatch({ type: 'hangup' });
+  setTimeout(() => location.reload(), RELOAD_DELAY_MS);
+}
+
+// ---- the page ----
+
+function render() {
+  document.body.dataset.callState = call.state;
+  const connected = signaling.connected;
+  signalState.render(connected);
+  peerList.render({ peers, canCall: connected && call.state === 'idle' });
+  dialog.render({
+    open: call.state === 'ringing',
+    name: call.peer ? call.peer.name : '',
+    answering: call.answering,
+  });
+  panel.render({
+    state: call.state,
+    peerName: call.peer ? call.peer.name : '',
+    media: session ? session.mediaState() : null,
+    connection: session ? session.connectionState : 'new',
+    connectedAt: session ? session.connectedAt : null,
+  });
+  document.title =
+    call.state === 'ringing'
+      ? `${call.peer.name} is calling \u00b7 lanrtc`
+      : call.state === 'in-call'
+        ? `In a call with ${call.peer.name} \u00b7 lanrtc`
+        : 'lanrtc';
+}
+
+document.addEventListener('visibilitychange', () => {
+  if (document.visibilityState === 'visible') signaling.reconnectNow();
+});
+window.addEventListener('online', () => signaling.reconnectNow());
+// Leaving the page ends the call's connection at once, so the other side
+// sees "<name> left." within moments rather than after ICE gives up.
+window.addEventListener('pagehide', () => {
+  if (session) session.close();
+});
+// A page restored from the back-forward cache holds a dead call and socket.
+window.addEventListener('pageshow', (e) => {
+  if (e.persisted) location.reload();
+});
+
+render();
+signaling.start();

@@ -1,0 +1,146 @@
+// The WebSocket to the server's /rtc endpoint: connects, parses frames,
+// reconnects with backoff after a drop, and reports what happens as events.
+//
+// Events (all CustomEvent, payload in `detail`):
+//   ready    the server's `ready` message: {id, version, iceServers}
+//   message  any other server message
+//   state    {connected, everOpened, failures}: after every change
+
+import { backoffDelay } from './logic/backoff.js';
+import { parseServerMessage } from './logic/protocol.js';
+
+/**
+ * A connection that has not received `ready` this long after it was started
+ * is abandoned and retried: a socket to a vanished host can otherwise sit in
+ * "connecting" for minutes.
+ */
+const CONNECT_TIMEOUT_MS = 10_000;
+
+export class Signaling extends EventTarget {
+  #url;
+  #ws = null;
+  #retryTimer = null;
+  #connectTimer = null;
+  #attempt = 0;
+  #failures = 0;
+  #everOpened = false;
+  #ready = false;
+
+  constructor(url) {
+    super();
+    this.#url = url;
+  }
+
+  /** True when the socket is open and `ready` has arrived. */
+  get connected() {
+    return this.#ready && this.#ws !== null && this.#ws.readyState === WebSocket.OPEN;
+  }
+
+  /** Connection attempts in a row that ended before `ready`. */
+  get failures() {
+    return this.#failures;
+  }
+
+  /** Whether any socket ever opened since the page loaded. */
+  get everOpened() {
+    return this.#everOpened;
+  }
+
+  start() {
+    this.#connect();
+  }
+
+  /** Tries at once (page visible again, network back), unless a socket is live. */
+  reconnectNow() {
+    if (this.#ws) return;
+    this.#connect();
+  }
+
+  /** Sends a message; returns false (and drops it) when not connected. */
+  send(message) {
+    if (!this.connected) return false;
+    try {
+      this.#ws.send(JSON.stringify(message));
+      return true;
+    } catch (err) {
+      console.warn('lanrtc: send failed', err);
+      return false;
+    }
+  }
+
+  #emit(type, detail) {
+    this.dispatchEvent(new CustomEvent(type, { detail }));
+  }
+
+  #emitState() {
+    this.#emit('state', {
+      connected: this.connected,
+      everOpened: this.#everOpened,
+      failures: this.#failures,
+    });
+  }
+
+  #connect() {
+    clearTimeout(this.#retryTimer);
+    this.#retryTimer = null;
+    let ws;
+    try {
+      ws = new WebSocket(this.#url);
+    } catch (err) {
+      console.error('lanrtc: cannot open the signaling socket', err);
+      this.#failures += 1;
+      this.#emitState();
+      this.#scheduleRetry();
+      return;
+    }
+    this.#ws = ws;
+    this.#connectTimer = setTimeout(() => {
+      if (this.#ws === ws && !this.#ready) ws.close();
+    }, CONNECT_TIMEOUT_MS);
+
+    ws.onopen = () => {
+      if (this.#ws === ws) this.#everOpened = true;
+    };
+    ws.onmessage = (e) => {
+      if (this.#ws !== ws) return;
+      const message = parseServerMessage(e.data);
+      if (!message) {
+        console.warn('lanrtc: ignoring a frame that is not a protocol message', e.data);
+        return;
+      }
+      if (message.type === 'ready') {
+        clearTimeout(this.#connectTimer);
+        this.#ready = true;
+        this.#attempt = 0;
+        this.#failures = 0;
+        this.#emit('ready', message);
+        this.#emitState();
+      } else if (this.#ready) {
+        this.#emit('message', message);
+      }
+    };
+    ws.onclose = (e) => {
+      if (this.#ws !== ws) return;
+      clearTimeout(this.#connectTimer);
+      const wasReady = this.#ready;
+      this.#ws = null;
+      this.#ready = false;
+      if (!wasReady) this.#failures += 1;
+      console.info(`lanrtc: signaling closed (code ${e.code})`);
+      this.#emitState();
+      this.#scheduleRetry();
+    };
+    // An error is always followed by close, which does the work.
+    ws.onerror = () => {};
+  }
+
+  #scheduleRetry() {
+    clearTimeout(this.#retryTimer);
+    const delay = backoffDelay(this.#attempt);
+    this.#attempt += 1;
+    this.#retryTimer = setTimeout(() => {
+      this.#retryTimer = null;
+      this.#connect();
+    }, delay);
+  }
+}

@@ -1,0 +1,101 @@
+// The call view: remote video (large), local preview (small), the timer,
+// the connection state, and the call controls.
+
+import { formatDuration } from '../logic/clock.js';
+
+/**
+ * The timer redraws this often; a whole second would let the display trail
+ * the real time by up to a second, since ticks are not aligned to the start.
+ */
+const TICK_MS = 250;
+
+/**
+ * @param {object} els  {root, peerName, remoteVideo, localVideo, timer,
+ *   connection, mute, camera, switchCamera, share, hangup, cancel}
+ * @param {object} handlers  {onMute, onCamera, onSwitchCamera, onShare, onHangup, onCancel}
+ */
+export function createCallPanel(els, handlers) {
+  const { root, peerName, remoteVideo, localVideo, timer, connection } = els;
+  els.mute.addEventListener('click', handlers.onMute);
+  els.camera.addEventListener('click', handlers.onCamera);
+  els.switchCamera.addEventListener('click', handlers.onSwitchCamera);
+  els.share.addEventListener('click', handlers.onShare);
+  els.hangup.addEventListener('click', handlers.onHangup);
+  els.cancel.addEventListener('click', handlers.onCancel);
+  // The attribute is in the page too; the property is what browsers obey.
+  localVideo.muted = true;
+
+  let ticker = null;
+  let startedAt = null;
+
+  function tick() {
+    const text = formatDuration(startedAt === null ? 0 : Date.now() - startedAt);
+    if (timer.textContent !== text) timer.textContent = text;
+  }
+
+  function attach(video, stream) {
+    if (video.srcObject !== stream) video.srcObject = stream;
+    if (stream) {
+      // Autoplay can be refused until the page is interacted with; the call
+      // button or Accept counts, so this normally succeeds.
+      const played = video.play();
+      if (played && typeof played.catch === 'function') played.catch(() => {});
+    }
+  }
+
+  function show(el, visible) {
+    el.hidden = !visible;
+  }
+
+  return {
+    setLocalStream(stream, { mirrored }) {
+      attach(localVideo, stream);
+      localVideo.hidden = !stream;
+      localVideo.classList.toggle('mirrored', Boolean(mirrored));
+    },
+
+    setRemoteStream(stream) {
+      attach(remoteVideo, stream);
+    },
+
+    /**
+     * @param {object} props  {state, peerName, media, connection, connectedAt}
+     *   media: the session's mediaState(), or null before there is one
+     */
+    render({ state, peerName: name, media, connection: connectionState, connectedAt }) {
+      const visible = state === 'calling' || state === 'in-call';
+      root.hidden = !visible;
+      if (!visible) {
+        clearInterval(ticker);
+        ticker = null;
+        startedAt = null;
+        timer.textContent = formatDuration(0);
+        connection.textContent = 'new';
+        attach(remoteVideo, null);
+        attach(localVideo, null);
+        return;
+      }
+      if (peerName.textContent !== name) peerName.textContent = name;
+      if (connection.textContent !== connectionState) connection.textContent = connectionState;
+      connection.dataset.state = connectionState;
+
+      startedAt = state === 'in-call' ? connectedAt : null;
+      if (state === 'in-call' && ticker === null) ticker = setInterval(tick, TICK_MS);
+      tick();
+
+      const inCall = state === 'in-call';
+      const m = media || {};
+      show(els.cancel, state === 'calling');
+      show(els.hangup, inCall);
+      show(els.mute, inCall && m.hasAudio);
+      show(els.camera, inCall && m.hasVideo);
+      show(els.switchCamera, inCall && m.canSwitch);
+      show(els.share, inCall && m.canShare);
+      els.mute.textContent = m.muted ? 'Unmute' : 'Mute';
+      els.camera.textContent = m.cameraOff ? 'Camera on' : 'Camera off';
+      els.share.textContent = m.sharing ? 'Stop sharing' : 'Share screen';
+      els.switchCamera.disabled = Boolean(m.busy);
+      els.share.disabled = Boolean(m.busy);
+    },
+  };
+}

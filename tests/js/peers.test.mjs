@@ -1,0 +1,60 @@
+import test from 'node:test';
+import assert from 'node:assert/strict';
+import { applyPeerMessage, findPeer } from '../../public/js/logic/peers.js';
+
+const apply = (messages, selfId) =>
+  messages.reduce((peers, data) => applyPeerMessage(peers, data, selfId), []);
+
+test('newcomers are listed sorted by name', () => {
+  const peers = apply([
+    { id: 'c', name: 'Cleo' },
+    { id: 'a', name: 'amber Otter' },
+    { id: 'b', name: 'Bram' },
+  ]);
+  assert.deepEqual(peers.map((p) => p.name), ['amber Otter', 'Bram', 'Cleo']);
+});
+
+test('a rename replaces the entry and re-sorts', () => {
+  const peers = apply([
+    { id: 'a', name: 'Ann' },
+    { id: 'b', name: 'Bob' },
+    { id: 'a', name: 'Zed' },
+  ]);
+  assert.deepEqual(peers, [
+    { id: 'b', name: 'Bob' },
+    { id: 'a', name: 'Zed' },
+  ]);
+});
+
+test('remove deletes the peer; removing an unknown id changes nothing', () => {
+  const before = apply([{ id: 'a', name: 'Ann' }, { id: 'b', name: 'Bob' }]);
+  const after = applyPeerMessage(before, { id: 'a', name: 'Ann', remove: true });
+  assert.deepEqual(after, [{ id: 'b', name: 'Bob' }]);
+  assert.equal(applyPeerMessage(after, { id: 'zz', name: 'X', remove: true }), after);
+});
+
+test('equal names keep a stable order by id', () => {
+  const peers = apply([
+    { id: '2', name: 'Sam' },
+    { id: '1', name: 'Sam' },
+  ]);
+  assert.deepEqual(peers.map((p) => p.id), ['1', '2']);
+});
+
+test('malformed messages and our own id are ignored', () => {
+  const start = apply([{ id: 'a', name: 'Ann' }]);
+  for (const bad of [null, 'x', [], {}, { id: 5, name: 'X' }, { id: 'b' }, { id: '', name: 'E' }]) {
+    assert.equal(applyPeerMessage(start, bad, 'me'), start, JSON.stringify(bad));
+  }
+  assert.equal(applyPeerMessage(start, { id: 'me', name: 'Me' }, 'me'), start);
+});
+
+test('the reducer does not change its input', () => {
+  const start = apply([{ id: 'a', name: 'Ann' }]);
+  const copy = structuredClone(start);
+  applyPeerMessage(start, { id: 'b', name: 'Bob' });
+  applyPeerMessage(start, { id: 'a', remove: true });
+  assert.deepEqual(start, copy);
+  assert.deepEqual(findPeer(start, 'a'), { id: 'a', name: 'Ann' });
+  assert.equal(findPeer(start, 'b'), undefined);
+});
