@@ -63,11 +63,12 @@ async fn scenario() {
     }));
 
     let ca = certs.join("ca.pem");
-    let (alice, bob) = tokio::join!(
+    let (alice, bob, carol) = tokio::join!(
         Browser::launch("alice", root.path(), &ca),
-        Browser::launch("bob", root.path(), &ca)
+        Browser::launch("bob", root.path(), &ca),
+        Browser::launch("carol", root.path(), &ca)
     );
-    for b in [&alice, &bob] {
+    for b in [&alice, &bob, &carol] {
         b.client.goto(&url).await.unwrap();
         b.wait_for(
             "the signaling socket",
@@ -77,6 +78,7 @@ async fn scenario() {
     }
     alice.fill("Your name", "Alice").await;
     bob.fill("Your name", "Bob").await;
+    carol.fill("Your name", "Carol").await;
     alice.wait_for("Bob in Peers", "[...document.querySelectorAll('#peers button')].some(b => b.textContent.trim() === 'Call Bob')").await;
     bob.wait_for("Alice in Peers", "[...document.querySelectorAll('#peers button')].some(b => b.textContent.trim() === 'Call Alice')").await;
 
@@ -137,7 +139,34 @@ async fn scenario() {
         b.wait_for("the call", "document.body.dataset.callState === 'in-call'")
             .await;
         b.wait_for("remote video playing", REMOTE_PLAYING).await;
+        b.wait_for(
+            "own camera preview",
+            "document.getElementById('local-video').videoWidth > 0",
+        )
+        .await;
     }
+
+    // A third person calling someone in a call hears that they are busy,
+    // and the call goes on undisturbed.
+    carol.press("Call Alice").await;
+    carol
+        .wait_for(
+            "the busy message",
+            "document.getElementById('status').textContent.includes('Alice is busy.')",
+        )
+        .await;
+    carol
+        .wait_for(
+            "idle after busy",
+            "document.body.dataset.callState === 'idle'",
+        )
+        .await;
+    alice
+        .wait_for(
+            "the call still running",
+            "document.body.dataset.callState === 'in-call'",
+        )
+        .await;
 
     // Chat over the data channel.
     alice.fill("Message", "hello from Alice").await;
@@ -168,6 +197,17 @@ async fn scenario() {
     let shot = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("call-in-progress.png");
     std::fs::write(&shot, png).unwrap();
     eprintln!("screenshot of the call: {}", shot.display());
+    // The same call on a phone held upright: the hang-up button must be
+    // reachable without scrolling.
+    bob.client.set_window_size(390, 844).await.unwrap();
+    bob.wait_for(
+        "Hang up within a phone screen",
+        "(() => { const b = [...document.querySelectorAll('button')].find(b => b.textContent.trim() === 'Hang up'); \
+         const r = b && b.getBoundingClientRect(); return !!r && r.bottom <= window.innerHeight && r.width > 0; })()",
+    )
+    .await;
+    let phone = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("call-on-a-phone.png");
+    std::fs::write(&phone, bob.client.screenshot().await.unwrap()).unwrap();
 
     // Hang up ends it on both sides.
     alice.press("Hang up").await;
@@ -181,6 +221,7 @@ async fn scenario() {
 
     alice.quit().await;
     bob.quit().await;
+    carol.quit().await;
     let _ = stop.send(());
     server.await.unwrap().unwrap();
 }

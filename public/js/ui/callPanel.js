@@ -71,8 +71,8 @@ export function createCallPanel(els, handlers) {
         startedAt = null;
         timer.textContent = formatDuration(0);
         connection.textContent = 'new';
-        attach(remoteVideo, null);
-        attach(localVideo, null);
+        // The streams stay attached: a callee's camera opens while the panel
+        // is still hidden (ringing), and teardown detaches them explicitly.
         return;
       }
       if (peerName.textContent !== name) peerName.textContent = name;
