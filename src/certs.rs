@@ -107,6 +107,15 @@ pub fn ensure(dir: &Path, names: &[String]) -> Result<Generated> {
             write_file(&cert_path, cert_pem.as_bytes(), false)?;
             let chain = vec![CertificateDer::from_pem_slice(cert_pem.as_bytes())?];
             let key = PrivateKeyDer::from_pem_slice(key_pem.as_bytes())?;
+            // A key from another authority signs a certificate no device
+            // would accept; say so instead of serving it.
+            if !covers(&ca_der, &chain[0], names) {
+                bail!(
+                    "{} and {} do not belong together (the key did not sign with the authority's certificate); restore both from the same backup, or delete both to create a new authority",
+                    dir.join("ca.pem").display(),
+                    dir.join("ca-key.pem").display()
+                );
+            }
             (chain, key, true)
         }
     };
@@ -155,7 +164,7 @@ fn create_dir(dir: &Path) -> Result<()> {
 fn load_or_create_authority(dir: &Path) -> Result<(String, String, bool)> {
     let ca_path = dir.join("ca.pem");
     let ca_key_path = dir.join("ca-key.pem");
-    match (ca_path.exists(), ca_key_path.exists()) {
+    match (present(&ca_path)?, present(&ca_key_path)?) {
         (true, true) => {
             let ca = read_text(&ca_path)?;
             let key = read_text(&ca_key_path)?;
@@ -179,6 +188,20 @@ fn load_or_create_authority(dir: &Path) -> Result<(String, String, bool)> {
             ca_key_path.display(),
             ca_path.display()
         ),
+    }
+}
+
+/// Whether a file is there. Anything but a clear "not found" (a dangling
+/// link, a permission problem) is an error: creating a new authority because
+/// the old one was briefly unreachable would untrust every device.
+fn present(path: &Path) -> Result<bool> {
+    match fs::metadata(path) {
+        Ok(_) => Ok(true),
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound && fs::symlink_metadata(path).is_err() => Ok(false),
+        Err(err) => Err(anyhow::Error::new(err).context(format!(
+            "{} exists but cannot be read; fix the link or its permissions (a new authority is only made when there is none)",
+            path.display()
+        ))),
     }
 }
 

@@ -57,6 +57,14 @@ pub struct Settings {
     #[arg(long, env = "ICE_SERVERS", value_name = "URLS")]
     pub ice_servers: Option<String>,
 
+    /// User name for the TURN servers in ICE_SERVERS (browsers refuse TURN without one)
+    #[arg(long, env = "ICE_USERNAME", value_name = "NAME")]
+    pub ice_username: Option<String>,
+
+    /// Credential (password) for the TURN servers in ICE_SERVERS
+    #[arg(long, env = "ICE_CREDENTIAL", value_name = "SECRET")]
+    pub ice_credential: Option<String>,
+
     /// Signaling messages per second allowed per connection, with a burst of five seconds' worth; 0 turns the limit off [default: 20]
     #[arg(long, env = "RATE_LIMIT", value_name = "N")]
     pub rate_limit: Option<String>,
@@ -98,6 +106,9 @@ pub struct Limits {
     /// Frames that may wait in one connection's outbound queue before that
     /// client counts as not reading and is disconnected.
     pub outbound_queue: usize,
+    /// Bytes that may wait in one connection's outbound queue: the memory a
+    /// client that stops reading can cost, whatever the size of its messages.
+    pub outbound_bytes: usize,
     /// How long shutdown waits for in-flight requests and close frames.
     pub shutdown_grace: Duration,
 }
@@ -114,6 +125,9 @@ impl Default for Limits {
             // newcomer for everyone; 4096 absorbs that, while a client that reads
             // nothing at all fills it (plus its socket buffers) and is cut off.
             outbound_queue: 4096,
+            // Enough for the peer list of a 10,000-person room (~1 MiB) or
+            // dozens of large SDPs; a stalled client costs no more than this.
+            outbound_bytes: 2 * 1024 * 1024,
             shutdown_grace: Duration::from_secs(5),
         }
     }
@@ -124,6 +138,8 @@ pub const DEFAULT_PORT: u16 = 8443;
 /// 20 messages a second (burst of 100) is several times what a call needs, ICE
 /// candidate burst included, and small enough that a flooder is noticed.
 pub const DEFAULT_RATE_LIMIT: u32 = 20;
+/// Above this a limit limits nothing; it also keeps the bucket arithmetic small.
+pub const MAX_RATE_LIMIT: u32 = 100_000;
 /// Default connection cap: well above any LAN, low enough to bound memory.
 pub const DEFAULT_MAX_PEERS: usize = 10_000;
 
@@ -136,6 +152,8 @@ pub struct Config {
     pub tls: Tls,
     pub assets: Assets,
     pub ice_servers: Vec<String>,
+    /// Credentials for TURN entries of `ice_servers`.
+    pub ice_credentials: Option<(String, String)>,
     pub limits: Limits,
 }
 
@@ -159,13 +177,29 @@ impl Config {
             Some(v) => parse_ice_servers(v)?,
             None => Vec::new(),
         };
+        let ice_credentials = match (&s.ice_username, &s.ice_credential) {
+            (Some(u), Some(c)) => Some((u.clone(), c.clone())),
+            (None, None) => None,
+            _ => bail!("only one of ICE_USERNAME and ICE_CREDENTIAL is set; set both for your TURN server, or neither"),
+        };
+        if let Some(turn) = ice_servers
+            .iter()
+            .find(|u| u.to_ascii_lowercase().starts_with("turn"))
+        {
+            if ice_credentials.is_none() {
+                bail!("ICE_SERVERS lists the TURN server {turn:?} but ICE_USERNAME and ICE_CREDENTIAL are not set; browsers refuse TURN servers without credentials, so set both (or use only stun: URLs)");
+            }
+        }
         let mut limits = Limits::default();
         if let Some(v) = &s.rate_limit {
-            limits.rate_limit = parse_number(
+            limits.rate_limit = parse_number::<u32>(
                 "RATE_LIMIT",
                 v,
-                "a number of messages per second, or 0 to turn the limit off",
+                "a whole number of messages per second up to 100000, or 0 to turn the limit off",
             )?;
+            if limits.rate_limit > MAX_RATE_LIMIT {
+                bail!("RATE_LIMIT is {v:?}, more than the {MAX_RATE_LIMIT} messages per second a limit can mean; use a smaller number, or 0 to turn the limit off");
+            }
         }
         if let Some(v) = &s.max_peers {
             limits.max_peers = parse_number("MAX_PEERS", v, "a positive number of connections")?;
@@ -199,8 +233,25 @@ impl Config {
             tls,
             assets,
             ice_servers,
+            ice_credentials,
             limits,
         })
+    }
+
+    /// The `iceServers` array sent in `ready`, built once.
+    pub fn ice_servers_json(&self) -> serde_json::Value {
+        let servers = self.ice_servers.iter().map(|url| {
+            let mut server = serde_json::json!({ "urls": url });
+            if let (true, Some((user, credential))) = (
+                url.to_ascii_lowercase().starts_with("turn"),
+                &self.ice_credentials,
+            ) {
+                server["username"] = user.clone().into();
+                server["credential"] = credential.clone().into();
+            }
+            server
+        });
+        serde_json::Value::Array(servers.collect())
     }
 }
 
@@ -216,8 +267,11 @@ fn default_host() -> String {
     }
 }
 
+/// A DNS label usable as a host name: letters, digits and inner hyphens, and
+/// not all digits (browsers would read `1234` as an IPv4 address).
 fn valid_label(label: &str) -> bool {
     !label.is_empty()
+        && !label.bytes().all(|b| b.is_ascii_digit())
         && label.len() <= 63
         && label
             .bytes()
@@ -230,7 +284,7 @@ fn parse_host(value: &str) -> Result<String> {
     let host = value.trim().trim_end_matches(".local").to_lowercase();
     if !valid_label(&host) {
         bail!(
-            "HOST is {value:?}, which is not a usable host name; use 1-63 letters, digits or hyphens (for example \"kitchen\"), since it becomes HOST.local and goes into the certificate"
+            "HOST is {value:?}, which is not a usable host name; use 1-63 letters, digits or hyphens, not only digits (for example \"kitchen\"), since it becomes HOST.local and goes into the certificate"
         );
     }
     Ok(host)
@@ -253,7 +307,7 @@ fn parse_number<T: std::str::FromStr>(name: &str, value: &str, what: &str) -> Re
     value
         .trim()
         .parse::<T>()
-        .map_err(|_| anyhow::anyhow!("{name} is {value:?}, which is not a number; use {what}"))
+        .map_err(|_| anyhow::anyhow!("{name} is {value:?}, which is not allowed; use {what}"))
 }
 
 /// Splits `ICE_SERVERS` into URLs, checking each names a STUN or TURN server.
@@ -279,7 +333,15 @@ mod tests {
     fn host_names() {
         assert_eq!(parse_host("Kitchen").unwrap(), "kitchen");
         assert_eq!(parse_host("box.local").unwrap(), "box");
-        for bad in ["", "my host", "a/b", "-x", "x".repeat(64).as_str(), "a.b"] {
+        for bad in [
+            "",
+            "my host",
+            "a/b",
+            "-x",
+            "x".repeat(64).as_str(),
+            "a.b",
+            "1234",
+        ] {
             let err = parse_host(bad).unwrap_err().to_string();
             assert!(err.starts_with("HOST is"), "{err}");
         }

@@ -34,12 +34,7 @@ pub async fn run(
 ) -> Result<()> {
     let port = listener.local_addr()?.port();
     let version = config.assets.version().await;
-    let hub = Hub::new(
-        config.limits.max_peers,
-        config.limits.outbound_queue,
-        version,
-        &config.ice_servers,
-    );
+    let hub = Hub::new(&config.limits, version, config.ice_servers_json());
     let app = Arc::new(App {
         host: config.host.clone(),
         port,

@@ -86,6 +86,12 @@ fn server_config(
 }
 
 fn must_exist(var: &str, path: &Path) -> Result<()> {
+    if path.is_dir() {
+        bail!(
+            "{var} points to {}, which is a directory; point it at the PEM file itself",
+            path.display()
+        );
+    }
     if !path.is_file() {
         bail!(
             "{var} points to {} but that file does not exist; fix the path, or unset KEY and CERT to use a generated certificate",
@@ -113,6 +119,12 @@ pub fn read_chain(path: &Path) -> Result<Vec<CertificateDer<'static>>> {
 /// Reads a PEM private key in any of the three common encodings.
 pub fn read_key(path: &Path) -> Result<PrivateKeyDer<'static>> {
     must_exist("KEY", path)?;
+    if std::fs::read_to_string(path).is_ok_and(|t| t.contains("BEGIN ENCRYPTED PRIVATE KEY")) {
+        bail!(
+            "KEY file {} holds an encrypted private key, which the server cannot unlock at start; write a decrypted copy (openssl pkey -in KEY -out key.pem) and point KEY at it",
+            path.display()
+        );
+    }
     PrivateKeyDer::from_pem_file(path).map_err(|err| {
         pem_error(
             "KEY",
@@ -132,8 +144,16 @@ fn pem_error(var: &str, path: &Path, what: &str, expected: &str, err: pem::Error
         ),
         pem::Error::Io(io) => anyhow::Error::new(io)
             .context(format!("{var} file {} could not be read; check its permissions", path.display())),
-        other => anyhow::anyhow!(
-            "{var} file {} is not valid PEM ({other:?}); point {var} at the {what} in PEM form",
+        pem::Error::MissingSectionEnd { .. } => anyhow::anyhow!(
+            "{var} file {} has a BEGIN line without its END line, so it looks cut short; copy the whole {what} again",
+            path.display()
+        ),
+        pem::Error::Base64Decode(_) | pem::Error::IllegalSectionStart { .. } => anyhow::anyhow!(
+            "{var} file {} is damaged PEM (the text between BEGIN and END is not valid); copy the {what} again",
+            path.display()
+        ),
+        _ => anyhow::anyhow!(
+            "{var} file {} could not be read as a PEM {what}; point {var} at the {what} in PEM form",
             path.display()
         ),
     }

@@ -172,6 +172,31 @@ fn openssl(args: &[&str]) {
     );
 }
 
+#[test]
+fn an_authority_key_from_elsewhere_is_reported_not_used() {
+    let tmp = tempfile::tempdir().unwrap();
+    load(&settings(tmp.path()));
+    let other = rcgen::KeyPair::generate().unwrap();
+    std::fs::write(tmp.path().join("ca-key.pem"), other.serialize_pem()).unwrap();
+    std::fs::remove_file(tmp.path().join("cert.pem")).unwrap();
+    let err = load_err(&settings(tmp.path()));
+    assert!(err.contains("do not belong together"), "{err}");
+}
+
+#[test]
+fn an_unreachable_authority_is_an_error_not_a_new_one() {
+    let tmp = tempfile::tempdir().unwrap();
+    // A link into a mount that is not there yet.
+    std::os::unix::fs::symlink("/nonexistent/ca.pem", tmp.path().join("ca.pem")).unwrap();
+    std::os::unix::fs::symlink("/nonexistent/ca-key.pem", tmp.path().join("ca-key.pem")).unwrap();
+    let err = load_err(&settings(tmp.path()));
+    assert!(err.contains("exists but cannot be read"), "{err}");
+    assert!(std::fs::symlink_metadata(tmp.path().join("ca.pem"))
+        .unwrap()
+        .file_type()
+        .is_symlink());
+}
+
 /// Makes a key in the given format and a certificate for it with openssl.
 fn openssl_pair(dir: &Path, kind: &str) -> (std::path::PathBuf, std::path::PathBuf) {
     let key = dir.join(format!("{kind}-key.pem"));
@@ -287,7 +312,33 @@ fn key_and_cert_errors_say_what_to_fix() {
         s.cert = c.map(Path::to_path_buf);
         load_err(&s)
     };
+    let truncated = tmp.path().join("truncated.pem");
+    let key_text = std::fs::read_to_string(&key).unwrap();
+    std::fs::write(&truncated, &key_text[..key_text.len() / 2]).unwrap();
+    let encrypted = tmp.path().join("encrypted.pem");
+    openssl(&[
+        "pkey",
+        "-in",
+        key.to_str().unwrap(),
+        "-out",
+        encrypted.to_str().unwrap(),
+        "-aes256",
+        "-passout",
+        "pass:x",
+    ]);
     let cases: Vec<(String, &[&str])> = vec![
+        (
+            case(Some(tmp.path()), Some(&cert)),
+            &["KEY points to", "which is a directory"],
+        ),
+        (
+            case(Some(&truncated), Some(&cert)),
+            &["KEY file", "cut short"],
+        ),
+        (
+            case(Some(&encrypted), Some(&cert)),
+            &["encrypted private key", "openssl pkey"],
+        ),
         (case(None, Some(&cert)), &["CERT is set", "KEY is not"]),
         (case(Some(&key), None), &["KEY is set", "CERT is not"]),
         (

@@ -12,7 +12,7 @@ use lanrtc::Config;
 use tokio::io::AsyncReadExt;
 
 /// Every setting the binary reads from the environment.
-const VARIABLES: [&str; 11] = [
+const VARIABLES: [&str; 13] = [
     "HOST",
     "PORT",
     "BIND",
@@ -21,6 +21,8 @@ const VARIABLES: [&str; 11] = [
     "CERTS_DIR",
     "PUBLIC_DIR",
     "ICE_SERVERS",
+    "ICE_USERNAME",
+    "ICE_CREDENTIAL",
     "RATE_LIMIT",
     "MAX_PEERS",
     "RUST_LOG",
@@ -54,6 +56,22 @@ fn bad_values_stop_the_program_with_one_clear_sentence() {
         ),
         ("MAX_PEERS", "lots", "MAX_PEERS is \"lots\""),
         ("RATE_LIMIT", "-1", "RATE_LIMIT is \"-1\""),
+        (
+            "RATE_LIMIT",
+            "900000000",
+            "RATE_LIMIT is \"900000000\", more than",
+        ),
+        (
+            "ICE_SERVERS",
+            "turn:10.0.0.1:3478",
+            "ICE_USERNAME and ICE_CREDENTIAL are not set",
+        ),
+        (
+            "ICE_USERNAME",
+            "me",
+            "only one of ICE_USERNAME and ICE_CREDENTIAL",
+        ),
+        ("HOST", "1234", "not only digits"),
         (
             "ICE_SERVERS",
             "https://x",

@@ -13,11 +13,13 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use serde_json::Value;
-use tokio::sync::{mpsc, watch};
+use tokio::sync::watch;
 use tokio_tungstenite::tungstenite::Utf8Bytes;
 use uuid::Uuid;
 
+use super::outbox::{self, Inbox, Outbound, Outbox};
 use super::protocol::{self, ErrorCode, ProtocolError};
+use crate::config::Limits;
 
 /// Why the server closes a socket: a WebSocket close code and a short reason.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -37,17 +39,8 @@ impl CloseReason {
     };
 }
 
-/// Something for a connection's writer.
-#[derive(Debug)]
-pub enum Outbound {
-    Text(Utf8Bytes),
-    /// Several frames queued as one item (the list of peers a newcomer gets),
-    /// so a large room does not overflow the newcomer's queue.
-    Batch(Vec<Utf8Bytes>),
-}
-
 struct Entry {
-    tx: mpsc::Sender<Outbound>,
+    outbox: Outbox,
     close: watch::Sender<Option<CloseReason>>,
     /// Set by the first identify.
     name: Option<String>,
@@ -59,7 +52,7 @@ impl Entry {
     /// Queues without waiting; a full queue means the client is not reading,
     /// so it is told to close instead of growing our memory.
     fn push(&self, item: Outbound) {
-        if let Err(mpsc::error::TrySendError::Full(_)) = self.tx.try_send(item) {
+        if !self.outbox.push(item) {
             self.close.send_replace(Some(CloseReason::TOO_SLOW));
         }
     }
@@ -72,10 +65,14 @@ struct State {
 
 struct Inner {
     state: Mutex<State>,
-    /// Number of registered connections; shutdown waits for it to reach 0.
+    /// Number of registered connections.
     count: watch::Sender<usize>,
+    /// Number of live socket tasks; shutdown waits for it to reach 0, so every
+    /// close frame has been sent (or timed out) before the process exits.
+    tasks: watch::Sender<usize>,
     max_peers: usize,
-    queue: usize,
+    queue_frames: usize,
+    queue_bytes: usize,
     version: Mutex<String>,
     ice_servers: Value,
 }
@@ -90,7 +87,7 @@ pub struct Hub(Arc<Inner>);
 pub struct Membership {
     pub id: Uuid,
     pub id_str: String,
-    pub tx: mpsc::Sender<Outbound>,
+    pub outbox: Outbox,
     pub close: watch::Receiver<Option<CloseReason>>,
     hub: Hub,
 }
@@ -101,18 +98,35 @@ impl Drop for Membership {
     }
 }
 
+/// Held by a socket task from the upgrade to its very end.
+pub struct TaskGuard(Hub);
+
+impl Drop for TaskGuard {
+    fn drop(&mut self) {
+        self.0 .0.tasks.send_modify(|n| *n -= 1);
+    }
+}
+
 impl Hub {
-    pub fn new(max_peers: usize, queue: usize, version: String, ice_servers: &[String]) -> Hub {
+    /// Counts a socket task until the guard is dropped.
+    pub fn task_guard(&self) -> TaskGuard {
+        self.0.tasks.send_modify(|n| *n += 1);
+        TaskGuard(self.clone())
+    }
+
+    pub fn new(limits: &Limits, version: String, ice_servers: Value) -> Hub {
         Hub(Arc::new(Inner {
             state: Mutex::new(State {
                 peers: HashMap::new(),
                 closing: false,
             }),
             count: watch::Sender::new(0),
-            max_peers,
-            queue,
+            tasks: watch::Sender::new(0),
+            max_peers: limits.max_peers,
+            queue_frames: limits.outbound_queue,
+            queue_bytes: limits.outbound_bytes,
             version: Mutex::new(version),
-            ice_servers: protocol::ice_servers_json(ice_servers),
+            ice_servers,
         }))
     }
 
@@ -135,14 +149,14 @@ impl Hub {
     /// Registers a new connection and queues its `ready` message, or returns
     /// `None` when `MAX_PEERS` connections are held or the server is closing.
     /// The receiver is the connection's outbound queue, for its writer.
-    pub fn register(&self) -> Option<(Membership, mpsc::Receiver<Outbound>)> {
+    pub fn register(&self) -> Option<(Membership, Inbox)> {
         let id = Uuid::new_v4();
         let id_str = id.hyphenated().to_string();
-        let (tx, rx) = mpsc::channel(self.0.queue);
+        let (outbox, inbox) = outbox::outbox(self.0.queue_frames, self.0.queue_bytes);
         let (close_tx, close_rx) = watch::channel(None);
         let ready = protocol::ready(&self.version(), &id_str, &self.0.ice_servers);
-        // The queue is empty and at least one slot long, so this cannot fail.
-        let _ = tx.try_send(Outbound::Text(ready.into()));
+        // The queue is empty, so this cannot fail.
+        outbox.push(Outbound::Text(ready.into()));
         {
             let mut state = self.lock();
             if state.closing || state.peers.len() >= self.0.max_peers {
@@ -151,7 +165,7 @@ impl Hub {
             state.peers.insert(
                 id,
                 Entry {
-                    tx: tx.clone(),
+                    outbox: outbox.clone(),
                     close: close_tx,
                     name: None,
                     announce: None,
@@ -163,11 +177,11 @@ impl Hub {
             Membership {
                 id,
                 id_str,
-                tx,
+                outbox,
                 close: close_rx,
                 hub: self.clone(),
             },
-            rx,
+            inbox,
         ))
     }
 
@@ -192,6 +206,9 @@ impl Hub {
             return Ok(());
         };
         let first = entry.name.is_none();
+        if entry.name.as_deref() == Some(name.as_str()) {
+            return Ok(()); // same name again: nothing for anyone to learn
+        }
         entry.name = Some(name);
         entry.announce = Some(announce.clone());
         if first {
@@ -294,7 +311,7 @@ impl Hub {
                 entry.close.send_replace(Some(CloseReason::GOING_AWAY));
             }
         }
-        let mut count = self.0.count.subscribe();
-        let _ = tokio::time::timeout(deadline, count.wait_for(|n| *n == 0)).await;
+        let mut tasks = self.0.tasks.subscribe();
+        let _ = tokio::time::timeout(deadline, tasks.wait_for(|n| *n == 0)).await;
     }
 }

@@ -2,10 +2,12 @@
 //!
 //! - `protocol` — message types, parsing, serialization, name cleaning.
 //! - `hub` — the registry of connections and identified peers; fan-out.
+//! - `outbox` — a connection's outbound queue, bounded in frames and bytes.
 //! - `socket` — one connection's read/write loop, limits and keepalive.
 //! - `ratelimit` — the per-connection token bucket.
 
 pub mod hub;
+pub mod outbox;
 pub mod protocol;
 pub mod ratelimit;
 pub mod socket;
@@ -89,7 +91,9 @@ pub fn upgrade(mut req: Request<Incoming>, hub: &Hub, limits: &Limits) -> Respon
 
     let on_upgrade = hyper::upgrade::on(&mut req);
     let (hub, limits) = (hub.clone(), limits.clone());
+    let guard = hub.task_guard();
     tokio::spawn(async move {
+        let _guard = guard;
         match on_upgrade.await {
             Ok(upgraded) => {
                 let ws = WebSocketStream::from_raw_socket(

@@ -210,11 +210,6 @@ pub fn ready(version: &str, id: &str, ice_servers: &Value) -> String {
     json!({ "type": "ready", "version": version, "id": id, "iceServers": ice_servers }).to_string()
 }
 
-/// The `iceServers` array from configured URLs.
-pub fn ice_servers_json(urls: &[String]) -> Value {
-    Value::Array(urls.iter().map(|u| json!({ "urls": u })).collect())
-}
-
 /// A peer announcement (join or rename).
 pub fn peer(id: &str, name: &str) -> String {
     json!({ "type": "peer", "data": { "id": id, "name": name } }).to_string()

@@ -65,7 +65,8 @@ impl RateLimiter {
             return RateLimiter(None);
         }
         let now = Instant::now();
-        let messages = Bucket::new(f64::from(per_sec * BURST_SECONDS), f64::from(per_sec), now);
+        let per_sec = f64::from(per_sec);
+        let messages = Bucket::new(per_sec * f64::from(BURST_SECONDS), per_sec, now);
         let strikes = Bucket::new(FLOOD_STRIKES, STRIKE_REFILL_PER_SEC, now);
         RateLimiter(Some((messages, strikes)))
     }

@@ -17,7 +17,8 @@ use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 use tokio_tungstenite::WebSocketStream;
 use tracing::debug;
 
-use super::hub::{CloseReason, Hub, Membership, Outbound};
+use super::hub::{CloseReason, Hub, Membership};
+use super::outbox::{Inbox, Outbound};
 use super::protocol::{self, ErrorCode, Inbound, ProtocolError};
 use super::ratelimit::{RateLimiter, Verdict};
 use crate::config::Limits;
@@ -63,7 +64,7 @@ pub fn ws_config() -> WebSocketConfig {
 pub async fn serve<S>(
     ws: WebSocketStream<S>,
     me: Membership,
-    mut rx: tokio::sync::mpsc::Receiver<Outbound>,
+    mut rx: Inbox,
     hub: Hub,
     limits: Limits,
 ) where
@@ -169,13 +170,13 @@ fn dispatch(text: &str, me: &Membership, hub: &Hub) -> Result<(), ProtocolError>
 
 /// Errors go through the connection's own queue, behind what is already there.
 fn reply(me: &Membership, err: &ProtocolError) {
-    let _ = me.tx.try_send(Outbound::Text(err.to_json().into()));
+    me.outbox.push(Outbound::Text(err.to_json().into()));
 }
 
 /// Writes queued frames, flushing once per batch, and pings on schedule.
 async fn write_loop<S>(
     sink: &mut futures_util::stream::SplitSink<WebSocketStream<S>, Message>,
-    rx: &mut tokio::sync::mpsc::Receiver<Outbound>,
+    rx: &mut Inbox,
     ping_interval: Duration,
 ) -> Option<CloseReason>
 where
@@ -200,7 +201,7 @@ where
 
 async fn write_batch<S>(
     sink: &mut futures_util::stream::SplitSink<WebSocketStream<S>, Message>,
-    rx: &mut tokio::sync::mpsc::Receiver<Outbound>,
+    rx: &mut Inbox,
     first: Outbound,
 ) -> Result<(), WsError>
 where
@@ -219,7 +220,7 @@ where
         }
         written += 1;
         if written < MAX_COALESCE {
-            item = rx.try_recv().ok();
+            item = rx.try_recv();
         }
     }
     sink.flush().await
