@@ -92,52 +92,26 @@ async fn scenario() {
         .await;
     bob.wait_for("the incoming-call dialog", "[...document.querySelectorAll('[role=dialog]')].some(d => d.offsetParent !== null && d.innerText.includes('Alice is calling'))").await;
     bob.press("Decline").await;
-    alice
-        .wait_for(
-            "the decline message",
-            "document.getElementById('status').textContent.includes('Bob declined the call.')",
-        )
-        .await;
+    alice.wait_status("Bob declined the call.").await;
     for b in [&alice, &bob] {
-        b.wait_for(
-            "idle after decline",
-            "document.body.dataset.callState === 'idle'",
-        )
-        .await;
+        b.wait_call_state("idle").await;
     }
 
     // Cancel.
     alice.press("Call Bob").await;
-    bob.wait_for(
-        "the incoming-call dialog",
-        "document.body.dataset.callState === 'ringing'",
-    )
-    .await;
+    bob.wait_call_state("ringing").await;
     alice.press("Cancel").await;
-    bob.wait_for(
-        "the cancel message",
-        "document.getElementById('status').textContent.includes('Alice cancelled the call.')",
-    )
-    .await;
+    bob.wait_status("Alice cancelled the call.").await;
     for b in [&alice, &bob] {
-        b.wait_for(
-            "idle after cancel",
-            "document.body.dataset.callState === 'idle'",
-        )
-        .await;
+        b.wait_call_state("idle").await;
     }
 
     // A call with media both ways.
     alice.press("Call Bob").await;
-    bob.wait_for(
-        "the incoming-call dialog",
-        "document.body.dataset.callState === 'ringing'",
-    )
-    .await;
+    bob.wait_call_state("ringing").await;
     bob.press("Accept").await;
     for b in [&alice, &bob] {
-        b.wait_for("the call", "document.body.dataset.callState === 'in-call'")
-            .await;
+        b.wait_call_state("in-call").await;
         b.wait_for("remote video playing", REMOTE_PLAYING).await;
         b.wait_for(
             "own camera preview",
@@ -149,24 +123,9 @@ async fn scenario() {
     // A third person calling someone in a call hears that they are busy,
     // and the call goes on undisturbed.
     carol.press("Call Alice").await;
-    carol
-        .wait_for(
-            "the busy message",
-            "document.getElementById('status').textContent.includes('Alice is busy.')",
-        )
-        .await;
-    carol
-        .wait_for(
-            "idle after busy",
-            "document.body.dataset.callState === 'idle'",
-        )
-        .await;
-    alice
-        .wait_for(
-            "the call still running",
-            "document.body.dataset.callState === 'in-call'",
-        )
-        .await;
+    carol.wait_status("Alice is busy.").await;
+    carol.wait_call_state("idle").await;
+    alice.wait_call_state("in-call").await;
 
     // Chat over the data channel.
     alice.fill("Message", "hello from Alice").await;
@@ -212,11 +171,7 @@ async fn scenario() {
     // Hang up ends it on both sides.
     alice.press("Hang up").await;
     for b in [&alice, &bob] {
-        b.wait_for(
-            "idle after hang-up",
-            "document.body.dataset.callState === 'idle'",
-        )
-        .await;
+        b.wait_call_state("idle").await;
     }
 
     alice.quit().await;

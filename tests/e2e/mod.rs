@@ -336,6 +336,21 @@ impl Browser {
         input.send_keys(&format!("{text}\u{E007}")).await.unwrap();
     }
 
+    /// Waits until `document.body.dataset.callState` is `state`.
+    pub async fn wait_call_state(&self, state: &str) {
+        let condition = format!("document.body.dataset.callState === '{state}'");
+        self.wait_for(&format!("call state {state}"), &condition)
+            .await;
+    }
+
+    /// Waits until the status line contains `text`.
+    pub async fn wait_status(&self, text: &str) {
+        let quoted = serde_json::to_string(text).unwrap();
+        let condition = format!("document.getElementById('status').textContent.includes({quoted})");
+        self.wait_for(&format!("the status {text:?}"), &condition)
+            .await;
+    }
+
     pub async fn call_state(&self) -> String {
         self.js("return document.body.dataset.callState;")
             .await
