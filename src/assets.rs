@@ -87,42 +87,83 @@ impl Assets {
     /// Looks up the file for a request path. `Ok(None)` is "not found".
     pub async fn get(&self, request_path: &str) -> Result<Option<Asset>, PathError> {
         let rel = resolve(request_path)?;
+        if is_editor_dropping(Path::new(&rel)) {
+            return Ok(None); // backups and swap files are not part of the app
+        }
         Ok(match self {
             Assets::Embedded(files) => files.get(&rel).cloned(),
             Assets::Disk { root } => read_confined(root, &rel).await,
         })
     }
 
-    /// A short hash of every served file's name and bytes: the app's version.
-    /// It is the same across restarts when nothing changed.
-    pub async fn version(&self) -> String {
-        let mut files: Vec<(String, Bytes)> = match self {
+    /// Every served file with a hash of its content, and the app's version:
+    /// a short hash over all names and contents. The version is the same
+    /// across restarts when nothing changed.
+    pub async fn manifest(&self) -> Manifest {
+        let files: BTreeMap<String, String> = match self {
             Assets::Embedded(files) => files
                 .iter()
-                .map(|(k, v)| (k.clone(), v.body.clone()))
+                .map(|(k, v)| (k.clone(), v.etag.clone()))
                 .collect(),
             Assets::Disk { root } => {
                 let root = root.clone();
                 tokio::task::spawn_blocking(move || {
                     let mut out = Vec::new();
-                    walk_disk(&root, &root, &mut out);
-                    out
+                    walk_disk(&root, &root, 0, &mut out);
+                    out.into_iter()
+                        .map(|(name, body)| (name.clone(), make_asset(&name, body).etag))
+                        .collect()
                 })
                 .await
                 .unwrap_or_default()
             }
         };
-        files.sort_by(|a, b| a.0.cmp(&b.0));
         let mut ctx = ring::digest::Context::new(&ring::digest::SHA256);
-        for (name, body) in &files {
-            // Lengths make the encoding unambiguous: no two file sets hash alike
-            // by moving bytes between a name and a body.
+        for (name, hash) in &files {
+            // Lengths make the encoding unambiguous: no two file sets hash
+            // alike by moving bytes between a name and a hash.
             ctx.update(&(name.len() as u64).to_be_bytes());
             ctx.update(name.as_bytes());
-            ctx.update(&(body.len() as u64).to_be_bytes());
-            ctx.update(body);
+            ctx.update(&(hash.len() as u64).to_be_bytes());
+            ctx.update(hash.as_bytes());
         }
-        short_hex(ctx.finish().as_ref())
+        Manifest {
+            version: short_hex(ctx.finish().as_ref()),
+            files,
+        }
+    }
+
+    /// The app's version (see [`Assets::manifest`]).
+    pub async fn version(&self) -> String {
+        self.manifest().await.version
+    }
+}
+
+/// The served files and their content hashes at one moment.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Manifest {
+    pub version: String,
+    pub files: BTreeMap<String, String>,
+}
+
+impl Manifest {
+    /// Files added, removed or changed in `newer`, sorted.
+    pub fn changed(&self, newer: &Manifest) -> Vec<String> {
+        let mut names: Vec<String> = self
+            .files
+            .iter()
+            .filter(|(name, hash)| newer.files.get(*name) != Some(*hash))
+            .map(|(name, _)| name.clone())
+            .chain(
+                newer
+                    .files
+                    .keys()
+                    .filter(|n| !self.files.contains_key(*n))
+                    .cloned(),
+            )
+            .collect();
+        names.sort();
+        names
     }
 }
 
@@ -141,7 +182,29 @@ fn collect_embedded(dir: &Dir<'static>, out: &mut BTreeMap<String, Asset>) {
     }
 }
 
-fn walk_disk(root: &Path, dir: &Path, out: &mut Vec<(String, Bytes)>) {
+/// Files editors create beside the real ones: never served, never hashed into
+/// the version, never a reason to reload (vim's `.swp`/`.swx` and its `4913` probe, `~` backups, Emacs
+/// `.#` locks, and any hidden file).
+pub fn is_editor_dropping(path: &Path) -> bool {
+    let Some(name) = path.file_name().and_then(|n| n.to_str()) else {
+        return true;
+    };
+    name.starts_with('.')
+        || name.ends_with('~')
+        || name.ends_with(".swp")
+        || name.ends_with(".swx")
+        || name.ends_with(".tmp")
+        || name == "4913"
+}
+
+/// Directory levels followed below the root: deep enough for any app, and a
+/// bound on a link loop that stays inside the root.
+const MAX_DEPTH: usize = 16;
+
+fn walk_disk(root: &Path, dir: &Path, depth: usize, out: &mut Vec<(String, Bytes)>) {
+    if depth > MAX_DEPTH {
+        return;
+    }
     let Ok(entries) = std::fs::read_dir(dir) else {
         return;
     };
@@ -158,10 +221,12 @@ fn walk_disk(root: &Path, dir: &Path, out: &mut Vec<(String, Bytes)>) {
             continue;
         }
         if real.is_dir() {
-            walk_disk(root, &path, out);
+            walk_disk(root, &path, depth + 1, out);
         } else if let (Ok(rel), true) = (path.strip_prefix(root), real.is_file()) {
             let rel = rel.to_string_lossy().replace('\\', "/");
-            if resolve(&format!("/{rel}")).as_deref() == Ok(rel.as_str()) {
+            if resolve(&format!("/{rel}")).as_deref() == Ok(rel.as_str())
+                && !is_editor_dropping(&path)
+            {
                 if let Ok(bytes) = std::fs::read(&real) {
                     out.push((rel, Bytes::from(bytes)));
                 }
@@ -351,8 +416,30 @@ mod tests {
             v1,
             "an editor swap file changed the version"
         );
+        let before = assets.manifest().await;
         std::fs::write(root.path().join("index.html"), "two").unwrap();
-        assert_ne!(assets.version().await, v1);
+        std::fs::write(root.path().join("new.css"), "a{}").unwrap();
+        let after = assets.manifest().await;
+        assert_ne!(after.version, v1);
+        assert_eq!(before.changed(&after), ["index.html", "new.css"]);
+        std::fs::remove_file(root.path().join("index.html")).unwrap();
+        assert_eq!(after.changed(&assets.manifest().await), ["index.html"]);
+    }
+
+    #[test]
+    fn editor_droppings() {
+        for (name, dropping) in [
+            ("style.css", false),
+            ("js/main.js", false),
+            (".style.css.swp", true),
+            ("index.html.swx", true),
+            ("4913", true),
+            ("index.html~", true),
+            (".#index.html", true),
+            (".hidden", true),
+        ] {
+            assert_eq!(is_editor_dropping(Path::new(name)), dropping, "{name}");
+        }
     }
 
     #[test]

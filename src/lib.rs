@@ -9,6 +9,8 @@
 //! - [`net`] — the machine's LAN addresses.
 //! - [`assets`] — the web app's files (embedded or from disk), path confinement,
 //!   content types, ETags, the asset version.
+//! - [`reload`] — live reload: watches the asset directory and announces new
+//!   versions to every connected client.
 //! - [`http`] — the HTTP service: routing, static files, security headers,
 //!   plain-HTTP redirect.
 //! - [`trust`] — `/ca.crt`, `/ca.mobileconfig` and the `/trust` page.
@@ -28,6 +30,7 @@ pub mod config;
 pub mod http;
 pub mod net;
 pub mod qr;
+pub mod reload;
 pub mod rtc;
 pub mod server;
 pub mod tls;

@@ -19,8 +19,10 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{mpsc, watch};
 use tracing::{debug, info, warn};
 
+use crate::assets::Assets;
 use crate::config::Config;
 use crate::http::{self, App};
+use crate::reload;
 use crate::rtc::Hub;
 
 /// First byte of a TLS handshake record.
@@ -33,8 +35,28 @@ pub async fn run(
     shutdown: impl Future<Output = ()>,
 ) -> Result<()> {
     let port = listener.local_addr()?.port();
-    let version = config.assets.version().await;
-    let hub = Hub::new(&config.limits, version, config.ice_servers_json());
+    let manifest = config.assets.manifest().await;
+    let hub = Hub::new(
+        &config.limits,
+        manifest.version.clone(),
+        config.ice_servers_json(),
+    );
+    // Files served from disk are watched, so every open page follows edits.
+    let watcher = match &config.assets {
+        Assets::Disk { root } => match reload::spawn(
+            root.to_path_buf(),
+            config.assets.clone(),
+            hub.clone(),
+            manifest,
+        ) {
+            Ok(task) => Some(task),
+            Err(err) => {
+                warn!("{err:#}; pages will not reload by themselves");
+                None
+            }
+        },
+        Assets::Embedded(_) => None,
+    };
     let app = Arc::new(App {
         host: config.host.clone(),
         port,
@@ -83,6 +105,9 @@ pub async fn run(
 
     info!("shutting down");
     drop(listener);
+    if let Some(task) = watcher {
+        task.abort();
+    }
     let _ = stop_tx.send(true);
     drop(done_tx);
     let grace = limits.shutdown_grace;

@@ -46,7 +46,14 @@ const REMOTE_PLAYING: &str = "(() => { const v = document.getElementById('remote
 async fn scenario() {
     let root = tempfile::tempdir().unwrap();
     let certs = root.path().join("certs");
+    // A copy of the app, so the test can edit it while pages are open.
+    let app = root.path().join("public");
+    copy_dir(
+        std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/public")),
+        &app,
+    );
     let mut settings = common::settings(&certs);
+    settings.public_dir = Some(app.clone());
     settings.bind = Some(SERVER_ADDR.into());
     settings.host = Some("e2e".into());
     let config = lanrtc::Config::load(&settings).unwrap();
@@ -168,9 +175,48 @@ async fn scenario() {
     let phone = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("call-on-a-phone.png");
     std::fs::write(&phone, bob.client.screenshot().await.unwrap()).unwrap();
 
+    // Live reload of a stylesheet mid-call: the new style applies on both
+    // pages and the call goes on.
+    for b in [&alice, &bob] {
+        b.js("window.__sameDocument = true; return true;").await;
+    }
+    let css = app.join("style.css");
+    let mut style = std::fs::read_to_string(&css).unwrap();
+    style.push_str("\nbody { outline: 3px solid rgb(1, 2, 3); }\n");
+    std::fs::write(&css, style).unwrap();
+    for b in [&alice, &bob] {
+        b.wait_for(
+            "the new style",
+            "getComputedStyle(document.body).outlineColor === 'rgb(1, 2, 3)'",
+        )
+        .await;
+        b.wait_for(
+            "no reload for a stylesheet",
+            "window.__sameDocument === true",
+        )
+        .await;
+        b.wait_call_state("in-call").await;
+        b.js("window.__lastT = []; return true;").await;
+        b.wait_for("remote video still playing", REMOTE_PLAYING)
+            .await;
+    }
+
     // Hang up ends it on both sides.
     alice.press("Hang up").await;
     for b in [&alice, &bob] {
+        b.wait_call_state("idle").await;
+    }
+
+    // Any other change reloads every page.
+    for b in [&alice, &bob, &carol] {
+        b.js("window.__sameDocument = true; return true;").await;
+    }
+    let js = app.join("js/main.js");
+    let mut code = std::fs::read_to_string(&js).unwrap();
+    code.push_str("\n// edited while the pages were open\n");
+    std::fs::write(&js, code).unwrap();
+    for b in [&alice, &bob, &carol] {
+        b.wait_for("a reload", "window.__sameDocument === undefined && document.getElementById('signal-state')?.textContent === 'Connected'").await;
         b.wait_call_state("idle").await;
     }
 
@@ -179,4 +225,17 @@ async fn scenario() {
     carol.quit().await;
     let _ = stop.send(());
     server.await.unwrap().unwrap();
+}
+
+fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).unwrap();
+        }
+    }
 }

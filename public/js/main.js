@@ -8,6 +8,7 @@ import { Signaling } from './signaling.js';
 import { idleCall, transition } from './logic/callState.js';
 import { MODE_LABELS } from './logic/media.js';
 import { cleanName, randomName } from './logic/names.js';
+import { bustedHref, reloadPlan } from './logic/reload.js';
 import { applyPeerMessage, findPeer } from './logic/peers.js';
 import { accept, identify, isObject, offer, readRelay } from './logic/protocol.js';
 import { createCallPanel } from './ui/callPanel.js';
@@ -335,16 +336,38 @@ async function toggleShare() {
 
 signaling.addEventListener('ready', (e) => {
   const message = e.detail;
-  selfId = typeof message.id === 'string' ? message.id : null;
-  iceServers = Array.isArray(message.iceServers) ? message.iceServers : [];
-  peers = [];
-  if (selfId) signaling.send(identify(selfId, name));
+  const id = typeof message.id === 'string' ? message.id : null;
+  // A second `ready` on the same connection only announces new app files:
+  // this device is still listed, and the peer list is still right.
+  const sameConnection = id !== null && id === selfId;
+  if (!sameConnection) {
+    selfId = id;
+    iceServers = Array.isArray(message.iceServers) ? message.iceServers : [];
+    peers = [];
+    if (selfId) signaling.send(identify(selfId, name));
+  }
   if (typeof message.version === 'string') {
     if (loadedVersion === null) loadedVersion = message.version;
-    else if (message.version !== loadedVersion) liveReload();
+    else if (message.version !== loadedVersion) {
+      if (reloadPlan(message.changed) === 'css') swapStylesheets(message.version);
+      else liveReload();
+    }
   }
   render();
 });
+
+/** Only stylesheets changed: load the new ones in place, so a call goes on. */
+function swapStylesheets(version) {
+  loadedVersion = version;
+  for (const link of document.querySelectorAll('link[rel="stylesheet"]')) {
+    const next = link.cloneNode();
+    next.href = bustedHref(link.getAttribute('href'), version, location.href);
+    // Remove the old sheet once the new one applies, so nothing flashes.
+    next.addEventListener('load', () => link.remove(), { once: true });
+    next.addEventListener('error', () => next.remove(), { once: true });
+    link.after(next);
+  }
+}
 
 signaling.addEventListener('state', (e) => {
   const { connected, everOpened, failures } = e.detail;

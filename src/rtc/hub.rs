@@ -146,6 +146,24 @@ impl Hub {
             .clone()
     }
 
+    /// Announces a new asset version: every connection gets a fresh `ready`
+    /// with its own id, the new version and the list of changed files.
+    /// (One serialization per connection, since each carries its own id; this
+    /// happens only when someone edits the app.)
+    pub fn new_version(&self, version: String, changed: &[String]) {
+        *self.0.version.lock().unwrap_or_else(|p| p.into_inner()) = version.clone();
+        let state = self.lock();
+        for (id, entry) in state.peers.iter() {
+            let frame = protocol::ready_with_changes(
+                &version,
+                &id.hyphenated().to_string(),
+                &self.0.ice_servers,
+                changed,
+            );
+            entry.push(Outbound::Text(frame.into()));
+        }
+    }
+
     /// Registers a new connection and queues its `ready` message, or returns
     /// `None` when `MAX_PEERS` connections are held or the server is closing.
     /// The receiver is the connection's outbound queue, for its writer.

@@ -210,6 +210,18 @@ pub fn ready(version: &str, id: &str, ice_servers: &Value) -> String {
     json!({ "type": "ready", "version": version, "id": id, "iceServers": ice_servers }).to_string()
 }
 
+/// The `ready` sent to a connected client when the app's files change:
+/// `changed` lists them (an extra field; clients that do not know it ignore it).
+pub fn ready_with_changes(
+    version: &str,
+    id: &str,
+    ice_servers: &Value,
+    changed: &[String],
+) -> String {
+    json!({ "type": "ready", "version": version, "id": id, "iceServers": ice_servers, "changed": changed })
+        .to_string()
+}
+
 /// A peer announcement (join or rename).
 pub fn peer(id: &str, name: &str) -> String {
     json!({ "type": "peer", "data": { "id": id, "name": name } }).to_string()
