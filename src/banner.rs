@@ -76,6 +76,25 @@ pub fn render(config: &Config, local: SocketAddr) -> String {
         }
         (CertSource::Generated { .. }, None) => {}
     }
+    match &config.mdns {
+        Some(interfaces) => {
+            let scope = if interfaces.is_empty() {
+                "every interface".to_string()
+            } else {
+                interfaces.join(", ")
+            };
+            let _ = writeln!(
+                out,
+                "mDNS: announcing https://{}.local:{}/ as \"{}\" on {scope}",
+                config.host,
+                local.port(),
+                crate::mdns::instance_name(&config.host)
+            );
+        }
+        None => {
+            let _ = writeln!(out, "mDNS: off");
+        }
+    }
     let _ = writeln!(out, "App files: {}", config.assets.describe());
     let _ = writeln!(out, "Press Ctrl-C to stop.");
     out

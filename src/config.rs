@@ -73,6 +73,18 @@ pub struct Settings {
     #[arg(long, env = "MAX_PEERS", value_name = "N")]
     pub max_peers: Option<String>,
 
+    /// Announce HOST.local and the service over mDNS: on or off [default: on]
+    #[arg(long, env = "MDNS", value_name = "on|off")]
+    pub mdns: Option<String>,
+
+    /// Same as MDNS=off
+    #[arg(long = "no-mdns")]
+    pub no_mdns: bool,
+
+    /// Announce only on these interfaces, comma separated (e.g. wlan0) [default: all]
+    #[arg(long, env = "MDNS_INTERFACES", value_name = "NAMES")]
+    pub mdns_interfaces: Option<String>,
+
     /// Log filter, e.g. info, debug or lanrtc=debug [default: info]
     #[arg(long = "log", env = "RUST_LOG", value_name = "FILTER")]
     pub log: Option<String>,
@@ -152,6 +164,9 @@ pub struct Config {
     pub tls: Tls,
     pub assets: Assets,
     pub ice_servers: Vec<String>,
+    /// mDNS: `None` is off; `Some(names)` announces on those interfaces (all
+    /// when empty).
+    pub mdns: Option<Vec<String>>,
     /// Credentials for TURN entries of `ice_servers`.
     pub ice_credentials: Option<(String, String)>,
     pub limits: Limits,
@@ -190,6 +205,7 @@ impl Config {
                 bail!("ICE_SERVERS lists the TURN server {turn:?} but ICE_USERNAME and ICE_CREDENTIAL are not set; browsers refuse TURN servers without credentials, so set both (or use only stun: URLs)");
             }
         }
+        let mdns = parse_mdns(s)?;
         let mut limits = Limits::default();
         if let Some(v) = &s.rate_limit {
             limits.rate_limit = parse_number::<u32>(
@@ -234,6 +250,7 @@ impl Config {
             assets,
             ice_servers,
             ice_credentials,
+            mdns,
             limits,
         })
     }
@@ -308,6 +325,39 @@ fn parse_number<T: std::str::FromStr>(name: &str, value: &str, what: &str) -> Re
         .trim()
         .parse::<T>()
         .map_err(|_| anyhow::anyhow!("{name} is {value:?}, which is not allowed; use {what}"))
+}
+
+fn parse_mdns(s: &Settings) -> Result<Option<Vec<String>>> {
+    let on = match s.mdns.as_deref().map(|v| v.trim().to_ascii_lowercase()) {
+        _ if s.no_mdns => false,
+        None => true,
+        Some(v) if ["on", "true", "1", "yes"].contains(&v.as_str()) => true,
+        Some(v) if ["off", "false", "0", "no"].contains(&v.as_str()) => false,
+        Some(_) => bail!(
+            "MDNS is {:?}, which is neither on nor off; use MDNS=off (or --no-mdns) to stop announcing, or leave it unset",
+            s.mdns.as_deref().unwrap_or_default()
+        ),
+    };
+    if !on {
+        return Ok(None);
+    }
+    let names: Vec<String> = s
+        .mdns_interfaces
+        .as_deref()
+        .unwrap_or_default()
+        .split(',')
+        .map(str::trim)
+        .filter(|n| !n.is_empty())
+        .map(String::from)
+        .collect();
+    let known = crate::net::interface_names();
+    if let Some(unknown) = names.iter().find(|n| !known.contains(n)) {
+        bail!(
+            "MDNS_INTERFACES names {unknown:?}, which this machine does not have; use some of: {}",
+            known.join(", ")
+        );
+    }
+    Ok(Some(names))
 }
 
 /// Splits `ICE_SERVERS` into URLs, checking each names a STUN or TURN server.

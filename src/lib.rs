@@ -17,6 +17,7 @@
 //! - [`qr`] — `/qr.svg`, a QR code of a URL for the page to show.
 //! - [`rtc`] — signaling at `/rtc`: upgrade, protocol, hub, socket loop,
 //!   rate limiting.
+//! - [`mdns`] — announcing `HOST.local` and the `_https._tcp` service.
 //! - [`server`] — `run`: the accept loop, per-connection tasks, shutdown.
 //! - [`banner`] — what is printed at start.
 //!
@@ -28,6 +29,7 @@ pub mod banner;
 pub mod certs;
 pub mod config;
 pub mod http;
+pub mod mdns;
 pub mod net;
 pub mod qr;
 pub mod reload;

@@ -6,9 +6,15 @@ use std::net::IpAddr;
 /// loopback and link-local addresses are left out (a phone cannot type a
 /// zone-scoped `fe80::` URL, and 169.254/16 means "no DHCP").
 pub fn lan_addresses() -> Vec<IpAddr> {
+    lan_addresses_on(&[])
+}
+
+/// Like [`lan_addresses`], limited to the named interfaces (all when empty).
+pub fn lan_addresses_on(interfaces: &[String]) -> Vec<IpAddr> {
     let mut addrs: Vec<IpAddr> = if_addrs::get_if_addrs()
         .unwrap_or_default()
         .into_iter()
+        .filter(|iface| interfaces.is_empty() || interfaces.contains(&iface.name))
         .map(|iface| iface.ip())
         .filter(|ip| is_lan(*ip))
         .collect();
@@ -33,6 +39,18 @@ pub fn url_for(ip: IpAddr, port: u16) -> String {
         IpAddr::V4(v4) => format!("https://{v4}:{port}/"),
         IpAddr::V6(v6) => format!("https://[{v6}]:{port}/"),
     }
+}
+
+/// Names of this machine's interfaces.
+pub fn interface_names() -> Vec<String> {
+    let mut names: Vec<String> = if_addrs::get_if_addrs()
+        .unwrap_or_default()
+        .into_iter()
+        .map(|i| i.name)
+        .collect();
+    names.sort();
+    names.dedup();
+    names
 }
 
 #[cfg(test)]

@@ -22,8 +22,8 @@ use tracing::{debug, info, warn};
 use crate::assets::Assets;
 use crate::config::Config;
 use crate::http::{self, App};
-use crate::reload;
 use crate::rtc::Hub;
+use crate::{mdns, reload};
 
 /// First byte of a TLS handshake record.
 const TLS_HANDSHAKE: u8 = 0x16;
@@ -65,6 +65,20 @@ pub async fn run(
         hub: hub.clone(),
         limits: config.limits.clone(),
     });
+    // mDNS runs its own thread; starting it only sets up sockets.
+    let announcer = match &config.mdns {
+        Some(interfaces) => {
+            let addresses = crate::net::lan_addresses_on(interfaces);
+            match mdns::start(&config.host, port, interfaces, addresses) {
+                Ok(a) => Some(a),
+                Err(err) => {
+                    warn!("{err:#}; devices will not find this server by name (use its address)");
+                    None
+                }
+            }
+        }
+        None => None,
+    };
     let acceptor = config.tls.acceptor.clone();
     let limits = config.limits.clone();
 
@@ -114,8 +128,13 @@ pub async fn run(
     let connections = async {
         let _ = done_rx.recv().await;
     };
+    let goodbye = async {
+        if let Some(announcer) = announcer {
+            announcer.stop(grace).await;
+        }
+    };
     let _ = tokio::time::timeout(grace, async {
-        tokio::join!(hub.shutdown(grace), connections)
+        tokio::join!(hub.shutdown(grace), connections, goodbye)
     })
     .await;
     info!("stopped");

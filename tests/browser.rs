@@ -4,18 +4,21 @@
 
 mod common;
 mod e2e;
+mod netns;
 
 use std::time::Duration;
 
-use e2e::{Browser, Netns, INNER_ENV, SERVER_ADDR};
+use e2e::{Browser, INNER_ENV, PEER_ADDR, SERVER_ADDR};
+use netns::Netns;
 
 #[test]
 fn two_browsers_call_each_other() {
     if let Err(why) = e2e::prerequisites() {
-        e2e::skip_or_fail(&why);
+        netns::skip_or_fail("the browser test", &why);
         return;
     }
-    let ns = Netns::create();
+    let ns = Netns::create("e2e");
+    ns.veth_inside(SERVER_ADDR, PEER_ADDR);
     let passed = ns.run_test("call_scenario_inside_namespace", Duration::from_secs(120));
     drop(ns);
     assert!(passed, "the browser scenario failed (its output is above)");

@@ -12,7 +12,7 @@ use lanrtc::Config;
 use tokio::io::AsyncReadExt;
 
 /// Every setting the binary reads from the environment.
-const VARIABLES: [&str; 13] = [
+const VARIABLES: [&str; 15] = [
     "HOST",
     "PORT",
     "BIND",
@@ -25,6 +25,8 @@ const VARIABLES: [&str; 13] = [
     "ICE_CREDENTIAL",
     "RATE_LIMIT",
     "MAX_PEERS",
+    "MDNS",
+    "MDNS_INTERFACES",
     "RUST_LOG",
 ];
 
@@ -34,6 +36,8 @@ fn lanrtc() -> Command {
     for var in VARIABLES {
         cmd.env_remove(var);
     }
+    // Never announce on this machine's real interfaces.
+    cmd.env("MDNS", "off");
     cmd
 }
 
@@ -72,6 +76,11 @@ fn bad_values_stop_the_program_with_one_clear_sentence() {
             "only one of ICE_USERNAME and ICE_CREDENTIAL",
         ),
         ("HOST", "1234", "not only digits"),
+        (
+            "MDNS",
+            "maybe",
+            "MDNS is \"maybe\", which is neither on nor off",
+        ),
         (
             "ICE_SERVERS",
             "https://x",
@@ -185,6 +194,7 @@ fn banner_lists_urls_and_fingerprint_and_sigterm_exits_zero() {
         banner.contains(&format!("http://localhost:{port}/trust")),
         "{banner}"
     );
+    assert!(banner.contains("mDNS: off"), "{banner}");
     // Not a terminal: no QR code blocks.
     assert!(!banner.contains('█') && !banner.contains('▀'), "{banner}");
 
@@ -219,6 +229,27 @@ fn wait_timeout(
     }
     let _ = child.kill();
     None
+}
+
+#[test]
+fn mdns_settings_are_checked() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut s = settings(tmp.path());
+    s.mdns = Some("on".into());
+    s.mdns_interfaces = Some("lo, nosuch0".into());
+    let err = format!(
+        "{:#}",
+        Config::load(&s).err().expect("unknown interface refused")
+    );
+    assert!(
+        err.contains("MDNS_INTERFACES names \"nosuch0\"") && err.contains("lo"),
+        "{err}"
+    );
+    s.mdns_interfaces = Some("lo".into());
+    assert_eq!(Config::load(&s).unwrap().mdns, Some(vec!["lo".to_string()]));
+    s.mdns = None;
+    s.no_mdns = true;
+    assert_eq!(Config::load(&s).unwrap().mdns, None, "--no-mdns wins");
 }
 
 #[test]

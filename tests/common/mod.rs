@@ -36,6 +36,9 @@ pub fn settings(certs_dir: &Path) -> Settings {
         bind: Some("127.0.0.1".into()),
         port: Some("0".into()),
         certs_dir: Some(certs_dir.to_path_buf()),
+        // mDNS joins multicast groups on every interface the moment it starts;
+        // on the host it stays off (tests/mdns.rs runs it in namespaces).
+        mdns: Some("off".into()),
         ..Settings::default()
     }
 }

@@ -8,8 +8,8 @@
 //!
 //! Network rule: WebRTC needs a non-loopback interface, and nothing may reach
 //! the machine's real network. The outer test creates a namespace holding
-//! loopback and one veth pair whose both ends live inside it, then re-runs
-//! this test binary inside it to do the real work.
+//! loopback and one veth pair whose both ends live inside it (see
+//! tests/netns/), then re-runs this test binary inside it to do the real work.
 #![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
@@ -21,22 +21,16 @@ use serde_json::{json, Value};
 
 /// The server's (and the page's) address: one end of the veth pair.
 pub const SERVER_ADDR: &str = "10.99.1.1";
-const PEER_ADDR: &str = "10.99.1.2";
+/// The other end of the pair, so WebRTC has two host addresses to pair.
+pub const PEER_ADDR: &str = "10.99.1.2";
 
-/// Set in the environment of the re-run test binary inside the namespace.
-pub const INNER_ENV: &str = "LANRTC_E2E_INNER";
+pub use crate::netns::INNER_ENV;
+use crate::netns::{kill_group, run};
 
 /// Whether this machine can run the browser test; `Err` says why not.
 pub fn prerequisites() -> Result<(), String> {
-    let uid = Command::new("id")
-        .arg("-u")
-        .output()
-        .map_err(|e| format!("cannot run id: {e}"))?;
-    if String::from_utf8_lossy(&uid.stdout).trim() != "0" {
-        return Err("network namespaces need root".into());
-    }
+    crate::netns::prerequisites()?;
     for (tool, package) in [
-        ("ip", "iproute2"),
         ("chromium", "chromium"),
         ("chromedriver", "chromium-driver"),
         ("certutil", "libnss3-tools"),
@@ -56,132 +50,6 @@ fn which(tool: &str) -> Option<PathBuf> {
         .split(':')
         .map(|dir| Path::new(dir).join(tool))
         .find(|p| p.is_file())
-}
-
-/// Skips with one line, or fails under CI where skipping would hide a gap.
-pub fn skip_or_fail(why: &str) {
-    if std::env::var_os("CI").is_some() {
-        panic!("browser test cannot run in CI: {why}");
-    }
-    eprintln!("skipping the browser test: {why}");
-}
-
-fn run(cmd: &mut Command) {
-    let out = cmd.output().unwrap_or_else(|e| panic!("{cmd:?}: {e}"));
-    assert!(
-        out.status.success(),
-        "{cmd:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
-/// A network namespace with `lo` and a veth pair, both ends inside it.
-/// Dropping it kills every process left inside and deletes it.
-pub struct Netns {
-    pub name: String,
-}
-
-impl Netns {
-    pub fn create() -> Netns {
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .subsec_nanos();
-        let ns = Netns {
-            name: format!("lanrtc-e2e-{}-{nanos}", std::process::id()),
-        };
-        run(Command::new("ip").args(["netns", "add", &ns.name]));
-        // Without this, IPv6 link-local addresses settle a second later and
-        // Chromium aborts loads with ERR_NETWORK_CHANGED.
-        for key in [
-            "net.ipv6.conf.all.accept_dad=0",
-            "net.ipv6.conf.default.accept_dad=0",
-        ] {
-            run(Command::new("ip").args(["netns", "exec", &ns.name, "sysctl", "-qw", key]));
-        }
-        let n = ns.name.as_str();
-        run(Command::new("ip").args(["-n", n, "link", "set", "lo", "up"]));
-        run(Command::new("ip").args([
-            "-n", n, "link", "add", "va", "type", "veth", "peer", "name", "vb",
-        ]));
-        run(Command::new("ip").args([
-            "-n",
-            n,
-            "addr",
-            "add",
-            &format!("{SERVER_ADDR}/24"),
-            "dev",
-            "va",
-        ]));
-        run(Command::new("ip").args([
-            "-n",
-            n,
-            "addr",
-            "add",
-            &format!("{PEER_ADDR}/24"),
-            "dev",
-            "vb",
-        ]));
-        run(Command::new("ip").args(["-n", n, "link", "set", "va", "up"]));
-        run(Command::new("ip").args(["-n", n, "link", "set", "vb", "up"]));
-        ns
-    }
-
-    /// Runs this test binary's `test_name` inside the namespace, killing the
-    /// whole process group if it outlives `limit`.
-    pub fn run_test(&self, test_name: &str, limit: Duration) -> bool {
-        use std::os::unix::process::CommandExt;
-        let exe = std::env::current_exe().unwrap();
-        let mut child = Command::new("ip")
-            .args(["netns", "exec", &self.name])
-            .arg(exe)
-            .args([
-                "--exact",
-                test_name,
-                "--ignored",
-                "--nocapture",
-                "--test-threads=1",
-            ])
-            .env(INNER_ENV, "1")
-            .process_group(0)
-            .spawn()
-            .unwrap();
-        let deadline = Instant::now() + limit;
-        loop {
-            if let Some(status) = child.try_wait().unwrap() {
-                return status.success();
-            }
-            if Instant::now() > deadline {
-                eprintln!("browser test exceeded {limit:?}; killing it");
-                kill_group(child.id());
-                let _ = child.wait();
-                return false;
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
-    }
-}
-
-impl Drop for Netns {
-    fn drop(&mut self) {
-        if let Ok(out) = Command::new("ip")
-            .args(["netns", "pids", &self.name])
-            .output()
-        {
-            for pid in String::from_utf8_lossy(&out.stdout).split_whitespace() {
-                let _ = Command::new("kill").args(["-KILL", pid]).status();
-            }
-        }
-        let _ = Command::new("ip")
-            .args(["netns", "del", &self.name])
-            .status();
-    }
-}
-
-fn kill_group(pgid: u32) {
-    let _ = Command::new("kill")
-        .args(["-KILL", "--", &format!("-{pgid}")])
-        .status();
 }
 
 /// One person's browser: a chromedriver in its own process group, with its
