@@ -28,6 +28,21 @@ use crate::{mdns, reload};
 /// First byte of a TLS handshake record.
 const TLS_HANDSHAKE: u8 = 0x16;
 
+/// Raises the open-file limit to the most the system allows: every signaling
+/// connection is a file descriptor, and the usual soft limit of 1024 is far
+/// below `MAX_PEERS`. Returns a warning when the limit still falls short.
+pub fn raise_fd_limit(max_peers: usize) -> Option<String> {
+    // Listener, log, certificate files and some slack for HTTP requests.
+    const SPARE: u64 = 256;
+    match rlimit::increase_nofile_limit(u64::MAX) {
+        Ok(limit) if limit < max_peers as u64 + SPARE => Some(format!(
+            "this process may open only {limit} files, fewer than MAX_PEERS ({max_peers}) connections need; raise the limit (ulimit -n) or lower MAX_PEERS"
+        )),
+        Ok(_) => None,
+        Err(err) => Some(format!("could not raise the open-file limit ({err}); MAX_PEERS may not be reachable")),
+    }
+}
+
 /// Serves on an already-bound listener until `shutdown` completes.
 pub async fn run(
     config: Config,

@@ -1,0 +1,592 @@
+//! Load benchmark for the signaling hub: builds with the release profile
+//! (`cargo bench --bench load`), starts the real `lanrtc` binary as its own
+//! process on loopback (MDNS=off, RATE_LIMIT=0), and drives it over wss://
+//! with many clients, each doing a full TLS handshake.
+//!
+//! Scenarios (all bounded in count and time, loopback only):
+//! - `join N`: N clients connect and identify; the clock stops when every
+//!   client has been told about all N-1 others.
+//! - `relay`: with N idle peers connected, P pairs do M offer→accept round
+//!   trips carrying a 4 KB SDP.
+//! - `capacity N`: N identified peers held for 10 s.
+//! - `churn`: peers join and leave (clean closes and dropped connections);
+//!   a fresh client must then see exactly the live peers.
+//!
+//! Each scenario runs `--runs` times (default 3) on a fresh server and prints
+//! the medians as a table row and one JSON line. It measures; it asserts no
+//! time (the machine is shared and noisy). Usage:
+//!   cargo bench --bench load -- [join N] [relay] [capacity N] [churn] [--runs R]
+
+use std::net::SocketAddr;
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use futures_util::{SinkExt, StreamExt};
+use serde_json::{json, Value};
+use tokio::net::TcpStream;
+use tokio::sync::{watch, Semaphore};
+use tokio_rustls::client::TlsStream;
+use tokio_rustls::rustls::pki_types::pem::PemObject;
+use tokio_rustls::rustls::pki_types::{CertificateDer, ServerName};
+use tokio_rustls::rustls::{ClientConfig, RootCertStore};
+use tokio_rustls::TlsConnector;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::WebSocketStream;
+
+type Ws = WebSocketStream<TlsStream<TcpStream>>;
+
+/// Connections opened at once while joining, as a crowd arriving would.
+const CONCURRENCY: usize = 50;
+/// No scenario may run longer than this.
+const SCENARIO_LIMIT: Duration = Duration::from_secs(180);
+
+// ---- the server process ----
+
+struct Server {
+    child: Child,
+    addr: SocketAddr,
+    tls: Arc<ClientConfig>,
+    _dir: tempfile::TempDir,
+}
+
+impl Server {
+    fn start() -> Server {
+        let dir = tempfile::tempdir().unwrap();
+        let mut child = Command::new(env!("CARGO_BIN_EXE_lanrtc"))
+            .env("MDNS", "off")
+            .env("BIND", "127.0.0.1")
+            .env("PORT", "0")
+            .env("RATE_LIMIT", "0")
+            .env("MAX_PEERS", "12000")
+            .env("HOST", "bench")
+            .env("CERTS_DIR", dir.path().join("certs"))
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("the lanrtc binary starts");
+        let stdout = child.stdout.take().unwrap();
+        let mut port = None;
+        for line in std::io::BufRead::lines(std::io::BufReader::new(stdout)) {
+            let line = line.unwrap();
+            if let Some(rest) = line.split("https://localhost:").nth(1) {
+                port = rest.split('/').next().and_then(|p| p.parse::<u16>().ok());
+            }
+            if line.contains("Ctrl-C") {
+                break;
+            }
+        }
+        let port = port.expect("the banner names the port");
+        let ca = CertificateDer::from_pem_file(dir.path().join("certs/ca.pem")).unwrap();
+        let mut roots = RootCertStore::empty();
+        roots.add(ca).unwrap();
+        let tls = ClientConfig::builder_with_provider(lanrtc::tls::provider())
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_root_certificates(roots)
+            .with_no_client_auth();
+        Server {
+            child,
+            addr: SocketAddr::from(([127, 0, 0, 1], port)),
+            tls: Arc::new(tls),
+            _dir: dir,
+        }
+    }
+
+    /// User + system CPU seconds the server has used so far.
+    fn cpu_seconds(&self) -> f64 {
+        let stat =
+            std::fs::read_to_string(format!("/proc/{}/stat", self.child.id())).unwrap_or_default();
+        // Fields after the parenthesised command name; utime and stime are
+        // the 14th and 15th fields of the whole line.
+        let after = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or_default();
+        let fields: Vec<&str> = after.split_whitespace().collect();
+        let ticks: f64 = fields.get(11).and_then(|v| v.parse().ok()).unwrap_or(0.0)
+            + fields
+                .get(12)
+                .and_then(|v| v.parse::<f64>().ok())
+                .unwrap_or(0.0);
+        ticks / 100.0 // USER_HZ is 100 on Linux
+    }
+
+    /// Resident memory in KiB.
+    fn rss_kib(&self) -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
+            .unwrap_or_default();
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmRSS:"))
+            .and_then(|v| v.split_whitespace().next())
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0)
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+// ---- clients ----
+
+struct Client {
+    ws: Ws,
+    id: String,
+}
+
+async fn connect(server: &Server) -> Client {
+    let tcp = TcpStream::connect(server.addr).await.unwrap();
+    let _ = tcp.set_nodelay(true);
+    let tls = TlsConnector::from(server.tls.clone())
+        .connect(ServerName::try_from("localhost").unwrap(), tcp)
+        .await
+        .unwrap();
+    let url = format!("wss://localhost:{}/rtc", server.addr.port());
+    let (mut ws, _) = tokio_tungstenite::client_async(url, tls).await.unwrap();
+    let ready = next_json(&mut ws).await.expect("ready");
+    Client {
+        ws,
+        id: ready["id"].as_str().unwrap().to_string(),
+    }
+}
+
+async fn next_text(ws: &mut Ws) -> Option<String> {
+    loop {
+        match ws.next().await? {
+            Ok(Message::Text(t)) => return Some(t.as_str().to_string()),
+            Ok(Message::Close(_)) | Err(_) => return None,
+            Ok(_) => continue,
+        }
+    }
+}
+
+async fn next_json(ws: &mut Ws) -> Option<Value> {
+    next_text(ws)
+        .await
+        .and_then(|t| serde_json::from_str(&t).ok())
+}
+
+async fn identify(c: &mut Client, name: &str) {
+    let msg = json!({"type":"identify","data":{"id":c.id,"name":name}});
+    c.ws.send(Message::text(msg.to_string())).await.unwrap();
+}
+
+/// Reads until `target` peer additions were seen (frames are only scanned,
+/// not parsed: the client must not be the bottleneck).
+async fn read_peers(ws: &mut Ws, target: usize) -> bool {
+    let mut seen = 0;
+    while seen < target {
+        match next_text(ws).await {
+            Some(t) if t.contains("\"type\":\"peer\"") && !t.contains("\"remove\":true") => {
+                seen += 1
+            }
+            Some(_) => {}
+            None => return false,
+        }
+    }
+    true
+}
+
+/// Keeps reading (and so answering pings) until told to stop.
+async fn drain_until(ws: &mut Ws, mut stop: watch::Receiver<bool>) {
+    loop {
+        tokio::select! {
+            _ = stop.wait_for(|s| *s) => return,
+            m = ws.next() => if m.is_none() { return },
+        }
+    }
+}
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[i]
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(|a, b| a.total_cmp(b));
+    percentile(&v, 0.5)
+}
+
+// ---- scenarios ----
+
+/// N clients join; returns metrics.
+async fn join(n: usize) -> Value {
+    let server = Server::start();
+    let rss_before = server.rss_kib();
+    let cpu_before = server.cpu_seconds();
+    let gate = Arc::new(Semaphore::new(CONCURRENCY));
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    let server = Arc::new(server);
+    for i in 0..n {
+        let (gate, server, stop) = (gate.clone(), server.clone(), stop_rx.clone());
+        tasks.push(tokio::spawn(async move {
+            let permit = gate.acquire_owned().await.unwrap();
+            let t0 = Instant::now();
+            let mut c = connect(&server).await;
+            let handshake = t0.elapsed().as_secs_f64() * 1000.0;
+            drop(permit);
+            identify(&mut c, &format!("peer {i}")).await;
+            let ok = read_peers(&mut c.ws, n - 1).await;
+            let converged = started.elapsed();
+            let mut ws = c.ws;
+            let handle = tokio::spawn(async move {
+                drain_until(&mut ws, stop).await;
+                let _ = ws.close(None).await;
+            });
+            (handshake, converged, ok, handle)
+        }));
+    }
+    let mut handshakes = Vec::new();
+    let mut converged = Duration::ZERO;
+    let mut failures = 0;
+    let mut drains = Vec::new();
+    for t in tasks {
+        let (h, c, ok, d) = t.await.unwrap();
+        handshakes.push(h);
+        converged = converged.max(c);
+        failures += usize::from(!ok);
+        drains.push(d);
+    }
+    let cpu = server.cpu_seconds() - cpu_before;
+    let rss_after = server.rss_kib();
+    let _ = stop_tx.send(true);
+    for d in drains {
+        let _ = d.await;
+    }
+    handshakes.sort_by(|a, b| a.total_cmp(b));
+    json!({
+        "scenario": format!("join {n}"),
+        "converged_s": converged.as_secs_f64(),
+        "server_cpu_s": cpu,
+        "handshake_ms_p50": percentile(&handshakes, 0.5),
+        "handshake_ms_p99": percentile(&handshakes, 0.99),
+        "rss_before_mib": rss_before as f64 / 1024.0,
+        "rss_after_mib": rss_after as f64 / 1024.0,
+        "failed_clients": failures,
+    })
+}
+
+/// `idle` peers connected; `pairs` pairs do `rounds` offer→accept trips.
+async fn relay(idle: usize, pairs: usize, rounds: usize) -> Value {
+    let server = Arc::new(Server::start());
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let mut drains = Vec::new();
+    // Idle peers: connected and identified, reading what they are sent.
+    let gate = Arc::new(Semaphore::new(CONCURRENCY));
+    let mut joins = Vec::new();
+    for i in 0..idle {
+        let (gate, server) = (gate.clone(), server.clone());
+        joins.push(tokio::spawn(async move {
+            let _permit = gate.acquire_owned().await.unwrap();
+            let mut c = connect(&server).await;
+            identify(&mut c, &format!("idle {i}")).await;
+            c
+        }));
+    }
+    for j in joins {
+        let mut c = j.await.unwrap();
+        let stop = stop_rx.clone();
+        drains.push(tokio::spawn(
+            async move { drain_until(&mut c.ws, stop).await },
+        ));
+    }
+    let sdp = "a=x-filler:".to_string() + &"0123456789abcdef".repeat(256); // ~4 KB
+    let cpu_before = server.cpu_seconds();
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for p in 0..pairs {
+        let (server, sdp) = (server.clone(), sdp.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut a = connect(&server).await;
+            let mut b = connect(&server).await;
+            // Unidentified peers cannot relay; identify and skip the list.
+            identify(&mut a, &format!("caller {p}")).await;
+            identify(&mut b, &format!("callee {p}")).await;
+            let (a_id, b_id) = (a.id.clone(), b.id.clone());
+            // Start once the callee is listed, or the first offer could race
+            // its identify and find no target.
+            loop {
+                let t = next_text(&mut a.ws).await.expect("peer list");
+                if t.contains(&b_id) {
+                    break;
+                }
+            }
+            let callee = tokio::spawn(async move {
+                let mut answered = 0;
+                while answered < rounds {
+                    let Some(t) = next_text(&mut b.ws).await else { break };
+                    if t.starts_with("{\"data\":{\"sdp\"") || t.contains("\"type\":\"offer\"") {
+                        let reply = json!({"type":"accept","data":{"type":"answer","sdp":"v=0 answer","target":a_id}});
+                        b.ws.send(Message::text(reply.to_string())).await.unwrap();
+                        answered += 1;
+                    }
+                }
+                b
+            });
+            let mut rtts = Vec::with_capacity(rounds);
+            let offer = json!({"type":"offer","data":{"type":"offer","sdp":sdp,"target":b_id}}).to_string();
+            for _ in 0..rounds {
+                let t0 = Instant::now();
+                a.ws.send(Message::text(offer.clone())).await.unwrap();
+                loop {
+                    let t = next_text(&mut a.ws).await.expect("accept");
+                    if t.contains("\"type\":\"accept\"") {
+                        break;
+                    }
+                }
+                rtts.push(t0.elapsed().as_secs_f64() * 1000.0);
+            }
+            let _ = callee.await;
+            rtts
+        }));
+    }
+    let mut rtts = Vec::new();
+    for t in tasks {
+        rtts.extend(t.await.unwrap());
+    }
+    let elapsed = started.elapsed().as_secs_f64();
+    let cpu = server.cpu_seconds() - cpu_before;
+    let _ = stop_tx.send(true);
+    for d in drains {
+        let _ = d.await;
+    }
+    rtts.sort_by(|a, b| a.total_cmp(b));
+    json!({
+        "scenario": format!("relay ({idle} idle, {pairs} pairs x {rounds})"),
+        "rtt_ms_p50": percentile(&rtts, 0.5),
+        "rtt_ms_p90": percentile(&rtts, 0.9),
+        "rtt_ms_p99": percentile(&rtts, 0.99),
+        "rtt_ms_max": rtts.last().copied().unwrap_or(f64::NAN),
+        // Each round trip is two relayed messages.
+        "messages_per_s": (rtts.len() * 2) as f64 / elapsed,
+        "server_cpu_s": cpu,
+    })
+}
+
+/// Holds `n` identified peers for 10 s.
+async fn capacity(n: usize) -> Value {
+    let server = Arc::new(Server::start());
+    let rss_before = server.rss_kib();
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let gate = Arc::new(Semaphore::new(CONCURRENCY));
+    let (alive_tx, alive_rx) = tokio::sync::mpsc::unbounded_channel::<bool>();
+    let joined = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    for i in 0..n {
+        let (gate, server, mut stop, alive) = (
+            gate.clone(),
+            server.clone(),
+            stop_rx.clone(),
+            alive_tx.clone(),
+        );
+        let joined = joined.clone();
+        tokio::spawn(async move {
+            let permit = gate.acquire_owned().await.unwrap();
+            let mut c = connect(&server).await;
+            drop(permit);
+            identify(&mut c, &format!("held {i}")).await;
+            joined.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            // Read everything (a client that stops reading is dropped) until
+            // the hold ends; alive means the socket was still open then.
+            let open = loop {
+                tokio::select! {
+                    _ = stop.wait_for(|s| *s) => break true,
+                    m = c.ws.next() => if !matches!(m, Some(Ok(_))) { break false },
+                }
+            };
+            let _ = alive.send(open);
+        });
+    }
+    drop(alive_tx);
+    let started = Instant::now();
+    // Everyone connected and identified (bounded), then the hold.
+    while joined.load(std::sync::atomic::Ordering::Relaxed) < n
+        && started.elapsed() < Duration::from_secs(120)
+    {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let connected_s = started.elapsed().as_secs_f64();
+    tokio::time::sleep(Duration::from_secs(10)).await;
+    let rss_held = server.rss_kib();
+    let _ = stop_tx.send(true);
+    let mut alive_rx = alive_rx;
+    let mut alive = 0;
+    while let Some(open) = alive_rx.recv().await {
+        alive += usize::from(open);
+    }
+    json!({
+        "scenario": format!("capacity {n}"),
+        "held": alive,
+        "rss_before_mib": rss_before as f64 / 1024.0,
+        "rss_held_mib": rss_held as f64 / 1024.0,
+        "rss_per_peer_kib": (rss_held.saturating_sub(rss_before)) as f64 / n as f64,
+        "connect_s": connected_s,
+    })
+}
+
+/// Rounds of joins and leaves; then a fresh client counts who it is told about.
+async fn churn(peers: usize, rounds: usize) -> Value {
+    let server = Server::start();
+    let rss_start = server.rss_kib();
+    let mut ghosts = 0;
+    let mut keep: Vec<Client> = Vec::new();
+    for round in 0..rounds {
+        let mut clients = Vec::new();
+        for i in 0..peers {
+            let mut c = connect(&server).await;
+            identify(&mut c, &format!("r{round} p{i}")).await;
+            clients.push(c);
+        }
+        // Half leave cleanly, half vanish; one in ten of each round stays.
+        for (i, mut c) in clients.into_iter().enumerate() {
+            if i % 10 == 0 {
+                keep.push(c);
+            } else if i % 2 == 0 {
+                let _ = c.ws.close(None).await;
+            } else {
+                drop(c);
+            }
+        }
+        // Kept clients must keep reading or they would be dropped as slow.
+        for c in keep.iter_mut() {
+            while let Ok(Some(_)) =
+                tokio::time::timeout(Duration::from_millis(1), c.ws.next()).await
+            {}
+        }
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let mut fresh = connect(&server).await;
+        identify(&mut fresh, "counter").await;
+        let mut seen: usize = 0;
+        while let Ok(Some(t)) =
+            tokio::time::timeout(Duration::from_millis(500), next_text(&mut fresh.ws)).await
+        {
+            if t.contains("\"type\":\"peer\"") {
+                seen += 1;
+            }
+        }
+        ghosts += seen.abs_diff(keep.len());
+        let _ = fresh.ws.close(None).await;
+    }
+    let live = keep.len();
+    for mut c in keep {
+        let _ = c.ws.close(None).await;
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    json!({
+        "scenario": format!("churn ({rounds} rounds x {peers})"),
+        "ghosts": ghosts,
+        "kept_live": live,
+        "rss_start_mib": rss_start as f64 / 1024.0,
+        "rss_end_mib": server.rss_kib() as f64 / 1024.0,
+    })
+}
+
+// ---- driver ----
+
+fn merge_runs(runs: Vec<Value>) -> Value {
+    let mut out = runs[0].clone();
+    if let Value::Object(map) = &mut out {
+        for (key, value) in map.iter_mut() {
+            if value.is_number() {
+                let values: Vec<f64> = runs.iter().filter_map(|r| r[key].as_f64()).collect();
+                *value = json!(median(values));
+            }
+        }
+        map.insert("runs".into(), json!(runs.len()));
+    }
+    out
+}
+
+fn main() {
+    if let Some(warning) = lanrtc::server::raise_fd_limit(25_000) {
+        eprintln!("warning: {warning}");
+    }
+    let args: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| a != "--bench")
+        .collect();
+    let mut runs = 3;
+    let mut scenarios: Vec<(String, usize)> = Vec::new();
+    let mut it = args.iter().peekable();
+    while let Some(arg) = it.next() {
+        let number = |it: &mut std::iter::Peekable<std::slice::Iter<String>>, default: usize| {
+            it.next_if(|n| n.parse::<usize>().is_ok())
+                .map(|n| n.parse().unwrap())
+                .unwrap_or(default)
+        };
+        match arg.as_str() {
+            "--runs" => runs = number(&mut it, 3).max(1),
+            "join" => scenarios.push(("join".into(), number(&mut it, 1000))),
+            "capacity" => scenarios.push(("capacity".into(), number(&mut it, 10_000))),
+            "relay" => scenarios.push(("relay".into(), number(&mut it, 1000))),
+            "churn" => scenarios.push(("churn".into(), number(&mut it, 200))),
+            other => {
+                eprintln!("unknown argument {other:?}; use: join N | relay [IDLE] | capacity N | churn [N] | --runs R");
+                std::process::exit(2);
+            }
+        }
+    }
+    if scenarios.is_empty() {
+        scenarios = vec![
+            ("join".into(), 1000),
+            ("join".into(), 5000),
+            ("relay".into(), 1000),
+            ("capacity".into(), 10_000),
+            ("churn".into(), 200),
+        ];
+    }
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    println!(
+        "lanrtc load benchmark: {} cores, medians of {runs} runs",
+        std::thread::available_parallelism().map_or(0, |n| n.get())
+    );
+    for (name, n) in scenarios {
+        let mut results = Vec::new();
+        for _ in 0..runs {
+            let fut = async {
+                match name.as_str() {
+                    "join" => join(n).await,
+                    "relay" => relay(n, 10, 200).await,
+                    "capacity" => capacity(n).await,
+                    _ => churn(n, 3).await,
+                }
+            };
+            match rt.block_on(async { tokio::time::timeout(SCENARIO_LIMIT, fut).await }) {
+                Ok(v) => results.push(v),
+                Err(_) => {
+                    eprintln!("{name} {n}: gave up after {SCENARIO_LIMIT:?}");
+                    break;
+                }
+            }
+        }
+        if results.is_empty() {
+            println!(
+                "{}",
+                json!({"scenario": format!("{name} {n}"), "error": "timed out"})
+            );
+            continue;
+        }
+        let merged = merge_runs(results);
+        let row: Vec<String> = merged
+            .as_object()
+            .unwrap()
+            .iter()
+            .map(|(k, v)| match v.as_f64() {
+                Some(f) if f.fract() != 0.0 => format!("{k}={f:.3}"),
+                _ => format!("{k}={v}"),
+            })
+            .collect();
+        println!("| {} |", row.join(" | "));
+        println!("{merged}");
+    }
+}
