@@ -1,15 +1,19 @@
 // The messages of docs/protocol.md, built and checked here so the rest of
 // the app never spells a wire format by hand. No DOM access.
 
-/** Parses one server frame; null unless it is a JSON object with a string `type`. */
-export function parseServerMessage(text) {
+/** The JSON value of a text frame, or null when it is not text or not JSON. */
+function parseJson(text) {
   if (typeof text !== 'string') return null;
-  let value;
   try {
-    value = JSON.parse(text);
+    return JSON.parse(text);
   } catch {
     return null;
   }
+}
+
+/** Parses one server frame; null unless it is a JSON object with a string `type`. */
+export function parseServerMessage(text) {
+  const value = parseJson(text);
   if (!isObject(value) || typeof value.type !== 'string') return null;
   return value;
 }
@@ -87,13 +91,7 @@ export function disconnectMessage() {
 
 /** `{type:'chat', text}`, `{type:'disconnect'}`, or null for anything else. */
 export function parseChannelMessage(text) {
-  if (typeof text !== 'string') return null;
-  let value;
-  try {
-    value = JSON.parse(text);
-  } catch {
-    return null;
-  }
+  const value = parseJson(text);
   if (!isObject(value)) return null;
   if (value.type === 'chat' && typeof value.data === 'string') {
     return { type: 'chat', text: Array.from(value.data).slice(0, MAX_CHAT_CHARS).join('') };
