@@ -111,7 +111,7 @@ impl Assets {
                     let mut out = Vec::new();
                     walk_disk(&root, &root, 0, &mut out);
                     out.into_iter()
-                        .map(|(name, body)| (name.clone(), make_asset(&name, body).etag))
+                        .map(|(name, body)| (name, etag_of(&body)))
                         .collect()
                 })
                 .await
@@ -170,7 +170,7 @@ impl Manifest {
 fn collect_embedded(dir: &Dir<'static>, out: &mut BTreeMap<String, Asset>) {
     for file in dir.files() {
         let rel = file.path().to_string_lossy().replace('\\', "/");
-        if resolve(&format!("/{rel}")).as_deref() == Ok(rel.as_str()) {
+        if servable(&rel) {
             out.insert(
                 rel.clone(),
                 make_asset(&rel, Bytes::from_static(file.contents())),
@@ -224,9 +224,7 @@ fn walk_disk(root: &Path, dir: &Path, depth: usize, out: &mut Vec<(String, Bytes
             walk_disk(root, &path, depth + 1, out);
         } else if let (Ok(rel), true) = (path.strip_prefix(root), real.is_file()) {
             let rel = rel.to_string_lossy().replace('\\', "/");
-            if resolve(&format!("/{rel}")).as_deref() == Ok(rel.as_str())
-                && !is_editor_dropping(&path)
-            {
+            if servable(&rel) {
                 if let Ok(bytes) = std::fs::read(&real) {
                     out.push((rel, Bytes::from(bytes)));
                 }
@@ -248,12 +246,23 @@ async fn read_confined(root: &Path, rel: &str) -> Option<Asset> {
 }
 
 fn make_asset(rel: &str, body: Bytes) -> Asset {
-    let digest = ring::digest::digest(&ring::digest::SHA256, &body);
     Asset {
-        etag: format!("\"{}\"", short_hex(digest.as_ref())),
+        etag: etag_of(&body),
         content_type: content_type(rel),
         body,
     }
+}
+
+/// A strong validator from the content, quoted as HTTP wants it.
+fn etag_of(body: &[u8]) -> String {
+    let digest = ring::digest::digest(&ring::digest::SHA256, body);
+    format!("\"{}\"", short_hex(digest.as_ref()))
+}
+
+/// Whether `rel` (a path relative to the root) is a file the app serves:
+/// a plain confined name, and not an editor's swap or backup file.
+fn servable(rel: &str) -> bool {
+    resolve(&format!("/{rel}")).as_deref() == Ok(rel) && !is_editor_dropping(Path::new(rel))
 }
 
 fn short_hex(bytes: &[u8]) -> String {

@@ -118,12 +118,7 @@ fn file_response(asset: &Asset, request: &HeaderMap) -> Response<Body> {
         *res.status_mut() = StatusCode::NOT_MODIFIED;
         res
     } else {
-        let mut res = Response::new(Body::new(asset.body.clone()));
-        res.headers_mut().insert(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static(asset.content_type),
-        );
-        res
+        response(StatusCode::OK, asset.content_type, asset.body.clone())
     };
     let h = res.headers_mut();
     if let Ok(etag) = HeaderValue::from_str(&asset.etag) {
@@ -145,15 +140,26 @@ fn method_not_allowed() -> Response<Body> {
     res
 }
 
+/// A response with a body of the given type.
+pub fn response(
+    status: StatusCode,
+    content_type: &'static str,
+    body: impl Into<Bytes>,
+) -> Response<Body> {
+    let mut res = Response::new(Body::new(body.into()));
+    *res.status_mut() = status;
+    res.headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    res
+}
+
 /// A plain-text response with a sentence for the person who sees it.
 pub fn text_response(status: StatusCode, text: &str) -> Response<Body> {
-    let mut res = Response::new(Body::new(Bytes::copy_from_slice(text.as_bytes())));
-    *res.status_mut() = status;
-    res.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("text/plain; charset=utf-8"),
-    );
-    res
+    response(
+        status,
+        "text/plain; charset=utf-8",
+        Bytes::copy_from_slice(text.as_bytes()),
+    )
 }
 
 /// The request's `Host`, if it is a plausible `host[:port]` (it ends up in a

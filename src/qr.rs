@@ -4,7 +4,7 @@
 use hyper::header::{self, HeaderValue};
 use hyper::{Response, StatusCode};
 
-use crate::http::{text_response, Body};
+use crate::http::{response, text_response, Body};
 
 /// A URL longer than this is not something a person points a phone at.
 const MAX_DATA_BYTES: usize = 1024;
@@ -43,13 +43,8 @@ pub fn svg(query: Option<&str>) -> Response<Body> {
         .min_dimensions(200, 200)
         .quiet_zone(true)
         .build();
-    let mut res = Response::new(Body::new(image.into()));
-    let h = res.headers_mut();
-    h.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("image/svg+xml"),
-    );
-    h.insert(
+    let mut res = response(StatusCode::OK, "image/svg+xml", image);
+    res.headers_mut().insert(
         header::CACHE_CONTROL,
         HeaderValue::from_static("max-age=3600"),
     );

@@ -7,7 +7,7 @@ use base64::Engine;
 use hyper::header::{self, HeaderValue};
 use hyper::{Response, StatusCode};
 
-use crate::http::{text_response, App, Body};
+use crate::http::{response, text_response, App, Body};
 
 /// Answers the trust routes; `None` for any other path.
 pub fn route(path: &str, app: &App) -> Option<Response<Body>> {
@@ -41,9 +41,8 @@ pub fn route(path: &str, app: &App) -> Option<Response<Body>> {
 }
 
 fn download(bytes: Vec<u8>, content_type: &'static str, filename: &str) -> Response<Body> {
-    let mut res = Response::new(Body::new(bytes.into()));
+    let mut res = response(StatusCode::OK, content_type, bytes);
     let h = res.headers_mut();
-    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
     if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{filename}\"")) {
         h.insert(header::CONTENT_DISPOSITION, v);
     }
@@ -106,12 +105,8 @@ fn page(app: &App) -> Response<Body> {
             .replace("{host}", &app.host),
         None => NO_AUTHORITY_PAGE.to_string(),
     };
-    let mut res = Response::new(Body::new(body.into()));
+    let mut res = response(StatusCode::OK, "text/html; charset=utf-8", body);
     let h = res.headers_mut();
-    h.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("text/html; charset=utf-8"),
-    );
     // This page must render over plain HTTP before the device trusts us, so
     // its stylesheet is inline; nothing else is allowed to load.
     h.insert(

@@ -78,13 +78,27 @@ async fn scenario() {
         Browser::launch("bob", root.path(), &ca),
         Browser::launch("carol", root.path(), &ca)
     );
-    for b in [&alice, &bob, &carol] {
+    for (i, b) in [&alice, &bob, &carol].into_iter().enumerate() {
         b.client.goto(&url).await.unwrap();
         b.wait_for(
             "the signaling socket",
             "document.getElementById('signal-state')?.textContent === 'Connected'",
         )
         .await;
+        if i == 0 {
+            // Alone on the network: the page explains how to join, with the
+            // address and a QR code of it that really loaded.
+            let expected = serde_json::to_string(&url).unwrap();
+            alice
+                .wait_for(
+                    "the empty state with URL and QR code",
+                    &format!(
+                        "(() => {{ const e = document.getElementById('peers-empty'); const qr = document.getElementById('join-qr'); \
+                         return e && e.offsetParent !== null && e.innerText.includes({expected}) && qr.complete && qr.naturalWidth > 0; }})()"
+                    ),
+                )
+                .await;
+        }
     }
     alice.fill("Your name", "Alice").await;
     bob.fill("Your name", "Bob").await;

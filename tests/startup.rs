@@ -271,6 +271,14 @@ fn banner_urls_cover_lan_dot_local_and_localhost() {
             "{ip} missing from {any:?}"
         );
     }
+    let mut announcing = config.clone();
+    announcing.mdns = Some(Vec::new());
+    let text = lanrtc::banner::render(&announcing, "0.0.0.0:8443".parse().unwrap());
+    assert!(
+        text.contains("mDNS: announcing https://testhost.local:8443/ as \"lanrtc on testhost\""),
+        "{text}"
+    );
+    assert!(lanrtc::banner::render(&config, "0.0.0.0:8443".parse().unwrap()).contains("mDNS: off"));
     let lo = lanrtc::banner::urls(&config, "127.0.0.1:9000".parse().unwrap());
     assert_eq!(lo, vec!["https://localhost:9000/".to_string()]);
     let qr = lanrtc::banner::qr("https://10.0.0.2:8443/").unwrap();
@@ -364,4 +372,93 @@ async fn a_request_in_flight_at_shutdown_is_answered() {
         "in-flight request was cut off: {text:?}"
     );
     stopping.await.unwrap();
+}
+
+/// Reads the banner of a started binary and returns its port.
+fn banner_port(child: &mut std::process::Child) -> u16 {
+    let lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut port = None;
+    for line in lines {
+        let line = line.unwrap();
+        if let Some(rest) = line.split("https://localhost:").nth(1) {
+            port = rest.split('/').next().and_then(|p| p.parse().ok());
+        }
+        if line.contains("Ctrl-C") {
+            break;
+        }
+    }
+    port.expect("the banner names the port")
+}
+
+#[tokio::test]
+async fn running_out_of_file_descriptors_is_survived() {
+    let tmp = tempfile::tempdir().unwrap();
+    let log = tmp.path().join("stderr.log");
+    // A hard limit of 64 open files leaves room for a few dozen connections.
+    let mut cmd = Command::new("sh");
+    cmd.arg("-c")
+        .arg("ulimit -n 64 && exec \"$0\"")
+        .arg(env!("CARGO_BIN_EXE_lanrtc"));
+    for var in VARIABLES {
+        cmd.env_remove(var);
+    }
+    let mut child = cmd
+        .env("MDNS", "off")
+        .env("BIND", "127.0.0.1")
+        .env("PORT", "0")
+        .env("CERTS_DIR", tmp.path().join("certs"))
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .unwrap();
+    let port = banner_port(&mut child);
+    let addr = std::net::SocketAddr::from(([127, 0, 0, 1], port));
+
+    // More silent connections than the server may have files.
+    let mut hogs = Vec::new();
+    for _ in 0..100 {
+        hogs.push(tokio::net::TcpStream::connect(addr).await.unwrap());
+    }
+    let deadline = std::time::Instant::now() + WAIT;
+    while !std::fs::read_to_string(&log)
+        .unwrap()
+        .contains("accept failed; retrying")
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the server never hit its file limit"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    drop(hogs);
+
+    // Once they are gone the server is fully back.
+    let ca = {
+        use tokio_rustls::rustls::pki_types::{pem::PemObject, CertificateDer};
+        CertificateDer::from_pem_file(tmp.path().join("certs/ca.pem")).unwrap()
+    };
+    let mut served = false;
+    for _ in 0..50 {
+        if let Ok(tls) = common::tls_connect(addr, common::client_config(&ca), "localhost").await {
+            let reply = common::send_request(
+                hyper_util::rt::TokioIo::new(tls),
+                "GET",
+                "/",
+                "localhost",
+                &[],
+            )
+            .await;
+            served = reply.status == 200;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(
+        served,
+        "the server did not recover after the descriptors were freed"
+    );
+    assert!(child.try_wait().unwrap().is_none(), "the server exited");
+    let _ = child.kill();
+    let _ = child.wait();
 }

@@ -10,6 +10,7 @@
 //! among the recipients (cloning it is a reference-count increment).
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use serde_json::Value;
@@ -18,7 +19,7 @@ use tokio_tungstenite::tungstenite::Utf8Bytes;
 use uuid::Uuid;
 
 use super::outbox::{self, Inbox, Outbound, Outbox};
-use super::protocol::{self, ErrorCode, ProtocolError};
+use super::protocol::{self, ErrorCode, ProtocolError, ReadyTemplate};
 use crate::config::Limits;
 
 /// Why the server closes a socket: a WebSocket close code and a short reason.
@@ -65,15 +66,14 @@ struct State {
 
 struct Inner {
     state: Mutex<State>,
-    /// Number of registered connections.
-    count: watch::Sender<usize>,
     /// Number of live socket tasks; shutdown waits for it to reach 0, so every
     /// close frame has been sent (or timed out) before the process exits.
     tasks: watch::Sender<usize>,
     max_peers: usize,
     queue_frames: usize,
     queue_bytes: usize,
-    version: Mutex<String>,
+    /// `ready` for new connections, rebuilt when the app's files change.
+    ready: Mutex<ReadyTemplate>,
     ice_servers: Value,
 }
 
@@ -89,6 +89,8 @@ pub struct Membership {
     pub id_str: String,
     pub outbox: Outbox,
     pub close: watch::Receiver<Option<CloseReason>>,
+    /// Set by the first successful identify.
+    identified: AtomicBool,
     hub: Hub,
 }
 
@@ -120,12 +122,11 @@ impl Hub {
                 peers: HashMap::new(),
                 closing: false,
             }),
-            count: watch::Sender::new(0),
             tasks: watch::Sender::new(0),
             max_peers: limits.max_peers,
             queue_frames: limits.outbound_queue,
             queue_bytes: limits.outbound_bytes,
-            version: Mutex::new(version),
+            ready: Mutex::new(ReadyTemplate::new(&version, &ice_servers, None)),
             ice_servers,
         }))
     }
@@ -137,29 +138,15 @@ impl Hub {
         self.0.state.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// The asset version announced in `ready`.
-    pub fn version(&self) -> String {
-        self.0
-            .version
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone()
-    }
-
     /// Announces a new asset version: every connection gets a fresh `ready`
     /// with its own id, the new version and the list of changed files.
-    /// (One serialization per connection, since each carries its own id; this
-    /// happens only when someone edits the app.)
-    pub fn new_version(&self, version: String, changed: &[String]) {
-        *self.0.version.lock().unwrap_or_else(|p| p.into_inner()) = version.clone();
+    pub fn new_version(&self, version: &str, changed: &[String]) {
+        *self.0.ready.lock().unwrap_or_else(|p| p.into_inner()) =
+            ReadyTemplate::new(version, &self.0.ice_servers, None);
+        let live = ReadyTemplate::new(version, &self.0.ice_servers, Some(changed));
         let state = self.lock();
         for (id, entry) in state.peers.iter() {
-            let frame = protocol::ready_with_changes(
-                &version,
-                &id.hyphenated().to_string(),
-                &self.0.ice_servers,
-                changed,
-            );
+            let frame = live.for_id(&id.hyphenated().to_string());
             entry.push(Outbound::Text(frame.into()));
         }
     }
@@ -172,14 +159,20 @@ impl Hub {
         let id_str = id.hyphenated().to_string();
         let (outbox, inbox) = outbox::outbox(self.0.queue_frames, self.0.queue_bytes);
         let (close_tx, close_rx) = watch::channel(None);
-        let ready = protocol::ready(&self.version(), &id_str, &self.0.ice_servers);
-        // The queue is empty, so this cannot fail.
-        outbox.push(Outbound::Text(ready.into()));
         {
             let mut state = self.lock();
             if state.closing || state.peers.len() >= self.0.max_peers {
                 return None;
             }
+            // Queued under the lock, so a new version announced meanwhile
+            // cannot reach this connection before its first `ready`.
+            let ready = self
+                .0
+                .ready
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .for_id(&id_str);
+            outbox.push(Outbound::Text(ready.into()));
             state.peers.insert(
                 id,
                 Entry {
@@ -189,7 +182,6 @@ impl Hub {
                     announce: None,
                 },
             );
-            self.0.count.send_replace(state.peers.len());
         }
         Some((
             Membership {
@@ -197,6 +189,7 @@ impl Hub {
                 id_str,
                 outbox,
                 close: close_rx,
+                identified: AtomicBool::new(false),
                 hub: self.clone(),
             },
             inbox,
@@ -229,6 +222,7 @@ impl Hub {
         }
         entry.name = Some(name);
         entry.announce = Some(announce.clone());
+        me.identified.store(true, Ordering::Relaxed);
         if first {
             let others: Vec<Utf8Bytes> = state
                 .peers
@@ -251,21 +245,18 @@ impl Hub {
     }
 
     /// Delivers a message to one identified peer other than the sender, who
-    /// must have identified too. `stamp` builds the frame with the sender's id;
-    /// it runs only once the sender is known to be allowed to relay.
+    /// must have identified too. `stamp` builds the frame with the sender's id,
+    /// outside the lock, once the sender is known to be allowed to relay.
     pub fn relay(
         &self,
-        from: Uuid,
+        from: &Membership,
         target: &str,
         kind: &str,
         stamp: impl FnOnce() -> String,
     ) -> Result<(), ProtocolError> {
-        if self
-            .lock()
-            .peers
-            .get(&from)
-            .is_none_or(|e| e.name.is_none())
-        {
+        // Only this connection's own identify sets the flag, so checking it
+        // needs no lock: a relay takes the hub lock once, for the target.
+        if !from.identified.load(Ordering::Relaxed) {
             return Err(ProtocolError::new(
                 ErrorCode::NotIdentified,
                 "Send identify with your id and name before messaging other peers.",
@@ -280,7 +271,7 @@ impl Hub {
             )
         };
         let target = Uuid::parse_str(target).map_err(|_| unknown())?;
-        if target == from {
+        if target == from.id {
             return Err(unknown());
         }
         // Serialize outside the lock; the target is looked up afresh below.
@@ -300,7 +291,6 @@ impl Hub {
         let Some(gone) = state.peers.remove(&id) else {
             return;
         };
-        self.0.count.send_replace(state.peers.len());
         if let Some(name) = gone.name {
             let frame: Utf8Bytes =
                 protocol::peer_removed(&id.hyphenated().to_string(), &name).into();
@@ -308,15 +298,6 @@ impl Hub {
                 entry.push(Outbound::Text(frame.clone()));
             }
         }
-    }
-
-    /// Number of identified peers (for logs and tests).
-    pub fn identified(&self) -> usize {
-        self.lock()
-            .peers
-            .values()
-            .filter(|e| e.name.is_some())
-            .count()
     }
 
     /// Refuses new connections and asks every socket to close with 1001.

@@ -34,6 +34,19 @@ pub enum RelayKind {
     Hangup,
 }
 
+impl RelayKind {
+    /// The message `type` on the wire.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RelayKind::Offer => "offer",
+            RelayKind::Accept => "accept",
+            RelayKind::Reject => "reject",
+            RelayKind::IceCandidate => "icecandidate",
+            RelayKind::Hangup => "hangup",
+        }
+    }
+}
+
 /// Error codes sent back in `{"type":"error"}`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ErrorCode {
@@ -204,22 +217,36 @@ pub fn stamp_relay(kind: RelayKind, mut message: Map<String, Value>, sender: &st
     Value::Object(message).to_string()
 }
 
-/// `{"type":"ready",...}` for one connection. `ice_servers` is the JSON array
-/// built once from the configuration.
-pub fn ready(version: &str, id: &str, ice_servers: &Value) -> String {
-    json!({ "type": "ready", "version": version, "id": id, "iceServers": ice_servers }).to_string()
+/// The `ready` message with everything but the connection's id serialized
+/// once, so announcing a new version to N clients costs N string copies, not
+/// N JSON serializations.
+#[derive(Debug, Clone)]
+pub struct ReadyTemplate {
+    head: String,
+    tail: String,
 }
 
-/// The `ready` sent to a connected client when the app's files change:
-/// `changed` lists them (an extra field; clients that do not know it ignore it).
-pub fn ready_with_changes(
-    version: &str,
-    id: &str,
-    ice_servers: &Value,
-    changed: &[String],
-) -> String {
-    json!({ "type": "ready", "version": version, "id": id, "iceServers": ice_servers, "changed": changed })
-        .to_string()
+impl ReadyTemplate {
+    /// `changed` is present only on a live-reload `ready`.
+    pub fn new(version: &str, ice_servers: &Value, changed: Option<&[String]>) -> ReadyTemplate {
+        let mut tail = format!(",\"iceServers\":{ice_servers}");
+        if let Some(changed) = changed {
+            tail.push_str(&format!(",\"changed\":{}", json!(changed)));
+        }
+        tail.push('}');
+        ReadyTemplate {
+            head: format!(
+                "{{\"type\":\"ready\",\"version\":{},\"id\":",
+                json!(version)
+            ),
+            tail,
+        }
+    }
+
+    /// The message for one connection. Ids are UUIDs: nothing to escape.
+    pub fn for_id(&self, id: &str) -> String {
+        format!("{}\"{id}\"{}", self.head, self.tail)
+    }
 }
 
 /// A peer announcement (join or rename).
@@ -369,6 +396,24 @@ mod tests {
             MAX_NAME_CHARS
         );
         assert_eq!(clean_name("Zoë 🎥"), "Zoë 🎥");
+    }
+
+    #[test]
+    fn ready_template_is_the_same_json() {
+        let ice = json!([{"urls": "stun:a\"b"}]);
+        let id = "6f1c2b9e-0000-4000-8000-000000000000";
+        let plain: Value =
+            serde_json::from_str(&ReadyTemplate::new("v\"1", &ice, None).for_id(id)).unwrap();
+        assert_eq!(
+            plain,
+            json!({"type":"ready","version":"v\"1","id":id,"iceServers":ice})
+        );
+        let changed = ["style.css".to_string()];
+        let live: Value =
+            serde_json::from_str(&ReadyTemplate::new("v2", &ice, Some(&changed)).for_id(id))
+                .unwrap();
+        assert_eq!(live["changed"], json!(["style.css"]));
+        assert_eq!(live["id"], id);
     }
 
     #[test]

@@ -155,16 +155,9 @@ fn dispatch(text: &str, me: &Membership, hub: &Hub) -> Result<(), ProtocolError>
             kind,
             target,
             message,
-        } => {
-            let type_name = message
-                .get("type")
-                .and_then(|t| t.as_str())
-                .unwrap_or_default()
-                .to_string();
-            hub.relay(me.id, &target, &type_name, || {
-                protocol::stamp_relay(kind, message, &me.id_str)
-            })
-        }
+        } => hub.relay(me, &target, kind.as_str(), || {
+            protocol::stamp_relay(kind, message, &me.id_str)
+        }),
     }
 }
 

@@ -10,7 +10,6 @@
 //! the machine's real network. The outer test creates a namespace holding
 //! loopback and one veth pair whose both ends live inside it (see
 //! tests/netns/), then re-runs this test binary inside it to do the real work.
-#![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -217,14 +216,6 @@ impl Browser {
         let condition = format!("document.getElementById('status').textContent.includes({quoted})");
         self.wait_for(&format!("the status {text:?}"), &condition)
             .await;
-    }
-
-    pub async fn call_state(&self) -> String {
-        self.js("return document.body.dataset.callState;")
-            .await
-            .as_str()
-            .unwrap_or_default()
-            .to_string()
     }
 
     pub async fn quit(mut self) {
