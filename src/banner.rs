@@ -10,7 +10,16 @@ use crate::net;
 
 /// The URLs to offer, most useful first: LAN addresses, `HOST.local`, then
 /// `localhost` (this machine only). Which appear depends on the bind address.
+/// With an access key, each carries it.
 pub fn urls(config: &Config, local: SocketAddr) -> Vec<String> {
+    let urls = base_urls(config, local);
+    match &config.access {
+        Some(key) => urls.iter().map(|u| key.link(u)).collect(),
+        None => urls,
+    }
+}
+
+fn base_urls(config: &Config, local: SocketAddr) -> Vec<String> {
     let port = local.port();
     let ip = local.ip();
     let mut urls = Vec::new();
@@ -66,7 +75,7 @@ pub fn render(config: &Config, local: SocketAddr) -> String {
                 authority.dir.join("ca.pem").display()
             );
             let _ = writeln!(out, "  SHA-256 fingerprint {}", authority.fingerprint);
-            if let Some(first) = urls.first() {
+            if let Some(first) = base_urls(config, local).first() {
                 let plain = first.replacen("https://", "http://", 1);
                 let _ = writeln!(out, "  Trust it once on each device: {plain}trust");
             }
@@ -95,6 +104,11 @@ pub fn render(config: &Config, local: SocketAddr) -> String {
             let _ = writeln!(out, "mDNS: off");
         }
     }
+    let access = match &config.access {
+        Some(_) => "only devices given a link above (it carries the key) can join",
+        None => "open: anyone on this network can join (set ACCESS_KEY=auto to require a link)",
+    };
+    let _ = writeln!(out, "Access: {access}");
     let _ = writeln!(out, "App files: {}", config.assets.describe());
     let _ = writeln!(out, "Press Ctrl-C to stop.");
     out

@@ -13,6 +13,7 @@ use std::time::Duration;
 use anyhow::{bail, Result};
 use clap::Parser;
 
+use crate::access::AccessKey;
 use crate::assets::Assets;
 use crate::tls::{self, Tls};
 
@@ -84,6 +85,10 @@ pub struct Settings {
     /// Announce only on these interfaces, comma separated (e.g. wlan0) [default: all]
     #[arg(long, env = "MDNS_INTERFACES", value_name = "NAMES")]
     pub mdns_interfaces: Option<String>,
+
+    /// Let in only devices given the link with this key (it is put in the printed URLs and QR code); `auto` makes a random one at each start [default: none, anyone on the network can join]
+    #[arg(long, env = "ACCESS_KEY", value_name = "KEY|auto")]
+    pub access_key: Option<String>,
 
     /// Log filter, e.g. info, debug or lanrtc=debug [default: info]
     #[arg(long = "log", env = "RUST_LOG", value_name = "FILTER")]
@@ -169,6 +174,8 @@ pub struct Config {
     pub mdns: Option<Vec<String>>,
     /// Credentials for TURN entries of `ice_servers`.
     pub ice_credentials: Option<(String, String)>,
+    /// `ACCESS_KEY`; `None` means anyone on the network can join.
+    pub access: Option<AccessKey>,
     pub limits: Limits,
 }
 
@@ -223,6 +230,10 @@ impl Config {
                 bail!("MAX_PEERS is 0, which would refuse every device; set it to a positive number such as {DEFAULT_MAX_PEERS}");
             }
         }
+        let access = match &s.access_key {
+            Some(v) => AccessKey::parse(v)?,
+            None => None,
+        };
         let cert_source = match (&s.key, &s.cert) {
             (Some(key), Some(cert)) => CertSource::Files { key: key.clone(), cert: cert.clone() },
             (None, Some(cert)) => bail!(
@@ -251,6 +262,7 @@ impl Config {
             ice_servers,
             ice_credentials,
             mdns,
+            access,
             limits,
         })
     }

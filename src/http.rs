@@ -11,10 +11,11 @@ use hyper::body::Incoming;
 use hyper::header::{self, HeaderMap, HeaderValue};
 use hyper::{Method, Request, Response, StatusCode};
 
+use crate::access::{self, AccessKey};
 use crate::assets::{Asset, Assets, PathError};
 use crate::certs::Authority;
 use crate::config::Limits;
-use crate::rtc::{self, Hub};
+use crate::rtc::{self, room, Hub};
 use crate::{qr, trust};
 
 /// Every response body is a complete buffer: the app's files are small.
@@ -28,6 +29,8 @@ pub struct App {
     pub authority: Option<Arc<Authority>>,
     pub hub: Hub,
     pub limits: Limits,
+    /// `ACCESS_KEY`: when set, everything but the trust helpers needs it.
+    pub access: Option<AccessKey>,
 }
 
 /// Handles one request. `secure` says whether it arrived over TLS.
@@ -51,6 +54,16 @@ async fn route(req: Request<Incoming>, app: &App) -> Response<Body> {
         return method_not_allowed();
     }
     let path = req.uri().path();
+    // Open to all, so a phone can trust the authority before it has the link.
+    if let Some(res) = trust::route(path, app) {
+        return res;
+    }
+    if let Some(key) = &app.access {
+        let socket = path == rtc::PATH;
+        if let Some(res) = access::check(key, app.port, req.uri(), req.headers(), socket) {
+            return res;
+        }
+    }
     if path == rtc::PATH {
         return rtc::upgrade(req, &app.hub, &app.limits);
     }
@@ -60,12 +73,23 @@ async fn route(req: Request<Incoming>, app: &App) -> Response<Body> {
             "WebSocket connections are only accepted at /rtc.\n",
         );
     }
-    if let Some(res) = trust::route(path, app) {
-        return res;
-    }
     if path == "/qr.svg" {
         return qr::svg(req.uri().query());
     }
+    // A room's page is the app itself; the app reads the room from the URL.
+    let path = match room::from_page_path(path) {
+        Some(Ok(_)) => "/",
+        Some(Err(())) => {
+            return text_response(
+                StatusCode::BAD_REQUEST,
+                &format!(
+                    "That is not a room's address. {} The lobby is at /.\n",
+                    room::ROOM_RULE
+                ),
+            )
+        }
+        None => path,
+    };
     match app.assets.get(path).await {
         Ok(Some(asset)) => file_response(&asset, req.headers()),
         Ok(None) => text_response(StatusCode::NOT_FOUND, "Not found. The app is at /.\n"),
@@ -151,6 +175,33 @@ pub fn response(
     res.headers_mut()
         .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
     res
+}
+
+/// A self-contained HTML page: its style is inline and nothing else may
+/// load, so it renders even before the device trusts the server.
+pub fn page_response(status: StatusCode, html: String) -> Response<Body> {
+    let mut res = response(status, "text/html; charset=utf-8", html);
+    res.headers_mut().insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(
+            "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+        ),
+    );
+    res
+}
+
+/// The first value of the query parameter `name`, percent-decoded (bytes
+/// that are not UTF-8 become U+FFFD, which no valid value contains); `None`
+/// when it is absent.
+pub fn query_param(query: Option<&str>, name: &str) -> Option<String> {
+    query?.split('&').find_map(|pair| {
+        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+        (k == name).then(|| {
+            percent_encoding::percent_decode_str(v)
+                .decode_utf8_lossy()
+                .into_owned()
+        })
+    })
 }
 
 /// A plain-text response with a sentence for the person who sees it.

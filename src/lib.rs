@@ -11,12 +11,13 @@
 //!   content types, ETags, the asset version.
 //! - [`reload`] — live reload: watches the asset directory and announces new
 //!   versions to every connected client.
-//! - [`http`] — the HTTP service: routing, static files, security headers,
-//!   plain-HTTP redirect.
+//! - [`http`] — the HTTP service: routing, static files, room pages,
+//!   security headers, plain-HTTP redirect.
+//! - [`access`] — `ACCESS_KEY`: the key check, its cookie and the 401 page.
 //! - [`trust`] — `/ca.crt`, `/ca.mobileconfig` and the `/trust` page.
 //! - [`qr`] — `/qr.svg`, a QR code of a URL for the page to show.
-//! - [`rtc`] — signaling at `/rtc`: upgrade, protocol, hub, socket loop,
-//!   rate limiting.
+//! - [`rtc`] — signaling at `/rtc`: upgrade, rooms, protocol, hub, socket
+//!   loop, rate limiting.
 //! - [`mdns`] — announcing `HOST.local` and the `_https._tcp` service.
 //! - [`server`] — `run`: the accept loop, per-connection tasks, shutdown.
 //! - [`banner`] — what is printed at start.
@@ -24,6 +25,7 @@
 //! `main.rs` only reads the configuration, binds and calls [`server::run`];
 //! tests start the same server in-process on `127.0.0.1:0`.
 
+pub mod access;
 pub mod assets;
 pub mod banner;
 pub mod certs;

@@ -55,6 +55,7 @@ pub async fn run(
         &config.limits,
         manifest.version.clone(),
         config.ice_servers_json(),
+        config.access.as_ref().map(|k| k.as_str().to_string()),
     );
     // Files served from disk are watched, so every open page follows edits.
     let watcher = match &config.assets {
@@ -79,6 +80,7 @@ pub async fn run(
         authority: config.tls.authority.clone(),
         hub: hub.clone(),
         limits: config.limits.clone(),
+        access: config.access.clone(),
     });
     // mDNS runs its own thread; starting it only sets up sockets.
     let announcer = match &config.mdns {

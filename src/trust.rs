@@ -7,7 +7,7 @@ use base64::Engine;
 use hyper::header::{self, HeaderValue};
 use hyper::{Response, StatusCode};
 
-use crate::http::{response, text_response, App, Body};
+use crate::http::{page_response, response, text_response, App, Body};
 
 /// Answers the trust routes; `None` for any other path.
 pub fn route(path: &str, app: &App) -> Option<Response<Body>> {
@@ -105,17 +105,8 @@ fn page(app: &App) -> Response<Body> {
             .replace("{host}", &app.host),
         None => NO_AUTHORITY_PAGE.to_string(),
     };
-    let mut res = response(StatusCode::OK, "text/html; charset=utf-8", body);
-    let h = res.headers_mut();
-    // This page must render over plain HTTP before the device trusts us, so
-    // its stylesheet is inline; nothing else is allowed to load.
-    h.insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static(
-            "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
-        ),
-    );
-    res
+    // This page must render over plain HTTP before the device trusts us.
+    page_response(StatusCode::OK, body)
 }
 
 const NO_AUTHORITY_PAGE: &str = r#"<!doctype html>

@@ -12,7 +12,7 @@ use lanrtc::Config;
 use tokio::io::AsyncReadExt;
 
 /// Every setting the binary reads from the environment.
-const VARIABLES: [&str; 15] = [
+const VARIABLES: [&str; 16] = [
     "HOST",
     "PORT",
     "BIND",
@@ -27,6 +27,7 @@ const VARIABLES: [&str; 15] = [
     "MAX_PEERS",
     "MDNS",
     "MDNS_INTERFACES",
+    "ACCESS_KEY",
     "RUST_LOG",
 ];
 
@@ -85,6 +86,12 @@ fn bad_values_stop_the_program_with_one_clear_sentence() {
             "ICE_SERVERS",
             "https://x",
             "ICE_SERVERS contains \"https://x\"",
+        ),
+        ("ACCESS_KEY", "abc", "ACCESS_KEY is 3 characters long"),
+        (
+            "ACCESS_KEY",
+            "with spaces in it",
+            "ACCESS_KEY may contain only letters",
         ),
         (
             "PUBLIC_DIR",
@@ -279,8 +286,32 @@ fn banner_urls_cover_lan_dot_local_and_localhost() {
         "{text}"
     );
     assert!(lanrtc::banner::render(&config, "0.0.0.0:8443".parse().unwrap()).contains("mDNS: off"));
+    assert!(
+        lanrtc::banner::render(&config, "0.0.0.0:8443".parse().unwrap())
+            .contains("Access: open: anyone on this network can join")
+    );
     let lo = lanrtc::banner::urls(&config, "127.0.0.1:9000".parse().unwrap());
     assert_eq!(lo, vec!["https://localhost:9000/".to_string()]);
+
+    // With an access key every printed URL (and so the QR code) carries it;
+    // the trust address does not need it.
+    let mut keyed = config.clone();
+    keyed.access = lanrtc::access::AccessKey::parse("abcdefgh").unwrap();
+    let local = "127.0.0.1:9000".parse().unwrap();
+    assert_eq!(
+        lanrtc::banner::urls(&keyed, local),
+        vec!["https://localhost:9000/?key=abcdefgh".to_string()]
+    );
+    let text = lanrtc::banner::render(&keyed, local);
+    assert!(
+        text.contains("Access: only devices given a link above"),
+        "{text}"
+    );
+    assert!(text.contains("http://localhost:9000/trust\n"), "{text}");
+    let any = "0.0.0.0:8443".parse().unwrap();
+    if let Some(url) = lanrtc::banner::qr_url(&keyed, any) {
+        assert!(url.ends_with("/?key=abcdefgh"), "{url}");
+    }
     let qr = lanrtc::banner::qr("https://10.0.0.2:8443/").unwrap();
     assert!(qr.lines().count() > 10);
 }

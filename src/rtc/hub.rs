@@ -8,6 +8,10 @@
 //!
 //! Every broadcast is serialized once and the resulting `Utf8Bytes` is shared
 //! among the recipients (cloning it is a reference-count increment).
+//!
+//! Connections are kept per room, so a room's announcements, relays and
+//! "unknown target" answers only ever involve that room's members: a peer
+//! looked up in its own room's map cannot reach one in another.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -20,6 +24,7 @@ use uuid::Uuid;
 
 use super::outbox::{self, Inbox, Outbound, Outbox};
 use super::protocol::{self, ErrorCode, ProtocolError, ReadyTemplate};
+use super::room::Room;
 use crate::config::Limits;
 
 /// Why the server closes a socket: a WebSocket close code and a short reason.
@@ -45,6 +50,8 @@ struct Entry {
     close: watch::Sender<Option<CloseReason>>,
     /// Set by the first identify.
     name: Option<String>,
+    /// Whether the peer says it is streaming live to viewers.
+    live: bool,
     /// This peer's serialized announcement, reused for every newcomer.
     announce: Option<Utf8Bytes>,
 }
@@ -59,9 +66,20 @@ impl Entry {
     }
 }
 
+type Members = HashMap<Uuid, Entry>;
+
 struct State {
-    peers: HashMap<Uuid, Entry>,
+    /// Each room's connections; a room is dropped with its last member.
+    rooms: HashMap<Room, Members>,
+    /// Connections in all rooms, for `MAX_PEERS`.
+    count: usize,
     closing: bool,
+}
+
+impl State {
+    fn entries(&self) -> impl Iterator<Item = (&Uuid, &Entry)> {
+        self.rooms.values().flat_map(|members| members.iter())
+    }
 }
 
 struct Inner {
@@ -75,6 +93,9 @@ struct Inner {
     /// `ready` for new connections, rebuilt when the app's files change.
     ready: Mutex<ReadyTemplate>,
     ice_servers: Value,
+    /// Handed to every connection in `ready` (it has passed the key check),
+    /// so the page can put it in the links it offers for sharing.
+    access_key: Option<String>,
 }
 
 /// A cheap handle to the hub.
@@ -87,6 +108,7 @@ pub struct Hub(Arc<Inner>);
 pub struct Membership {
     pub id: Uuid,
     pub id_str: String,
+    pub room: Room,
     pub outbox: Outbox,
     pub close: watch::Receiver<Option<CloseReason>>,
     /// Set by the first successful identify.
@@ -96,7 +118,7 @@ pub struct Membership {
 
 impl Drop for Membership {
     fn drop(&mut self) {
-        self.hub.remove(self.id);
+        self.hub.remove(self.id, &self.room);
     }
 }
 
@@ -116,18 +138,26 @@ impl Hub {
         TaskGuard(self.clone())
     }
 
-    pub fn new(limits: &Limits, version: String, ice_servers: Value) -> Hub {
+    pub fn new(
+        limits: &Limits,
+        version: String,
+        ice_servers: Value,
+        access_key: Option<String>,
+    ) -> Hub {
+        let ready = ReadyTemplate::new(&version, &ice_servers, access_key.as_deref(), None);
         Hub(Arc::new(Inner {
             state: Mutex::new(State {
-                peers: HashMap::new(),
+                rooms: HashMap::new(),
+                count: 0,
                 closing: false,
             }),
             tasks: watch::Sender::new(0),
             max_peers: limits.max_peers,
             queue_frames: limits.outbound_queue,
             queue_bytes: limits.outbound_bytes,
-            ready: Mutex::new(ReadyTemplate::new(&version, &ice_servers, None)),
+            ready: Mutex::new(ready),
             ice_servers,
+            access_key,
         }))
     }
 
@@ -141,27 +171,29 @@ impl Hub {
     /// Announces a new asset version: every connection gets a fresh `ready`
     /// with its own id, the new version and the list of changed files.
     pub fn new_version(&self, version: &str, changed: &[String]) {
+        let key = self.0.access_key.as_deref();
         *self.0.ready.lock().unwrap_or_else(|p| p.into_inner()) =
-            ReadyTemplate::new(version, &self.0.ice_servers, None);
-        let live = ReadyTemplate::new(version, &self.0.ice_servers, Some(changed));
+            ReadyTemplate::new(version, &self.0.ice_servers, key, None);
+        let live = ReadyTemplate::new(version, &self.0.ice_servers, key, Some(changed));
         let state = self.lock();
-        for (id, entry) in state.peers.iter() {
+        for (id, entry) in state.entries() {
             let frame = live.for_id(&id.hyphenated().to_string());
             entry.push(Outbound::Text(frame.into()));
         }
     }
 
-    /// Registers a new connection and queues its `ready` message, or returns
-    /// `None` when `MAX_PEERS` connections are held or the server is closing.
-    /// The receiver is the connection's outbound queue, for its writer.
-    pub fn register(&self) -> Option<(Membership, Inbox)> {
+    /// Registers a new connection in `room` and queues its `ready` message,
+    /// or returns `None` when `MAX_PEERS` connections are held or the server
+    /// is closing. The receiver is the connection's outbound queue, for its
+    /// writer.
+    pub fn register(&self, room: Room) -> Option<(Membership, Inbox)> {
         let id = Uuid::new_v4();
         let id_str = id.hyphenated().to_string();
         let (outbox, inbox) = outbox::outbox(self.0.queue_frames, self.0.queue_bytes);
         let (close_tx, close_rx) = watch::channel(None);
         {
             let mut state = self.lock();
-            if state.closing || state.peers.len() >= self.0.max_peers {
+            if state.closing || state.count >= self.0.max_peers {
                 return None;
             }
             // Queued under the lock, so a new version announced meanwhile
@@ -173,12 +205,14 @@ impl Hub {
                 .unwrap_or_else(|p| p.into_inner())
                 .for_id(&id_str);
             outbox.push(Outbound::Text(ready.into()));
-            state.peers.insert(
+            state.count += 1;
+            state.rooms.entry(room.clone()).or_default().insert(
                 id,
                 Entry {
                     outbox: outbox.clone(),
                     close: close_tx,
                     name: None,
+                    live: false,
                     announce: None,
                 },
             );
@@ -187,6 +221,7 @@ impl Hub {
             Membership {
                 id,
                 id_str,
+                room,
                 outbox,
                 close: close_rx,
                 identified: AtomicBool::new(false),
@@ -196,13 +231,15 @@ impl Hub {
         ))
     }
 
-    /// Handles `identify`: the first one lists the newcomer and tells it about
-    /// everyone else; later ones are renames.
+    /// Handles `identify`: the first one lists the newcomer in its room and
+    /// tells it about everyone else there; later ones are renames or a change
+    /// of the live flag.
     pub fn identify(
         &self,
         me: &Membership,
         claimed_id: &str,
         name: String,
+        live: bool,
     ) -> Result<(), ProtocolError> {
         if claimed_id != me.id_str {
             return Err(ProtocolError::new(
@@ -211,32 +248,36 @@ impl Hub {
                 Some("identify"),
             ));
         }
-        let announce: Utf8Bytes = protocol::peer(&me.id_str, &name).into();
+        let announce: Utf8Bytes = protocol::peer(&me.id_str, &name, live).into();
         let mut state = self.lock();
-        let Some(entry) = state.peers.get_mut(&me.id) else {
+        let Some(members) = state.rooms.get_mut(&me.room) else {
+            return Ok(());
+        };
+        let Some(entry) = members.get_mut(&me.id) else {
             return Ok(());
         };
         let first = entry.name.is_none();
-        if entry.name.as_deref() == Some(name.as_str()) {
-            return Ok(()); // same name again: nothing for anyone to learn
+        if entry.name.as_deref() == Some(name.as_str()) && entry.live == live {
+            return Ok(()); // nothing changed: nothing for anyone to learn
         }
         entry.name = Some(name);
+        entry.live = live;
         entry.announce = Some(announce.clone());
         me.identified.store(true, Ordering::Relaxed);
+        let members = &*members;
         if first {
-            let others: Vec<Utf8Bytes> = state
-                .peers
+            let others: Vec<Utf8Bytes> = members
                 .iter()
                 .filter(|(id, _)| **id != me.id)
                 .filter_map(|(_, e)| e.announce.clone())
                 .collect();
             if !others.is_empty() {
-                if let Some(entry) = state.peers.get(&me.id) {
+                if let Some(entry) = members.get(&me.id) {
                     entry.push(Outbound::Batch(others));
                 }
             }
         }
-        for (id, entry) in state.peers.iter() {
+        for (id, entry) in members.iter() {
             if *id != me.id && entry.name.is_some() {
                 entry.push(Outbound::Text(announce.clone()));
             }
@@ -244,8 +285,8 @@ impl Hub {
         Ok(())
     }
 
-    /// Delivers a message to one identified peer other than the sender, who
-    /// must have identified too. `stamp` builds the frame with the sender's id,
+    /// Delivers a message to one identified peer of the sender's room other
+    /// than the sender, who must have identified too. `stamp` builds the frame with the sender's id,
     /// outside the lock, once the sender is known to be allowed to relay.
     pub fn relay(
         &self,
@@ -277,7 +318,7 @@ impl Hub {
         // Serialize outside the lock; the target is looked up afresh below.
         let frame = stamp();
         let state = self.lock();
-        match state.peers.get(&target) {
+        match state.rooms.get(&from.room).and_then(|m| m.get(&target)) {
             Some(entry) if entry.name.is_some() => {
                 entry.push(Outbound::Text(frame.into()));
                 Ok(())
@@ -286,18 +327,31 @@ impl Hub {
         }
     }
 
-    fn remove(&self, id: Uuid) {
+    fn remove(&self, id: Uuid, room: &Room) {
         let mut state = self.lock();
-        let Some(gone) = state.peers.remove(&id) else {
+        let Some(members) = state.rooms.get_mut(room) else {
+            return;
+        };
+        let Some(gone) = members.remove(&id) else {
             return;
         };
         if let Some(name) = gone.name {
             let frame: Utf8Bytes =
                 protocol::peer_removed(&id.hyphenated().to_string(), &name).into();
-            for entry in state.peers.values().filter(|e| e.name.is_some()) {
+            for entry in members.values().filter(|e| e.name.is_some()) {
                 entry.push(Outbound::Text(frame.clone()));
             }
         }
+        if members.is_empty() {
+            state.rooms.remove(room);
+        }
+        state.count -= 1;
+    }
+
+    /// Connections held, and rooms (the lobby included) that have any.
+    pub fn counts(&self) -> (usize, usize) {
+        let state = self.lock();
+        (state.count, state.rooms.len())
     }
 
     /// Refuses new connections and asks every socket to close with 1001.
@@ -306,11 +360,32 @@ impl Hub {
         {
             let mut state = self.lock();
             state.closing = true;
-            for entry in state.peers.values() {
+            for (_, entry) in state.entries() {
                 entry.close.send_replace(Some(CloseReason::GOING_AWAY));
             }
         }
         let mut tasks = self.0.tasks.subscribe();
         let _ = tokio::time::timeout(deadline, tasks.wait_for(|n| *n == 0)).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_room_goes_with_its_last_member() {
+        let hub = Hub::new(&Limits::default(), "v".into(), Value::Null, None);
+        let room = Room::named("a").unwrap();
+        let (one, _q1) = hub.register(room.clone()).unwrap();
+        let (two, _q2) = hub.register(room).unwrap();
+        let (lobby, _q3) = hub.register(Room::lobby()).unwrap();
+        assert_eq!(hub.counts(), (3, 2));
+        drop(one);
+        assert_eq!(hub.counts(), (2, 2));
+        drop(two);
+        assert_eq!(hub.counts(), (1, 1), "an empty room must not linger");
+        drop(lobby);
+        assert_eq!(hub.counts(), (0, 0));
     }
 }

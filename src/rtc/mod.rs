@@ -5,11 +5,13 @@
 //! - `outbox` — a connection's outbound queue, bounded in frames and bytes.
 //! - `socket` — one connection's read/write loop, limits and keepalive.
 //! - `ratelimit` — the per-connection token bucket.
+//! - `room` — room names; which room a page or socket URL names.
 
 pub mod hub;
 pub mod outbox;
 pub mod protocol;
 pub mod ratelimit;
+pub mod room;
 pub mod socket;
 
 use hyper::body::Incoming;
@@ -22,8 +24,9 @@ use tokio_tungstenite::WebSocketStream;
 use tracing::debug;
 
 use crate::config::Limits;
-use crate::http::{text_response, Body};
+use crate::http::{query_param, text_response, Body};
 pub use hub::Hub;
+pub use room::Room;
 
 /// The signaling path.
 pub const PATH: &str = "/rtc";
@@ -80,9 +83,24 @@ pub fn upgrade(mut req: Request<Incoming>, hub: &Hub, limits: &Limits) -> Respon
             "Cross-origin WebSocket connections are refused: the page must be served by this server.\n",
         );
     }
+    let room = match query_param(req.uri().query(), "room") {
+        None => Room::lobby(),
+        Some(name) => match Room::named(&name) {
+            Some(room) => room,
+            None => {
+                return text_response(
+                    StatusCode::BAD_REQUEST,
+                    &format!(
+                        "The room parameter is not a valid room name. {}\n",
+                        room::ROOM_RULE
+                    ),
+                )
+            }
+        },
+    };
     let accept = derive_accept_key(key.as_bytes());
     let protocol = first_subprotocol(headers);
-    let Some((membership, queue)) = hub.register() else {
+    let Some((membership, queue)) = hub.register(room) else {
         return text_response(
             StatusCode::SERVICE_UNAVAILABLE,
             "This server holds as many signaling connections as it allows (MAX_PEERS); try again later.\n",

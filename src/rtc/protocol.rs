@@ -14,8 +14,13 @@ pub const MAX_NAME_CHARS: usize = 64;
 /// What a client may send.
 #[derive(Debug, PartialEq)]
 pub enum Inbound {
-    /// First identify, or a rename. `name` is already cleaned.
-    Identify { id: String, name: String },
+    /// First identify, a rename, or going live or off air. `name` is
+    /// already cleaned.
+    Identify {
+        id: String,
+        name: String,
+        live: bool,
+    },
     /// A message for one other peer; `message` is the whole object as sent.
     Relay {
         kind: RelayKind,
@@ -32,6 +37,8 @@ pub enum RelayKind {
     Reject,
     IceCandidate,
     Hangup,
+    /// A viewer's receive-only offer to a live peer.
+    Watch,
 }
 
 impl RelayKind {
@@ -43,6 +50,7 @@ impl RelayKind {
             RelayKind::Reject => "reject",
             RelayKind::IceCandidate => "icecandidate",
             RelayKind::Hangup => "hangup",
+            RelayKind::Watch => "watch",
         }
     }
 }
@@ -143,17 +151,23 @@ pub fn parse(text: &str) -> Result<Inbound, ProtocolError> {
                 Some(Value::String(name)) => name.as_str(),
                 Some(_) => return Err(bad("data.name must be a string.")),
             };
-            return Ok(Inbound::Identify { id: id.to_string(), name: clean_name(name) });
+            let live = match data.get("live") {
+                None | Some(Value::Null) => false,
+                Some(Value::Bool(live)) => *live,
+                Some(_) => return Err(bad("data.live must be true or false.")),
+            };
+            return Ok(Inbound::Identify { id: id.to_string(), name: clean_name(name), live });
         }
         "offer" => RelayKind::Offer,
         "accept" => RelayKind::Accept,
         "reject" => RelayKind::Reject,
         "icecandidate" => RelayKind::IceCandidate,
         "hangup" => RelayKind::Hangup,
+        "watch" => RelayKind::Watch,
         _ => {
             return Err(ProtocolError::new(
                 ErrorCode::UnknownType,
-                "Unknown message type; this server accepts identify, offer, accept, reject, icecandidate and hangup.",
+                "Unknown message type; this server accepts identify, offer, accept, reject, icecandidate, hangup and watch.",
                 Some(&kind),
             ))
         }
@@ -170,7 +184,7 @@ pub fn parse(text: &str) -> Result<Inbound, ProtocolError> {
     };
     let target = target.clone();
     match relay_kind {
-        RelayKind::Offer | RelayKind::Accept => {
+        RelayKind::Offer | RelayKind::Accept | RelayKind::Watch => {
             if !matches!(data.get("sdp"), Some(Value::String(_))) {
                 return Err(bad(&format!(
                     "{kind} needs data.sdp, the session description as a string."
@@ -227,9 +241,18 @@ pub struct ReadyTemplate {
 }
 
 impl ReadyTemplate {
-    /// `changed` is present only on a live-reload `ready`.
-    pub fn new(version: &str, ice_servers: &Value, changed: Option<&[String]>) -> ReadyTemplate {
+    /// `access_key` is present when the server requires one; `changed` only
+    /// on a live-reload `ready`.
+    pub fn new(
+        version: &str,
+        ice_servers: &Value,
+        access_key: Option<&str>,
+        changed: Option<&[String]>,
+    ) -> ReadyTemplate {
         let mut tail = format!(",\"iceServers\":{ice_servers}");
+        if let Some(key) = access_key {
+            tail.push_str(&format!(",\"accessKey\":{}", json!(key)));
+        }
         if let Some(changed) = changed {
             tail.push_str(&format!(",\"changed\":{}", json!(changed)));
         }
@@ -249,9 +272,15 @@ impl ReadyTemplate {
     }
 }
 
-/// A peer announcement (join or rename).
-pub fn peer(id: &str, name: &str) -> String {
-    json!({ "type": "peer", "data": { "id": id, "name": name } }).to_string()
+/// A peer announcement (join, rename, going live or off air). `live` is
+/// only written when true, so announcements of peers who are not live are
+/// exactly those of the original protocol.
+pub fn peer(id: &str, name: &str, live: bool) -> String {
+    let mut data = json!({ "id": id, "name": name });
+    if live {
+        data["live"] = Value::Bool(true);
+    }
+    json!({ "type": "peer", "data": data }).to_string()
 }
 
 /// A peer removal.
@@ -345,6 +374,14 @@ mod tests {
             ),
             (r#"{"type":"hangup"}"#, ErrorCode::BadMessage),
             (r#"{"type":"hangup","data":"t"}"#, ErrorCode::BadMessage),
+            (
+                r#"{"type":"watch","data":{"target":"t"}}"#,
+                ErrorCode::BadMessage,
+            ),
+            (
+                r#"{"type":"identify","data":{"id":"a","live":"yes"}}"#,
+                ErrorCode::BadMessage,
+            ),
         ] {
             assert_eq!(code(text), want, "{text}");
         }
@@ -356,7 +393,16 @@ mod tests {
             parse(r#"{"type":"identify","data":{"id":"a","name":"  Ann\u0007 "}}"#).unwrap(),
             Inbound::Identify {
                 id: "a".into(),
-                name: "Ann".into()
+                name: "Ann".into(),
+                live: false
+            }
+        );
+        assert_eq!(
+            parse(r#"{"type":"identify","data":{"id":"a","name":"Ann","live":true}}"#).unwrap(),
+            Inbound::Identify {
+                id: "a".into(),
+                name: "Ann".into(),
+                live: true
             }
         );
         for text in [
@@ -367,6 +413,8 @@ mod tests {
             r#"{"type":"icecandidate","data":{"target":"t","candidate":null}}"#,
             r#"{"type":"icecandidate","data":{"target":"t","candidate":{"candidate":"c"}}}"#,
             r#"{"type":"hangup","data":{"target":"t"}}"#,
+            r#"{"type":"watch","data":{"target":"t","sdp":"v=0"}}"#,
+            r#"{"type":"accept","data":{"target":"t","sdp":"v=0","stream":"broadcaster"}}"#,
         ] {
             assert!(matches!(parse(text), Ok(Inbound::Relay { .. })), "{text}");
         }
@@ -387,6 +435,14 @@ mod tests {
     }
 
     #[test]
+    fn live_flag_is_written_only_when_live() {
+        let plain: Value = serde_json::from_str(&peer("i", "Ann", false)).unwrap();
+        assert_eq!(plain, json!({"type":"peer","data":{"id":"i","name":"Ann"}}));
+        let live: Value = serde_json::from_str(&peer("i", "Ann", true)).unwrap();
+        assert_eq!(live["data"]["live"], true);
+    }
+
+    #[test]
     fn names_are_cleaned() {
         assert_eq!(clean_name(""), "Anonymous");
         assert_eq!(clean_name(" \t\n "), "Anonymous");
@@ -403,16 +459,18 @@ mod tests {
         let ice = json!([{"urls": "stun:a\"b"}]);
         let id = "6f1c2b9e-0000-4000-8000-000000000000";
         let plain: Value =
-            serde_json::from_str(&ReadyTemplate::new("v\"1", &ice, None).for_id(id)).unwrap();
+            serde_json::from_str(&ReadyTemplate::new("v\"1", &ice, None, None).for_id(id)).unwrap();
         assert_eq!(
             plain,
             json!({"type":"ready","version":"v\"1","id":id,"iceServers":ice})
         );
         let changed = ["style.css".to_string()];
-        let live: Value =
-            serde_json::from_str(&ReadyTemplate::new("v2", &ice, Some(&changed)).for_id(id))
-                .unwrap();
+        let live: Value = serde_json::from_str(
+            &ReadyTemplate::new("v2", &ice, Some("k\"ey"), Some(&changed)).for_id(id),
+        )
+        .unwrap();
         assert_eq!(live["changed"], json!(["style.css"]));
+        assert_eq!(live["accessKey"], "k\"ey");
         assert_eq!(live["id"], id);
     }
 

@@ -150,7 +150,7 @@ where
 
 fn dispatch(text: &str, me: &Membership, hub: &Hub) -> Result<(), ProtocolError> {
     match protocol::parse(text)? {
-        Inbound::Identify { id, name } => hub.identify(me, &id, name),
+        Inbound::Identify { id, name, live } => hub.identify(me, &id, name, live),
         Inbound::Relay {
             kind,
             target,

@@ -160,7 +160,13 @@ impl TestServer {
 
     /// A signaling client that has received `ready` (and kept its id).
     pub async fn client(&self) -> Ws {
-        let mut ws = self.ws("/rtc", &[]).await.expect("upgrade");
+        self.client_at("/rtc").await
+    }
+
+    /// A signaling client at `path` (e.g. `/rtc?room=a`) that has received
+    /// `ready`.
+    pub async fn client_at(&self, path: &str) -> Ws {
+        let mut ws = self.ws(path, &[]).await.expect("upgrade");
         let ready = ws.recv().await;
         assert_eq!(ready["type"], "ready", "{ready}");
         ws.id = ready["id"].as_str().unwrap().to_string();
@@ -169,7 +175,12 @@ impl TestServer {
 
     /// A client that has identified as `name` and read the peers announced to it.
     pub async fn peer(&self, name: &str, existing: usize) -> Ws {
-        let mut ws = self.client().await;
+        self.peer_at("/rtc", name, existing).await
+    }
+
+    /// Like [`peer`], connected at `path`.
+    pub async fn peer_at(&self, path: &str, name: &str, existing: usize) -> Ws {
+        let mut ws = self.client_at(path).await;
         ws.identify(name).await;
         for _ in 0..existing {
             let m = ws.recv().await;
