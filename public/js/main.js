@@ -4,16 +4,27 @@
 // callbacks that become state-machine events.
 
 import { CallSession, MediaProblem } from './call.js';
+import { Broadcast, Viewing } from './live.js';
 import { Signaling } from './signaling.js';
 import { idleCall, transition } from './logic/callState.js';
 import { MODE_LABELS } from './logic/media.js';
 import { cleanName, randomName } from './logic/names.js';
 import { bustedHref, reloadPlan } from './logic/reload.js';
 import { applyPeerMessage, findPeer } from './logic/peers.js';
-import { accept, identify, isObject, offer, readRelay } from './logic/protocol.js';
+import { accept, identify, isObject, offer, readRelay, reject } from './logic/protocol.js';
+import { BROADCASTER, VIEWER, audienceText, endedText, maxViewers, onStream } from './logic/live.js';
+import {
+  PRIVATE_ROOM_BYTES,
+  privateRoomName,
+  roomFromPath,
+  roomLabel,
+  shareUrl,
+  socketUrl,
+} from './logic/room.js';
 import { createCallPanel } from './ui/callPanel.js';
 import { createChat } from './ui/chat.js';
 import { createIncomingDialog } from './ui/incomingDialog.js';
+import { createLivePanel, createWatchPanel } from './ui/livePanels.js';
 import { createNameField } from './ui/nameField.js';
 import { createPeerList } from './ui/peerList.js';
 import { createSignalState } from './ui/signalState.js';
@@ -48,6 +59,16 @@ let linkTimer = null;
 /** Fallback offered in the status line after a camera problem: {peer, modes, answer}. */
 let retry = null;
 let name = loadName();
+/** The room named by the page URL; null is the lobby. */
+const room = roomFromPath(location.pathname);
+/** The server's access key (from `ready`), for the links this page shares. */
+let accessKey = null;
+/** Our live stream, while we are live. */
+let broadcast = null;
+/** The stream we watch, while we watch one. */
+let viewing = null;
+/** Its media, once it arrives. */
+let watchedStream = null;
 
 function loadName() {
   let stored = null;
@@ -71,7 +92,7 @@ function saveName(value) {
 
 // ---- pieces ----
 
-const signaling = new Signaling(`wss://${location.host}/rtc`);
+const signaling = new Signaling(socketUrl(location.host, room));
 
 const status = createStatus($('status'), $('status-actions'), onStatusAction);
 const signalState = createSignalState($('signal-state'));
@@ -79,13 +100,48 @@ const signalState = createSignalState($('signal-state'));
 createNameField($('name'), name, (next) => {
   name = next;
   saveName(next);
-  if (selfId) signaling.send(identify(selfId, next));
+  if (selfId) signaling.send(identify(selfId, next, broadcast !== null));
 });
 
 const peerList = createPeerList(
-  { list: $('peers'), empty: $('peers-empty'), joinUrl: $('join-url'), qr: $('join-qr') },
-  (peer) => dispatch({ type: 'dial', peer, mode: 'full' }),
+  {
+    list: $('peers'),
+    empty: $('peers-empty'),
+    emptyText: $('empty-text'),
+    joinUrl: $('join-url'),
+    qr: $('join-qr'),
+    invite: $('invite'),
+    inviteUrl: $('invite-url'),
+    inviteQr: $('invite-qr'),
+  },
+  {
+    call: (peer) => dispatch({ type: 'dial', peer, mode: 'full' }),
+    watch: (peer) => watchPeer(peer),
+  },
 );
+
+const livePanel = createLivePanel(
+  { root: $('live'), preview: $('live-preview'), audience: $('live-audience'), stop: $('stop-live') },
+  () => stopLive(),
+);
+
+const watchPanel = createWatchPanel(
+  {
+    root: $('watch'),
+    video: $('watch-video'),
+    title: $('watch-title'),
+    state: $('watch-state'),
+    stop: $('stop-watching'),
+  },
+  () => stopWatching(),
+);
+
+$('go-live').addEventListener('click', () => goLive('camera'));
+$('go-live-screen').addEventListener('click', () => goLive('screen'));
+$('new-room').addEventListener('click', () => {
+  const bytes = crypto.getRandomValues(new Uint8Array(PRIVATE_ROOM_BYTES));
+  location.assign(`/r/${privateRoomName(bytes)}`);
+});
 
 const dialog = createIncomingDialog(
   {
@@ -332,6 +388,137 @@ async function toggleShare() {
   }
 }
 
+// ---- going live and watching ----
+
+async function goLive(source) {
+  if (broadcast || !selfId) return;
+  let stream;
+  try {
+    stream = await captureForLive(source);
+  } catch (err) {
+    console.warn('lanrtc: could not go live', err);
+    const what = source === 'screen' ? 'The screen could not be shared' : 'The camera could not be started';
+    status.show(`${what}, so you are not live.`, { key: 'live' });
+    return;
+  }
+  if (broadcast || !selfId) {
+    for (const track of stream.getTracks()) track.stop();
+    return;
+  }
+  status.clear('live');
+  broadcast = new Broadcast({
+    stream,
+    source,
+    max: maxViewers(navigator),
+    iceServers,
+    send: (message) => signaling.send(message),
+    onChange: render,
+    onSourceEnded: () => stopLive(),
+  });
+  signaling.send(identify(selfId, name, true));
+  render();
+}
+
+/** The camera (with the microphone when there is one), or the screen. */
+async function captureForLive(source) {
+  const devices = navigator.mediaDevices;
+  if (source === 'screen') return devices.getDisplayMedia({ video: true, audio: true });
+  try {
+    return await devices.getUserMedia({ video: true, audio: true });
+  } catch (err) {
+    if (err && err.name === 'NotAllowedError') throw err;
+    return devices.getUserMedia({ video: true });
+  }
+}
+
+/** Ends our stream for every viewer; `tell` is false when the server is gone. */
+function stopLive({ tell = true } = {}) {
+  if (!broadcast) return;
+  broadcast.stop({ tell });
+  broadcast = null;
+  if (tell && selfId) signaling.send(identify(selfId, name, false));
+  render();
+}
+
+async function watchPeer(peer) {
+  if (viewing && viewing.broadcaster.id === peer.id) return;
+  stopWatching();
+  status.clear('watch');
+  const v = new Viewing({
+    broadcaster: peer,
+    iceServers,
+    send: (message) => signaling.send(message),
+    onStream: (stream) => {
+      if (viewing !== v) return;
+      watchedStream = stream;
+      render();
+    },
+    onEnd: (reason) => {
+      if (viewing !== v) return;
+      viewing = null;
+      watchedStream = null;
+      status.show(endedText(peer.name, reason), { key: 'watch' });
+      render();
+    },
+    onChange: render,
+  });
+  viewing = v;
+  render();
+  try {
+    await v.start();
+  } catch (err) {
+    console.warn('lanrtc: could not start watching', err);
+    v.end('failed');
+  }
+}
+
+function stopWatching() {
+  if (!viewing) return;
+  viewing.stop();
+  viewing = null;
+  watchedStream = null;
+  render();
+}
+
+/** A message of a live stream: true when it was one (and was handled). */
+function onStreamMessage(message, relay) {
+  if (message.type === 'watch') {
+    if (broadcast) broadcast.onWatch(relay.from, relay.sdp);
+    else signaling.send(onStream(reject(relay.from, 'not-live'), BROADCASTER));
+    return true;
+  }
+  if (relay.stream === VIEWER) {
+    if (broadcast) broadcast.onViewerMessage(message.type, relay);
+    return true;
+  }
+  if (relay.stream === BROADCASTER) {
+    if (viewing && relay.from === viewing.broadcaster.id) {
+      viewing.onBroadcasterMessage(message.type, relay);
+    }
+    return true;
+  }
+  return false;
+}
+
+/** A `peer` message's meaning for our stream and the one we watch. */
+function onPeerForStreams(data) {
+  if (!isObject(data) || typeof data.id !== 'string') return;
+  if (viewing && data.id === viewing.broadcaster.id) {
+    if (data.remove === true) viewing.end('left');
+    else if (data.live !== true) viewing.end('stopped');
+  }
+  if (broadcast && data.remove === true) broadcast.removeViewer(data.id);
+}
+
+function updateShare() {
+  peerList.share(
+    shareUrl(location.origin, room, accessKey),
+    room
+      ? 'No one else is in this room yet. Open this address on the devices that should join (only they will see this room):'
+      : 'No other device is here yet. To join, open this address on a phone or laptop on the same network:',
+  );
+}
+
 // ---- the server ----
 
 signaling.addEventListener('ready', (e) => {
@@ -343,8 +530,10 @@ signaling.addEventListener('ready', (e) => {
   if (!sameConnection) {
     selfId = id;
     iceServers = Array.isArray(message.iceServers) ? message.iceServers : [];
+    accessKey = typeof message.accessKey === 'string' ? message.accessKey : null;
+    updateShare();
     peers = [];
-    if (selfId) signaling.send(identify(selfId, name));
+    if (selfId) signaling.send(identify(selfId, name, broadcast !== null));
   }
   if (typeof message.version === 'string') {
     if (loadedVersion === null) loadedVersion = message.version;
@@ -377,6 +566,13 @@ signaling.addEventListener('state', (e) => {
     // The list is rebuilt from `peer` messages after the next identify.
     peers = [];
     selfId = null;
+    // Everyone else sees us leave, so our viewers' streams end; and the
+    // broadcaster we watch no longer hears from us.
+    if (broadcast) {
+      stopLive({ tell: false });
+      status.show('Your live stream stopped: the connection to the server was lost.', { key: 'live' });
+    }
+    if (viewing) viewing.end('offline');
     if (!everOpened && failures >= TRUST_HINT_AFTER) {
       status.show(
         'The live connection to the server cannot be opened. If this keeps happening, this device may not trust the server\u2019s certificate yet.',
@@ -394,6 +590,7 @@ function onMessage(message) {
     case 'peer': {
       const data = message.data;
       peers = applyPeerMessage(peers, data, selfId);
+      onPeerForStreams(data);
       if (isObject(data) && typeof data.id === 'string') {
         if (data.remove === true) dispatch({ type: 'peer-left', id: data.id });
         else if (typeof data.name === 'string') {
@@ -414,6 +611,7 @@ function onMessage(message) {
     console.warn('lanrtc: ignoring message', message);
     return;
   }
+  if (onStreamMessage(message, relay)) return;
   switch (message.type) {
     case 'offer': {
       const peer = findPeer(peers, relay.from) || { id: relay.from, name: 'Someone' };
@@ -442,6 +640,10 @@ function onMessage(message) {
 function onServerError(data) {
   const error = isObject(data) ? data : {};
   console.warn(`lanrtc: server error ${error.code}: ${error.message}`, error.ref);
+  if (error.code === 'unknown-target' && error.ref === 'watch') {
+    if (viewing) viewing.end('left');
+    return;
+  }
   // Rejects go to callers we turned away as busy; one of those being gone
   // says nothing about our own call.
   if (error.code === 'unknown-target' && error.ref !== 'reject' && call.state !== 'idle') {
@@ -453,6 +655,8 @@ function onServerError(data) {
 function liveReload() {
   if (reloading) return;
   reloading = true;
+  stopLive();
+  stopWatching();
   if (call.state === 'idle') {
     location.reload();
     return;
@@ -467,7 +671,21 @@ function render() {
   document.body.dataset.callState = call.state;
   const connected = signaling.connected;
   signalState.render(connected);
-  peerList.render({ peers, canCall: connected && call.state === 'idle' });
+  peerList.render({ peers, canCall: connected && call.state === 'idle', canWatch: connected });
+  livePanel.render(
+    broadcast ? { stream: broadcast.stream, text: liveText(broadcast) } : null,
+  );
+  watchPanel.render(
+    viewing ? { name: viewing.broadcaster.name, stream: watchedStream, playing: viewing.playing } : null,
+  );
+  document.body.dataset.live = broadcast ? 'on' : 'off';
+  document.body.dataset.watchState = !viewing ? 'idle' : viewing.playing ? 'watching' : 'connecting';
+  $('go-live').hidden = broadcast !== null;
+  $('go-live-screen').hidden = broadcast !== null || !canShareScreen();
+  $('go-live').disabled = $('go-live-screen').disabled = !connected;
+  $('new-room').disabled = call.state !== 'idle' || broadcast !== null;
+  $('leave-room').hidden = room === null;
+  $('people-title').textContent = room ? roomLabel(room) : 'Devices here';
   dialog.render({
     open: call.state === 'ringing',
     name: call.peer ? call.peer.name : '',
@@ -485,7 +703,19 @@ function render() {
       ? `${call.peer.name} is calling \u00b7 lanrtc`
       : call.state === 'in-call'
         ? `In a call with ${call.peer.name} \u00b7 lanrtc`
-        : 'lanrtc';
+        : broadcast
+          ? 'Live \u00b7 lanrtc'
+          : 'lanrtc';
+}
+
+function liveText(b) {
+  const names = b.viewerIds.map((id) => (findPeer(peers, id) || { name: 'someone' }).name);
+  const line = audienceText(names.length, b.max);
+  return names.length ? `${line} Watching: ${names.join(', ')}.` : line;
+}
+
+function canShareScreen() {
+  return Boolean(navigator.mediaDevices && typeof navigator.mediaDevices.getDisplayMedia === 'function');
 }
 
 document.addEventListener('visibilitychange', () => {
@@ -496,11 +726,15 @@ window.addEventListener('online', () => signaling.reconnectNow());
 // sees "<name> left." within moments rather than after ICE gives up.
 window.addEventListener('pagehide', () => {
   if (session) session.close();
+  stopLive();
+  stopWatching();
+  signaling.stop();
 });
 // A page restored from the back-forward cache holds a dead call and socket.
 window.addEventListener('pageshow', (e) => {
   if (e.persisted) location.reload();
 });
 
+updateShare();
 render();
 signaling.start();

@@ -56,6 +56,20 @@ export class Signaling extends EventTarget {
     this.#connect();
   }
 
+  /**
+   * Closes the socket for good (the page is going away): the server then
+   * removes this device at once, instead of when a page kept in the
+   * back-forward cache is finally discarded.
+   */
+  stop() {
+    clearTimeout(this.#retryTimer);
+    clearTimeout(this.#connectTimer);
+    const ws = this.#ws;
+    this.#ws = null;
+    this.#ready = false;
+    if (ws) ws.close(1000, 'page closed');
+  }
+
   /** Sends a message; returns false (and drops it) when not connected. */
   send(message) {
     if (!this.connected) return false;

@@ -21,15 +21,15 @@ test('a rename replaces the entry and re-sorts', () => {
     { id: 'a', name: 'Zed' },
   ]);
   assert.deepEqual(peers, [
-    { id: 'b', name: 'Bob' },
-    { id: 'a', name: 'Zed' },
+    { id: 'b', name: 'Bob', live: false },
+    { id: 'a', name: 'Zed', live: false },
   ]);
 });
 
 test('remove deletes the peer; removing an unknown id changes nothing', () => {
   const before = apply([{ id: 'a', name: 'Ann' }, { id: 'b', name: 'Bob' }]);
   const after = applyPeerMessage(before, { id: 'a', name: 'Ann', remove: true });
-  assert.deepEqual(after, [{ id: 'b', name: 'Bob' }]);
+  assert.deepEqual(after, [{ id: 'b', name: 'Bob', live: false }]);
   assert.equal(applyPeerMessage(after, { id: 'zz', name: 'X', remove: true }), after);
 });
 
@@ -55,6 +55,14 @@ test('the reducer does not change its input', () => {
   applyPeerMessage(start, { id: 'b', name: 'Bob' });
   applyPeerMessage(start, { id: 'a', remove: true });
   assert.deepEqual(start, copy);
-  assert.deepEqual(findPeer(start, 'a'), { id: 'a', name: 'Ann' });
+  assert.deepEqual(findPeer(start, 'a'), { id: 'a', name: 'Ann', live: false });
   assert.equal(findPeer(start, 'b'), undefined);
+});
+
+test('the live flag follows the latest announcement', () => {
+  const live = apply([{ id: 'a', name: 'Ann', live: true }]);
+  assert.equal(findPeer(live, 'a').live, true);
+  const off = applyPeerMessage(live, { id: 'a', name: 'Ann' });
+  assert.equal(findPeer(off, 'a').live, false, 'an announcement without live means off air');
+  assert.equal(findPeer(apply([{ id: 'a', name: 'A', live: 'yes' }]), 'a').live, false);
 });

@@ -39,25 +39,47 @@ test('server frames must be objects with a string type', () => {
 test('relays are read from the server-stamped source', () => {
   assert.deepEqual(
     p.readRelay({ type: 'offer', data: { sdp: 'v=0', target: 'me', source: 'them' } }),
-    { from: 'them', sdp: 'v=0' },
+    { from: 'them', stream: undefined, sdp: 'v=0' },
   );
   assert.deepEqual(p.readRelay({ type: 'reject', data: { source: 's', reason: 'busy' } }), {
     from: 's',
+    stream: undefined,
     reason: 'busy',
   });
   assert.deepEqual(p.readRelay({ type: 'hangup', data: { source: 's', reason: 7 } }), {
     from: 's',
+    stream: undefined,
     reason: undefined,
   });
   assert.deepEqual(p.readRelay({ type: 'icecandidate', data: { source: 's', candidate: null } }), {
     from: 's',
+    stream: undefined,
     candidate: null,
   });
   const cand = { candidate: 'candidate:1', sdpMid: '0' };
   assert.deepEqual(p.readRelay({ type: 'icecandidate', data: { source: 's', id: 's', candidate: cand } }), {
     from: 's',
+    stream: undefined,
     candidate: cand,
   });
+});
+
+test('watch and the stream side are read', () => {
+  assert.deepEqual(p.readRelay({ type: 'watch', data: { source: 'v', sdp: 'v=0' } }), {
+    from: 'v',
+    stream: undefined,
+    sdp: 'v=0',
+  });
+  assert.equal(p.readRelay({ type: 'watch', data: { source: 'v' } }), null);
+  assert.equal(
+    p.readRelay({ type: 'hangup', data: { source: 'b', stream: 'broadcaster', reason: 'stopped' } }).stream,
+    'broadcaster',
+  );
+});
+
+test('identify carries live only while live', () => {
+  assert.deepEqual(p.identify('i', 'Ann'), { type: 'identify', data: { id: 'i', name: 'Ann' } });
+  assert.deepEqual(p.identify('i', 'Ann', true).data, { id: 'i', name: 'Ann', live: true });
 });
 
 test('malformed relays are refused', () => {

@@ -11,8 +11,9 @@ export function comparePeers(a, b) {
 
 /**
  * Applies the `data` of one `peer` message: adds a newcomer, renames a known
- * peer, or removes one (`remove: true`). Messages without a string id and
- * name, and any about `selfId`, leave the list unchanged.
+ * peer or updates whether it is live, or removes one (`remove: true`).
+ * Messages without a string id and name, and any about `selfId`, leave the
+ * list unchanged. Each peer is `{id, name, live}`.
  */
 export function applyPeerMessage(peers, data, selfId = null) {
   if (!data || typeof data !== 'object') return peers;
@@ -23,7 +24,7 @@ export function applyPeerMessage(peers, data, selfId = null) {
     return others.length === peers.length ? peers : others;
   }
   if (typeof name !== 'string') return peers;
-  return [...others, { id, name }].sort(comparePeers);
+  return [...others, { id, name, live: data.live === true }].sort(comparePeers);
 }
 
 /** The peer with this id, or undefined. */

@@ -22,8 +22,11 @@ export function isObject(value) {
   return value !== null && typeof value === 'object' && !Array.isArray(value);
 }
 
-export function identify(id, name) {
-  return { type: 'identify', data: { id, name } };
+/** `live` is sent only while true, so a plain identify stays the original message. */
+export function identify(id, name, live = false) {
+  const data = { id, name };
+  if (live) data.live = true;
+  return { type: 'identify', data };
 }
 
 export function offer(target, sdp) {
@@ -52,24 +55,28 @@ export function hangup(target, reason) {
 
 /**
  * Reads a relayed message's fields, or null when a required one is missing
- * or of the wrong type. `from` is the server-stamped `data.source`.
+ * or of the wrong type. `from` is the server-stamped `data.source`; `stream`
+ * is the sender's side of a live stream ('broadcaster' or 'viewer'), or
+ * undefined for a call's messages.
  */
 export function readRelay(message) {
   const data = message && message.data;
   if (!isObject(data) || typeof data.source !== 'string') return null;
   const from = data.source;
+  const stream = typeof data.stream === 'string' ? data.stream : undefined;
   switch (message.type) {
     case 'offer':
     case 'accept':
-      return typeof data.sdp === 'string' ? { from, sdp: data.sdp } : null;
+    case 'watch':
+      return typeof data.sdp === 'string' ? { from, stream, sdp: data.sdp } : null;
     case 'reject':
     case 'hangup':
-      return { from, reason: typeof data.reason === 'string' ? data.reason : undefined };
+      return { from, stream, reason: typeof data.reason === 'string' ? data.reason : undefined };
     case 'icecandidate': {
       const c = data.candidate;
-      if (c === null || c === undefined) return { from, candidate: null };
+      if (c === null || c === undefined) return { from, stream, candidate: null };
       if (!isObject(c) || typeof c.candidate !== 'string') return null;
-      return { from, candidate: c };
+      return { from, stream, candidate: c };
     }
     default:
       return null;

@@ -1,17 +1,17 @@
-// The list of other devices (#peers) and, when it is empty, the explanation
-// of how to join from another device (#peers-empty).
+// The list of other devices (#peers): a Call button for each, and for a
+// peer who is live a badge and a Watch button. When the list is empty,
+// #peers-empty explains how to join from another device; when it is not,
+// #invite keeps the same link and QR code one click away.
 
 /**
- * @param {object} els  {list, empty, joinUrl, qr}
- * @param {(peer: {id: string, name: string}) => void} onCall
+ * @param {object} els  {list, empty, emptyText, joinUrl, qr, invite, inviteUrl, inviteQr}
+ * @param {object} on  {call(peer), watch(peer)}
  */
-export function createPeerList({ list, empty, joinUrl, qr }, onCall) {
-  const url = `${location.origin}/`;
-  joinUrl.textContent = url;
-  qr.alt = `QR code of ${url}`;
-  qr.src = `/qr.svg?data=${encodeURIComponent(url)}`;
+export function createPeerList(els, on) {
+  const { list, empty, invite } = els;
+  let shared = null;
 
-  /** id -> {li, name, button, peer}; items are reused so focus survives updates. */
+  /** id -> {li, avatar, name, badge, watch, button, peer}; items are reused so focus survives updates. */
   const items = new Map();
 
   function item(peer) {
@@ -24,13 +24,20 @@ export function createPeerList({ list, empty, joinUrl, qr }, onCall) {
       avatar.setAttribute('aria-hidden', 'true');
       const name = document.createElement('span');
       name.className = 'peer-name';
+      const badge = document.createElement('span');
+      badge.className = 'live-badge';
+      badge.textContent = 'Live';
+      const watch = document.createElement('button');
+      watch.type = 'button';
+      watch.className = 'call-button watch-button';
       const button = document.createElement('button');
       button.type = 'button';
       button.className = 'call-button';
-      li.append(avatar, name, button);
-      entry = { li, avatar, name, button, peer };
+      li.append(avatar, name, badge, watch, button);
+      entry = { li, avatar, name, badge, watch, button, peer };
       const current = entry;
-      button.addEventListener('click', () => onCall(current.peer));
+      button.addEventListener('click', () => on.call(current.peer));
+      watch.addEventListener('click', () => on.watch(current.peer));
       items.set(peer.id, entry);
     }
     entry.peer = peer;
@@ -38,13 +45,35 @@ export function createPeerList({ list, empty, joinUrl, qr }, onCall) {
       entry.name.textContent = peer.name;
       entry.avatar.textContent = initials(peer.name);
       entry.button.textContent = `Call ${peer.name}`;
+      entry.watch.textContent = `Watch ${peer.name}`;
     }
+    entry.badge.hidden = !peer.live;
+    entry.watch.hidden = !peer.live;
     return entry;
   }
 
   return {
-    /** @param {{peers: Array<{id,name}>, canCall: boolean}} props */
-    render({ peers, canCall }) {
+    /**
+     * The address another device should open, and the sentence above it.
+     * @param {string} url
+     * @param {string} text
+     */
+    share(url, text) {
+      if (shared === url) return;
+      shared = url;
+      els.emptyText.textContent = text;
+      for (const [code, img] of [
+        [els.joinUrl, els.qr],
+        [els.inviteUrl, els.inviteQr],
+      ]) {
+        code.textContent = url;
+        img.alt = `QR code of ${url}`;
+        img.src = `/qr.svg?data=${encodeURIComponent(url)}`;
+      }
+    },
+
+    /** @param {{peers: Array<{id,name,live}>, canCall: boolean, canWatch: boolean}} props */
+    render({ peers, canCall, canWatch }) {
       const ids = new Set(peers.map((p) => p.id));
       for (const [id, entry] of items) {
         if (!ids.has(id)) {
@@ -55,10 +84,12 @@ export function createPeerList({ list, empty, joinUrl, qr }, onCall) {
       peers.forEach((peer, i) => {
         const entry = item(peer);
         entry.button.disabled = !canCall;
+        entry.watch.disabled = !canWatch;
         // Move only what is out of place: moving a node can drop its focus.
         if (list.children[i] !== entry.li) list.insertBefore(entry.li, list.children[i] || null);
       });
       empty.hidden = peers.length > 0;
+      invite.hidden = peers.length === 0;
     },
   };
 }

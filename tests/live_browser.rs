@@ -1,0 +1,264 @@
+//! Going live in real browsers, behind an access key, in a private room:
+//! Alice opens the printed link (with the key), makes a private room and goes
+//! live; Bob and Carol open the room's shared link and watch; Dave, in the
+//! lobby, sees none of it; a browser without the link is turned away. Run in
+//! headless Chromium inside a private network namespace (tests/e2e/mod.rs).
+
+mod common;
+mod e2e;
+mod netns;
+
+use std::time::Duration;
+
+use e2e::{Browser, INNER_ENV, PEER_ADDR, SERVER_ADDR};
+use netns::Netns;
+
+#[test]
+fn a_broadcaster_and_two_viewers_in_a_private_room() {
+    if let Err(why) = e2e::prerequisites() {
+        netns::skip_or_fail("the live-stream browser test", &why);
+        return;
+    }
+    let ns = Netns::create("live");
+    ns.veth_inside(SERVER_ADDR, PEER_ADDR);
+    let passed = ns.run_test("live_scenario_inside_namespace", Duration::from_secs(150));
+    drop(ns);
+    assert!(
+        passed,
+        "the live-stream scenario failed (its output is above)"
+    );
+}
+
+/// The scenario itself; only meaningful inside the namespace made above.
+#[test]
+#[ignore = "run by a_broadcaster_and_two_viewers_in_a_private_room inside its namespace"]
+fn live_scenario_inside_namespace() {
+    if std::env::var_os(INNER_ENV).is_none() {
+        eprintln!("this test runs inside the namespace made by a_broadcaster_and_two_viewers_in_a_private_room");
+        return;
+    }
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(scenario());
+}
+
+/// The watched stream really plays: frames have a size and time advances.
+const STREAM_PLAYING: &str = "(() => { const v = document.getElementById('watch-video'); \
+    if (!v || v.videoWidth === 0) return false; \
+    const t = v.currentTime; window.__watchT = window.__watchT || []; window.__watchT.push(t); \
+    const seen = window.__watchT; return seen.length > 3 && seen[seen.length - 1] > seen[seen.length - 4]; })()";
+
+const CONNECTED: &str = "document.getElementById('signal-state')?.textContent === 'Connected'";
+
+fn peer_button(label: &str) -> String {
+    let label = serde_json::to_string(label).unwrap();
+    format!("[...document.querySelectorAll('#peers button')].some(b => b.offsetParent !== null && b.textContent.trim() === {label})")
+}
+
+async fn scenario() {
+    let root = tempfile::tempdir().unwrap();
+    let certs = root.path().join("certs");
+    let mut settings = common::settings(&certs);
+    settings.bind = Some(SERVER_ADDR.into());
+    settings.host = Some("e2e".into());
+    settings.access_key = Some("auto".into());
+    let config = lanrtc::Config::load(&settings).unwrap();
+    let key = config.access.as_ref().unwrap().as_str().to_string();
+    let listener = tokio::net::TcpListener::bind((SERVER_ADDR, 0))
+        .await
+        .unwrap();
+    let origin = format!(
+        "https://{SERVER_ADDR}:{}",
+        listener.local_addr().unwrap().port()
+    );
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(lanrtc::run(config, listener, async {
+        let _ = stopped.await;
+    }));
+
+    let ca = certs.join("ca.pem");
+    let (alice, bob, carol, dave) = tokio::join!(
+        Browser::launch("alice", root.path(), &ca),
+        Browser::launch("bob", root.path(), &ca),
+        Browser::launch("carol", root.path(), &ca),
+        Browser::launch("dave", root.path(), &ca)
+    );
+
+    // Without the link, Dave is told how to get in, and no socket opens.
+    dave.client.goto(&format!("{origin}/")).await.unwrap();
+    dave.wait_for(
+        "the page for strangers",
+        "document.body.innerText.includes('Ask for the link to join')",
+    )
+    .await;
+
+    // Alice opens the printed link: the key goes into a cookie and the
+    // address bar is left clean.
+    alice
+        .client
+        .goto(&format!("{origin}/?key={key}"))
+        .await
+        .unwrap();
+    alice.wait_for("the signaling socket", CONNECTED).await;
+    let here = alice.client.current_url().await.unwrap();
+    assert_eq!(
+        here.as_str(),
+        format!("{origin}/"),
+        "the key must leave the URL"
+    );
+    alice.fill("Your name", "Alice").await;
+
+    // A private room with an unguessable name, and its link to share, which
+    // carries the key.
+    alice.press("New private room").await;
+    alice.wait_for("the private room", CONNECTED).await;
+    alice
+        .wait_for(
+            "the room's title",
+            "document.getElementById('people-title').textContent === 'Private room'",
+        )
+        .await;
+    let room_url = alice.client.current_url().await.unwrap();
+    let room = room_url
+        .path()
+        .strip_prefix("/r/")
+        .expect("a room URL")
+        .to_string();
+    assert!(
+        room.len() >= 16,
+        "room name {room:?} is too short to be unguessable"
+    );
+    let share = alice
+        .js("return document.getElementById('join-url').textContent;")
+        .await;
+    let share = share.as_str().unwrap().to_string();
+    assert_eq!(share, format!("{origin}/r/{room}?key={key}"));
+    alice
+        .wait_for(
+            "the room's QR code",
+            "(() => { const qr = document.getElementById('join-qr'); return qr.offsetParent !== null && qr.complete && qr.naturalWidth > 0; })()",
+        )
+        .await;
+
+    // Bob and Carol open the shared link; Dave gets the lobby's link.
+    for (b, name) in [(&bob, "Bob"), (&carol, "Carol")] {
+        b.client.goto(&share).await.unwrap();
+        b.wait_for("the signaling socket", CONNECTED).await;
+        b.fill("Your name", name).await;
+        b.wait_for("Alice in the room", &peer_button("Call Alice"))
+            .await;
+    }
+    dave.client
+        .goto(&format!("{origin}/?key={key}"))
+        .await
+        .unwrap();
+    dave.wait_for("the signaling socket", CONNECTED).await;
+    dave.fill("Your name", "Dave").await;
+
+    // Alice goes live; the room sees it.
+    alice.press("Go live").await;
+    alice
+        .wait_for("live", "document.body.dataset.live === 'on'")
+        .await;
+    alice
+        .wait_for(
+            "own preview",
+            "document.getElementById('live-preview').videoWidth > 0",
+        )
+        .await;
+    for b in [&bob, &carol] {
+        b.press("Watch Alice").await;
+    }
+    for b in [&bob, &carol] {
+        b.wait_for(
+            "watching",
+            "document.body.dataset.watchState === 'watching'",
+        )
+        .await;
+        b.wait_for("the stream playing", STREAM_PLAYING).await;
+    }
+    alice
+        .wait_for(
+            "two viewers",
+            "document.getElementById('live-audience').textContent.startsWith('Live to 2 viewers')",
+        )
+        .await;
+    // Viewers share no camera: nothing on their side captures media.
+    for b in [&bob, &carol] {
+        let captured = b
+            .js("return document.getElementById('local-video').srcObject === null && document.body.dataset.live === 'off';")
+            .await;
+        assert_eq!(captured, serde_json::Value::Bool(true), "{}", b.name);
+    }
+
+    // Dave, in the lobby, sees nobody from the room.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let lobby = dave
+        .js("return document.getElementById('peers').innerText;")
+        .await;
+    assert_eq!(
+        lobby,
+        serde_json::json!(""),
+        "the lobby must not list the room's peers"
+    );
+    assert!(dave
+        .js("return !document.body.innerText.includes('Alice') && !document.body.innerText.includes('Watch');")
+        .await
+        .as_bool()
+        .unwrap());
+
+    // Pictures for the README and for a person checking this by eye.
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"));
+    std::fs::write(
+        dir.join("live-broadcaster.png"),
+        alice.client.screenshot().await.unwrap(),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("live-viewer.png"),
+        bob.client.screenshot().await.unwrap(),
+    )
+    .unwrap();
+
+    // A viewer who stops watching frees the slot.
+    carol.press("Stop watching").await;
+    carol
+        .wait_for("idle", "document.body.dataset.watchState === 'idle'")
+        .await;
+    alice
+        .wait_for(
+            "one viewer left",
+            "document.getElementById('live-audience').textContent.startsWith('Live to 1 viewer')",
+        )
+        .await;
+    carol.js("window.__watchT = []; return true;").await;
+    carol.press("Watch Alice").await;
+    carol
+        .wait_for("the stream playing again", STREAM_PLAYING)
+        .await;
+
+    // Alice stops: both viewers are told and return to idle.
+    alice.press("Stop live").await;
+    for b in [&bob, &carol] {
+        b.wait_for("idle", "document.body.dataset.watchState === 'idle'")
+            .await;
+        b.wait_status("Alice ended the live stream.").await;
+        b.wait_for(
+            "no Watch button",
+            &format!("!{}", peer_button("Watch Alice")),
+        )
+        .await;
+    }
+    alice
+        .wait_for("off air", "document.body.dataset.live === 'off'")
+        .await;
+
+    for b in [alice, bob, carol, dave] {
+        b.quit().await;
+    }
+    let _ = stop.send(());
+    server.await.unwrap().unwrap();
+}
