@@ -186,8 +186,10 @@ async fn scenario() {
             "document.getElementById('live-audience').textContent.startsWith('Live to 2 viewers')",
         )
         .await;
-    // Viewers share no camera: nothing on their side captures media.
+    // Watching is not a call, and viewers share no camera: nothing on their
+    // side captures media.
     for b in [&bob, &carol] {
+        b.wait_call_state("idle").await;
         let captured = b
             .js("return document.getElementById('local-video').srcObject === null && document.body.dataset.live === 'off';")
             .await;
