@@ -329,13 +329,16 @@ impl Hub {
 
     fn remove(&self, id: Uuid, room: &Room) {
         let mut state = self.lock();
+        let closing = state.closing;
         let Some(members) = state.rooms.get_mut(room) else {
             return;
         };
         let Some(gone) = members.remove(&id) else {
             return;
         };
-        if let Some(name) = gone.name {
+        // While shutting down everyone leaves at once; telling each of N
+        // peers about the other N-1 leaving would cost O(N²) for nothing.
+        if let (Some(name), false) = (gone.name, closing) {
             let frame: Utf8Bytes =
                 protocol::peer_removed(&id.hyphenated().to_string(), &name).into();
             for entry in members.values().filter(|e| e.name.is_some()) {
@@ -387,5 +390,37 @@ mod tests {
         assert_eq!(hub.counts(), (1, 1), "an empty room must not linger");
         drop(lobby);
         assert_eq!(hub.counts(), (0, 0));
+    }
+
+    fn texts(inbox: &mut Inbox) -> Vec<String> {
+        let mut out = Vec::new();
+        while let Some(item) = inbox.try_recv() {
+            match item {
+                Outbound::Text(t) => out.push(t.to_string()),
+                Outbound::Batch(b) => out.extend(b.iter().map(|t| t.to_string())),
+            }
+        }
+        out
+    }
+
+    #[tokio::test]
+    async fn leaving_is_announced_except_during_shutdown() {
+        let hub = Hub::new(&Limits::default(), "v".into(), Value::Null, None);
+        let (one, _q1) = hub.register(Room::lobby()).unwrap();
+        let (two, mut q2) = hub.register(Room::lobby()).unwrap();
+        let (three, mut q3) = hub.register(Room::lobby()).unwrap();
+        for (m, name) in [(&one, "A"), (&two, "B"), (&three, "C")] {
+            hub.identify(m, &m.id_str, name.into(), false).unwrap();
+        }
+        texts(&mut q2);
+        texts(&mut q3);
+        drop(one);
+        assert!(texts(&mut q2).iter().any(|t| t.contains("\"remove\":true")));
+        texts(&mut q3);
+        // Everyone leaves at once at shutdown: N² removal notices nobody
+        // will read are not queued.
+        hub.shutdown(std::time::Duration::ZERO).await;
+        drop(two);
+        assert_eq!(texts(&mut q3), Vec::<String>::new());
     }
 }
