@@ -50,10 +50,23 @@ struct Server {
     _dir: tempfile::TempDir,
 }
 
+/// `--pin`: the server runs on CPU 0 and the load generator on CPU 1, so the
+/// two never wait for each other's threads to be scheduled.
+static PIN: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
 impl Server {
     fn start() -> Server {
         let dir = tempfile::tempdir().unwrap();
-        let mut child = Command::new(env!("CARGO_BIN_EXE_lanrtc"))
+        let server = env!("CARGO_BIN_EXE_lanrtc");
+        // taskset execs the server, so the child's pid is the server's.
+        let mut command = if PIN.load(std::sync::atomic::Ordering::Relaxed) {
+            let mut c = Command::new("taskset");
+            c.args(["-c", "0", server]);
+            c
+        } else {
+            Command::new(server)
+        };
+        let mut child = command
             .env("MDNS", "off")
             .env("BIND", "127.0.0.1")
             .env("PORT", "0")
@@ -545,12 +558,13 @@ fn main() {
         };
         match arg.as_str() {
             "--runs" => runs = number(&mut it, 3).max(1),
+            "--pin" => PIN.store(true, std::sync::atomic::Ordering::Relaxed),
             "join" => scenarios.push(("join".into(), number(&mut it, 1000))),
             "capacity" => scenarios.push(("capacity".into(), number(&mut it, 10_000))),
             "relay" => scenarios.push(("relay".into(), number(&mut it, 1000))),
             "churn" => scenarios.push(("churn".into(), number(&mut it, 200))),
             other => {
-                eprintln!("unknown argument {other:?}; use: join N | relay [IDLE] | capacity N | churn [N] | --runs R");
+                eprintln!("unknown argument {other:?}; use: join N | relay [IDLE] | capacity N | churn [N] | --runs R | --pin");
                 std::process::exit(2);
             }
         }
@@ -563,6 +577,18 @@ fn main() {
             ("capacity".into(), 10_000),
             ("churn".into(), 200),
         ];
+    }
+    if PIN.load(std::sync::atomic::Ordering::Relaxed) {
+        // Before the runtime starts, so its threads inherit the CPU set.
+        let ok = Command::new("taskset")
+            .args(["-p", "-c", "1", &std::process::id().to_string()])
+            .stdout(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success());
+        if !ok {
+            eprintln!("--pin needs taskset (util-linux) and at least 2 CPUs");
+            std::process::exit(2);
+        }
     }
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
