@@ -8,36 +8,23 @@ mod netns;
 
 use std::time::Duration;
 
-use e2e::{Browser, INNER_ENV, PEER_ADDR, SERVER_ADDR};
-use netns::Netns;
+use e2e::{Browser, SERVER_ADDR};
 
 #[test]
 fn two_browsers_call_each_other() {
-    if let Err(why) = e2e::prerequisites() {
-        netns::skip_or_fail("the browser test", &why);
-        return;
-    }
-    let ns = Netns::create("e2e");
-    ns.veth_inside(SERVER_ADDR, PEER_ADDR);
-    let passed = ns.run_test("call_scenario_inside_namespace", Duration::from_secs(120));
-    drop(ns);
-    assert!(passed, "the browser scenario failed (its output is above)");
+    e2e::run_outer(
+        "the browser scenario",
+        "e2e",
+        "call_scenario_inside_namespace",
+        Duration::from_secs(120),
+    );
 }
 
 /// The scenario itself; only meaningful inside the namespace made above.
 #[test]
 #[ignore = "run by two_browsers_call_each_other inside its network namespace"]
 fn call_scenario_inside_namespace() {
-    if std::env::var_os(INNER_ENV).is_none() {
-        eprintln!("this test runs inside the namespace made by two_browsers_call_each_other");
-        return;
-    }
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap()
-        .block_on(scenario());
+    e2e::run_inner(scenario);
 }
 
 /// A remote video that really plays: frames have a size and time advances.

@@ -10,22 +10,15 @@ mod netns;
 
 use std::time::Duration;
 
-use e2e::{Browser, INNER_ENV, PEER_ADDR, SERVER_ADDR};
-use netns::Netns;
+use e2e::{Browser, SERVER_ADDR};
 
 #[test]
 fn a_broadcaster_and_two_viewers_in_a_private_room() {
-    if let Err(why) = e2e::prerequisites() {
-        netns::skip_or_fail("the live-stream browser test", &why);
-        return;
-    }
-    let ns = Netns::create("live");
-    ns.veth_inside(SERVER_ADDR, PEER_ADDR);
-    let passed = ns.run_test("live_scenario_inside_namespace", Duration::from_secs(150));
-    drop(ns);
-    assert!(
-        passed,
-        "the live-stream scenario failed (its output is above)"
+    e2e::run_outer(
+        "the live-stream scenario",
+        "live",
+        "live_scenario_inside_namespace",
+        Duration::from_secs(150),
     );
 }
 
@@ -33,16 +26,7 @@ fn a_broadcaster_and_two_viewers_in_a_private_room() {
 #[test]
 #[ignore = "run by a_broadcaster_and_two_viewers_in_a_private_room inside its namespace"]
 fn live_scenario_inside_namespace() {
-    if std::env::var_os(INNER_ENV).is_none() {
-        eprintln!("this test runs inside the namespace made by a_broadcaster_and_two_viewers_in_a_private_room");
-        return;
-    }
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap()
-        .block_on(scenario());
+    e2e::run_inner(scenario);
 }
 
 /// The watched stream really plays: frames have a size and time advances.

@@ -24,7 +24,37 @@ pub const SERVER_ADDR: &str = "10.99.1.1";
 pub const PEER_ADDR: &str = "10.99.1.2";
 
 pub use crate::netns::INNER_ENV;
-use crate::netns::{kill_group, run};
+use crate::netns::{kill_group, run, Netns};
+
+/// The outer half of a browser test: makes a private namespace with a veth
+/// pair inside it and re-runs this test binary's `inner` test there. Skips
+/// (or fails under CI) when the machine cannot.
+pub fn run_outer(what: &str, tag: &str, inner: &str, limit: Duration) {
+    if let Err(why) = prerequisites() {
+        crate::netns::skip_or_fail(what, &why);
+        return;
+    }
+    let ns = Netns::create(tag);
+    ns.veth_inside(SERVER_ADDR, PEER_ADDR);
+    let passed = ns.run_test(inner, limit);
+    drop(ns);
+    assert!(passed, "{what} failed (its output is above)");
+}
+
+/// The inner half: runs `scenario` when inside the namespace made by
+/// `run_outer` (and does nothing when run directly).
+pub fn run_inner<F: std::future::Future<Output = ()>>(scenario: impl FnOnce() -> F) {
+    if std::env::var_os(INNER_ENV).is_none() {
+        eprintln!("this test only runs inside the namespace its outer test makes");
+        return;
+    }
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(scenario());
+}
 
 /// Whether this machine can run the browser test; `Err` says why not.
 pub fn prerequisites() -> Result<(), String> {
