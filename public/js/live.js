@@ -77,7 +77,6 @@ export class Broadcast {
   /**
    * @param {object} o
    * @param {MediaStream} o.stream  what to send: camera (with microphone) or screen
-   * @param {string} o.source  'camera' or 'screen'
    * @param {number} o.max  most viewers at once
    * @param {RTCIceServer[]} o.iceServers
    * @param {(message: object) => boolean} o.send
@@ -85,9 +84,8 @@ export class Broadcast {
    * @param {() => void} o.onSourceEnded  the camera or screen went away (e.g. the
    *   browser's own "Stop sharing" button)
    */
-  constructor({ stream, source, max, iceServers, send, onChange, onSourceEnded }) {
+  constructor({ stream, max, iceServers, send, onChange, onSourceEnded }) {
     this.stream = stream;
-    this.source = source;
     this.iceServers = iceServers;
     this.send = send;
     this.onChange = onChange;

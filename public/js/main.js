@@ -54,8 +54,8 @@ let loadedVersion = null;
 let reloading = false;
 /** The current call's CallSession, from dial or incoming offer until teardown. */
 let session = null;
-let ringTimer = null;
-let linkTimer = null;
+/** The call's timers by name ('ring', 'link'): each fires one state-machine event. */
+const timers = new Map();
 /** Fallback offered in the status line after a camera problem: {peer, modes, answer}. */
 let retry = null;
 let name = loadName();
@@ -227,22 +227,13 @@ function run(effect) {
       if (session) session.sendChannel(effect.message);
       break;
     case 'start-timer':
-      clearTimeout(ringTimer);
-      ringTimer = setTimeout(() => {
-        ringTimer = null;
-        dispatch({ type: 'timeout' });
-      }, effect.ms);
+      startTimer('ring', effect.ms, 'timeout');
       break;
     case 'stop-timer':
-      clearTimeout(ringTimer);
-      ringTimer = null;
+      stopTimer('ring');
       break;
     case 'check-link':
-      clearTimeout(linkTimer);
-      linkTimer = setTimeout(() => {
-        linkTimer = null;
-        dispatch({ type: 'link-check' });
-      }, effect.ms);
+      startTimer('link', effect.ms, 'link-check');
       break;
     case 'teardown':
       teardown();
@@ -253,6 +244,23 @@ function run(effect) {
     default:
       console.warn('lanrtc: unknown effect', effect);
   }
+}
+
+/** (Re)starts the timer `name`, which dispatches `event` after `ms`. */
+function startTimer(name, ms, event) {
+  stopTimer(name);
+  timers.set(
+    name,
+    setTimeout(() => {
+      timers.delete(name);
+      dispatch({ type: event });
+    }, ms),
+  );
+}
+
+function stopTimer(name) {
+  clearTimeout(timers.get(name));
+  timers.delete(name);
 }
 
 function openSession(peer) {
@@ -325,9 +333,8 @@ function reportFailure(s, err) {
 }
 
 function teardown() {
-  clearTimeout(ringTimer);
-  clearTimeout(linkTimer);
-  ringTimer = linkTimer = null;
+  stopTimer('ring');
+  stopTimer('link');
   if (session) {
     session.close({ linger: true });
     session = null;
@@ -408,7 +415,6 @@ async function goLive(source) {
   status.clear('live');
   broadcast = new Broadcast({
     stream,
-    source,
     max: maxViewers(navigator),
     iceServers,
     send: (message) => signaling.send(message),

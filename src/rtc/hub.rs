@@ -352,7 +352,8 @@ impl Hub {
     }
 
     /// Connections held, and rooms (the lobby included) that have any.
-    pub fn counts(&self) -> (usize, usize) {
+    #[cfg(test)]
+    fn counts(&self) -> (usize, usize) {
         let state = self.lock();
         (state.count, state.rooms.len())
     }
