@@ -90,6 +90,18 @@ pub struct Settings {
     #[arg(long, env = "ACCESS_KEY", value_name = "KEY|auto")]
     pub access_key: Option<String>,
 
+    /// The media server (broadcasts forwarded by this machine, WHIP and WHEP): on or off; off makes "Go live" stream from the device itself, to a few viewers [default: on]
+    #[arg(long, env = "MEDIA", value_name = "on|off")]
+    pub media: Option<String>,
+
+    /// UDP port of the media server, on the BIND address; 0 picks a free one [default: the same number as PORT]
+    #[arg(long, env = "MEDIA_PORT")]
+    pub media_port: Option<String>,
+
+    /// Most viewers of one broadcast through the media server, app and WHEP together [default: 200]
+    #[arg(long, env = "MAX_VIEWERS", value_name = "N")]
+    pub max_viewers: Option<String>,
+
     /// Log filter, e.g. info, debug or lanrtc=debug [default: info]
     #[arg(long = "log", env = "RUST_LOG", value_name = "FILTER")]
     pub log: Option<String>,
@@ -160,6 +172,24 @@ pub const MAX_RATE_LIMIT: u32 = 100_000;
 /// Default connection cap: well above any LAN, low enough to bound memory.
 pub const DEFAULT_MAX_PEERS: usize = 10_000;
 
+/// 200 viewers of one 2 Mbit/s stream is 400 Mbit/s of forwarding: about what
+/// a small box's Ethernet and one core carry (README, "Media server").
+pub const DEFAULT_MAX_VIEWERS: usize = 200;
+/// Above this one broadcast would need more than a gigabit link.
+pub const MAX_MAX_VIEWERS: usize = 10_000;
+
+/// The media server's settings, when it is on.
+#[derive(Debug, Clone)]
+pub struct MediaSettings {
+    /// UDP port; `None` means "the same number as the TCP port".
+    pub port: Option<u16>,
+    pub max_viewers: usize,
+    /// A session from which nothing arrived for this long is removed.
+    /// Browsers send a consent check every ~5 s (RFC 7675), so 30 s is six
+    /// missed checks: a closed laptop or a phone off the Wi-Fi. Tests shorten it.
+    pub silence: Duration,
+}
+
 /// The validated configuration the server runs with.
 #[derive(Clone)]
 pub struct Config {
@@ -176,6 +206,8 @@ pub struct Config {
     pub ice_credentials: Option<(String, String)>,
     /// `ACCESS_KEY`; `None` means anyone on the network can join.
     pub access: Option<AccessKey>,
+    /// `MEDIA`: `None` is off (live streams go device to device).
+    pub media: Option<MediaSettings>,
     pub limits: Limits,
 }
 
@@ -234,6 +266,7 @@ impl Config {
             Some(v) => AccessKey::parse(v)?,
             None => None,
         };
+        let media = parse_media(s)?;
         let cert_source = match (&s.key, &s.cert) {
             (Some(key), Some(cert)) => CertSource::Files { key: key.clone(), cert: cert.clone() },
             (None, Some(cert)) => bail!(
@@ -263,6 +296,7 @@ impl Config {
             ice_credentials,
             mdns,
             access,
+            media,
             limits,
         })
     }
@@ -370,6 +404,45 @@ fn parse_mdns(s: &Settings) -> Result<Option<Vec<String>>> {
         );
     }
     Ok(Some(names))
+}
+
+fn parse_on_off(name: &str, value: Option<&str>, off_hint: &str) -> Result<bool> {
+    match value.map(|v| v.trim().to_ascii_lowercase()) {
+        None => Ok(true),
+        Some(v) if ["on", "true", "1", "yes"].contains(&v.as_str()) => Ok(true),
+        Some(v) if ["off", "false", "0", "no"].contains(&v.as_str()) => Ok(false),
+        Some(_) => bail!(
+            "{name} is {:?}, which is neither on nor off; use {off_hint}, or leave it unset",
+            value.unwrap_or_default()
+        ),
+    }
+}
+
+fn parse_media(s: &Settings) -> Result<Option<MediaSettings>> {
+    if !parse_on_off("MEDIA", s.media.as_deref(), "MEDIA=off to stream from the devices themselves")? {
+        return Ok(None);
+    }
+    let port = match &s.media_port {
+        Some(v) => Some(v.trim().parse::<u16>().map_err(|_| {
+            anyhow::anyhow!("MEDIA_PORT is {v:?}, which is not a port number; use a UDP port from 1 to 65535, 0 to pick a free one, or leave it unset to use the same number as PORT")
+        })?),
+        None => None,
+    };
+    let max_viewers = match &s.max_viewers {
+        Some(v) => {
+            let n: usize = parse_number("MAX_VIEWERS", v, "a positive number of viewers per broadcast")?;
+            if n == 0 || n > MAX_MAX_VIEWERS {
+                bail!("MAX_VIEWERS is {v:?}; use a number from 1 to {MAX_MAX_VIEWERS} (the default is {DEFAULT_MAX_VIEWERS})");
+            }
+            n
+        }
+        None => DEFAULT_MAX_VIEWERS,
+    };
+    Ok(Some(MediaSettings {
+        port,
+        max_viewers,
+        silence: Duration::from_secs(30),
+    }))
 }
 
 /// Splits `ICE_SERVERS` into URLs, checking each names a STUN or TURN server.

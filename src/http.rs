@@ -16,7 +16,7 @@ use crate::assets::{Asset, Assets, PathError};
 use crate::certs::Authority;
 use crate::config::Limits;
 use crate::rtc::{self, room, Hub};
-use crate::{qr, trust};
+use crate::{qr, trust, whip};
 
 /// Every response body is a complete buffer: the app's files are small.
 pub type Body = Full<Bytes>;
@@ -31,6 +31,8 @@ pub struct App {
     pub limits: Limits,
     /// `ACCESS_KEY`: when set, everything but the trust helpers needs it.
     pub access: Option<AccessKey>,
+    /// The media server, unless `MEDIA=off`.
+    pub media: Option<crate::media::Media>,
 }
 
 /// Handles one request. `secure` says whether it arrived over TLS.
@@ -50,6 +52,10 @@ pub async fn handle(
 }
 
 async fn route(req: Request<Incoming>, app: &App) -> Response<Body> {
+    // WHIP and WHEP take POST and DELETE, and check the key their own way.
+    if whip::handles(req.uri().path()) {
+        return whip::handle(req, app).await;
+    }
     if !matches!(*req.method(), Method::GET | Method::HEAD) {
         return method_not_allowed();
     }

@@ -18,6 +18,11 @@
 //! - [`qr`] — `/qr.svg`, a QR code of a URL for the page to show.
 //! - [`rtc`] — signaling at `/rtc`: upgrade, rooms, protocol, hub, socket
 //!   loop, rate limiting.
+//! - [`media`] — the media server (SFU): one event loop that owns the UDP
+//!   sockets and every WebRTC session, and forwards each broadcast to its
+//!   viewers.
+//! - [`whip`] — WHIP and WHEP: publishing to and watching from the media
+//!   server over HTTP.
 //! - [`mdns`] — announcing `HOST.local` and the `_https._tcp` service.
 //! - [`server`] — `run`: the accept loop, per-connection tasks, shutdown.
 //! - [`banner`] — what is printed at start.
@@ -32,6 +37,7 @@ pub mod certs;
 pub mod config;
 pub mod http;
 pub mod mdns;
+pub mod media;
 pub mod net;
 pub mod qr;
 pub mod reload;
@@ -39,6 +45,7 @@ pub mod rtc;
 pub mod server;
 pub mod tls;
 pub mod trust;
+pub mod whip;
 
 pub use config::{Config, Settings};
 pub use server::run;

@@ -23,7 +23,7 @@ use crate::assets::Assets;
 use crate::config::Config;
 use crate::http::{self, App};
 use crate::rtc::Hub;
-use crate::{mdns, reload};
+use crate::{mdns, media, reload};
 
 /// First byte of a TLS handshake record.
 const TLS_HANDSHAKE: u8 = 0x16;
@@ -51,12 +51,30 @@ pub async fn run(
 ) -> Result<()> {
     let port = listener.local_addr()?.port();
     let manifest = config.assets.manifest().await;
+    let (media, notices) = match &config.media {
+        Some(settings) => {
+            let ips = media::socket_addresses(config.bind.ip());
+            // "The same number as PORT": the configured number, so PORT=0
+            // (tests) also gets a free UDP port.
+            let udp_port = settings.port.unwrap_or(config.bind.port());
+            let config = media::MediaConfig {
+                max_viewers: settings.max_viewers,
+                silence: settings.silence,
+            };
+            let (handle, notices) = media::start(&ips, udp_port, config)?;
+            info!(addresses = ?handle.addrs(), "media server listening (UDP)");
+            (Some(handle), Some(notices))
+        }
+        None => (None, None),
+    };
     let hub = Hub::new(
         &config.limits,
         manifest.version.clone(),
         config.ice_servers_json(),
         config.access.as_ref().map(|k| k.as_str().to_string()),
+        media.clone(),
     );
+    let notice_task = notices.map(|n| tokio::spawn(crate::rtc::appliance::follow(hub.clone(), n)));
     // Files served from disk are watched, so every open page follows edits.
     let watcher = match &config.assets {
         Assets::Disk { root } => match reload::spawn(
@@ -81,6 +99,7 @@ pub async fn run(
         hub: hub.clone(),
         limits: config.limits.clone(),
         access: config.access.clone(),
+        media,
     });
     // mDNS runs its own thread; starting it only sets up sockets.
     let announcer = match &config.mdns {
@@ -137,6 +156,9 @@ pub async fn run(
     info!("shutting down");
     drop(listener);
     if let Some(task) = watcher {
+        task.abort();
+    }
+    if let Some(task) = notice_task {
         task.abort();
     }
     let _ = stop_tx.send(true);

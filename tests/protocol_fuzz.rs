@@ -59,6 +59,7 @@ fn check(text: &str) {
             assert!(!name.is_empty() && name.chars().count() <= protocol::MAX_NAME_CHARS);
             assert!(!name.chars().any(char::is_control));
         }
+        Ok(Inbound::Publish { .. }) | Ok(Inbound::Unpublish) => {}
         Ok(Inbound::Relay { kind, message, .. }) => {
             let out: Value =
                 serde_json::from_str(&protocol::stamp_relay(kind, message, "me")).unwrap();

@@ -23,9 +23,10 @@ use tokio_tungstenite::tungstenite::Utf8Bytes;
 use uuid::Uuid;
 
 use super::outbox::{self, Inbox, Outbound, Outbox};
-use super::protocol::{self, ErrorCode, ProtocolError, ReadyTemplate};
+use super::protocol::{self, ErrorCode, Live, ProtocolError, ReadyTemplate};
 use super::room::Room;
 use crate::config::Limits;
+use crate::media::{BroadcastKey, Media};
 
 /// Why the server closes a socket: a WebSocket close code and a short reason.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -52,14 +53,30 @@ struct Entry {
     name: Option<String>,
     /// Whether the peer says it is streaming live to viewers.
     live: bool,
+    /// The appliance's media server holds this peer's broadcast.
+    appliance: bool,
+    /// A WHIP stream: a listed peer with no device or socket behind it.
+    whip: bool,
     /// This peer's serialized announcement, reused for every newcomer.
     announce: Option<Utf8Bytes>,
 }
 
 impl Entry {
+    fn live_mode(&self) -> Live {
+        match (self.whip, self.live, self.appliance) {
+            (true, _, _) => Live::Whip,
+            (false, true, true) => Live::Appliance,
+            (false, true, false) => Live::Direct,
+            (false, false, _) => Live::Off,
+        }
+    }
+
     /// Queues without waiting; a full queue means the client is not reading,
     /// so it is told to close instead of growing our memory.
     fn push(&self, item: Outbound) {
+        if self.whip {
+            return; // nobody reads a stream's queue
+        }
         if !self.outbox.push(item) {
             self.close.send_replace(Some(CloseReason::TOO_SLOW));
         }
@@ -96,6 +113,7 @@ struct Inner {
     /// Handed to every connection in `ready` (it has passed the key check),
     /// so the page can put it in the links it offers for sharing.
     access_key: Option<String>,
+    media: Option<Media>,
 }
 
 /// A cheap handle to the hub.
@@ -113,12 +131,28 @@ pub struct Membership {
     pub close: watch::Receiver<Option<CloseReason>>,
     /// Set by the first successful identify.
     identified: AtomicBool,
+    /// Set once this connection asked the media server for anything, so
+    /// only those connections make it look for sessions to end.
+    used_media: AtomicBool,
     hub: Hub,
+}
+
+impl Membership {
+    pub fn is_identified(&self) -> bool {
+        self.identified.load(Ordering::Relaxed)
+    }
+
+    pub fn mark_media_use(&self) {
+        self.used_media.store(true, Ordering::Relaxed);
+    }
 }
 
 impl Drop for Membership {
     fn drop(&mut self) {
         self.hub.remove(self.id, &self.room);
+        if let (true, Some(media)) = (self.used_media.load(Ordering::Relaxed), self.hub.media()) {
+            media.peer_left(self.room.clone(), self.id);
+        }
     }
 }
 
@@ -143,8 +177,15 @@ impl Hub {
         version: String,
         ice_servers: Value,
         access_key: Option<String>,
+        media: Option<Media>,
     ) -> Hub {
-        let ready = ReadyTemplate::new(&version, &ice_servers, access_key.as_deref(), None);
+        let ready = ReadyTemplate::new(
+            &version,
+            &ice_servers,
+            access_key.as_deref(),
+            None,
+            media.is_some(),
+        );
         Hub(Arc::new(Inner {
             state: Mutex::new(State {
                 rooms: HashMap::new(),
@@ -158,7 +199,13 @@ impl Hub {
             ready: Mutex::new(ready),
             ice_servers,
             access_key,
+            media,
         }))
+    }
+
+    /// The media server, when it is on.
+    pub fn media(&self) -> Option<&Media> {
+        self.0.media.as_ref()
     }
 
     fn lock(&self) -> MutexGuard<'_, State> {
@@ -172,9 +219,10 @@ impl Hub {
     /// with its own id, the new version and the list of changed files.
     pub fn new_version(&self, version: &str, changed: &[String]) {
         let key = self.0.access_key.as_deref();
+        let media = self.0.media.is_some();
         *self.0.ready.lock().unwrap_or_else(|p| p.into_inner()) =
-            ReadyTemplate::new(version, &self.0.ice_servers, key, None);
-        let live = ReadyTemplate::new(version, &self.0.ice_servers, key, Some(changed));
+            ReadyTemplate::new(version, &self.0.ice_servers, key, None, media);
+        let live = ReadyTemplate::new(version, &self.0.ice_servers, key, Some(changed), media);
         let state = self.lock();
         for (id, entry) in state.entries() {
             let frame = live.for_id(&id.hyphenated().to_string());
@@ -213,6 +261,8 @@ impl Hub {
                     close: close_tx,
                     name: None,
                     live: false,
+                    appliance: false,
+                    whip: false,
                     announce: None,
                 },
             );
@@ -225,6 +275,7 @@ impl Hub {
                 outbox,
                 close: close_rx,
                 identified: AtomicBool::new(false),
+                used_media: AtomicBool::new(false),
                 hub: self.clone(),
             },
             inbox,
@@ -248,7 +299,6 @@ impl Hub {
                 Some("identify"),
             ));
         }
-        let announce: Utf8Bytes = protocol::peer(&me.id_str, &name, live).into();
         let mut state = self.lock();
         let Some(members) = state.rooms.get_mut(&me.room) else {
             return Ok(());
@@ -260,8 +310,17 @@ impl Hub {
         if entry.name.as_deref() == Some(name.as_str()) && entry.live == live {
             return Ok(()); // nothing changed: nothing for anyone to learn
         }
-        entry.name = Some(name);
+        // Going off air ends a broadcast the appliance holds, whichever way
+        // the page stopped.
+        if !live && entry.appliance {
+            entry.appliance = false;
+            if let Some(media) = &self.0.media {
+                media.unpublish(BroadcastKey { room: me.room.clone(), peer: me.id });
+            }
+        }
         entry.live = live;
+        let announce: Utf8Bytes = protocol::peer(&me.id_str, &name, entry.live_mode()).into();
+        entry.name = Some(name);
         entry.announce = Some(announce.clone());
         me.identified.store(true, Ordering::Relaxed);
         let members = &*members;
@@ -319,11 +378,93 @@ impl Hub {
         let frame = stamp();
         let state = self.lock();
         match state.rooms.get(&from.room).and_then(|m| m.get(&target)) {
+            Some(entry) if entry.whip => Err(ProtocolError::new(
+                ErrorCode::NotCallable,
+                "That peer is a stream sent to the appliance (WHIP): it can be watched, not called.",
+                Some(kind),
+            )),
             Some(entry) if entry.name.is_some() => {
                 entry.push(Outbound::Text(frame.into()));
                 Ok(())
             }
             _ => Err(unknown()),
+        }
+    }
+
+    /// Lists a WHIP stream in `room` as a live peer served by the appliance.
+    /// False when `MAX_PEERS` is reached or the server is closing.
+    pub fn add_stream(&self, room: &Room, id: Uuid, name: String) -> bool {
+        let id_str = id.hyphenated().to_string();
+        let announce: Utf8Bytes = protocol::peer(&id_str, &name, Live::Whip).into();
+        // A stream's queue is never read; pushes to it are skipped.
+        let (outbox, _inbox) = outbox::outbox(1, 0);
+        let mut state = self.lock();
+        if state.closing || state.count >= self.0.max_peers {
+            return false;
+        }
+        state.count += 1;
+        let members = state.rooms.entry(room.clone()).or_default();
+        for entry in members.values().filter(|e| e.name.is_some()) {
+            entry.push(Outbound::Text(announce.clone()));
+        }
+        members.insert(
+            id,
+            Entry {
+                outbox,
+                close: watch::Sender::new(None),
+                name: Some(name),
+                live: true,
+                appliance: true,
+                whip: true,
+                announce: Some(announce),
+            },
+        );
+        true
+    }
+
+    /// Takes a WHIP stream off the list.
+    pub fn remove_stream(&self, room: &Room, id: Uuid) {
+        self.remove(id, room);
+    }
+
+    /// Marks whether the appliance holds `id`'s broadcast, and tells the
+    /// room when that changes what it sees.
+    pub fn set_appliance(&self, room: &Room, id: Uuid, on: bool) {
+        let mut state = self.lock();
+        let Some(members) = state.rooms.get_mut(room) else { return };
+        let Some(entry) = members.get_mut(&id) else { return };
+        if entry.appliance == on || entry.whip {
+            return;
+        }
+        entry.appliance = on;
+        let Some(name) = &entry.name else { return };
+        if !entry.live {
+            return; // announced once the page says it is live
+        }
+        let announce: Utf8Bytes =
+            protocol::peer(&id.hyphenated().to_string(), name, entry.live_mode()).into();
+        entry.announce = Some(announce.clone());
+        for (other, e) in members.iter() {
+            if *other != id && e.name.is_some() {
+                e.push(Outbound::Text(announce.clone()));
+            }
+        }
+    }
+
+    /// The broadcaster's id when `target` names a peer of `room` whose
+    /// broadcast the appliance serves.
+    pub fn appliance_broadcast(&self, room: &Room, target: &str) -> Option<Uuid> {
+        let target = Uuid::parse_str(target).ok()?;
+        let state = self.lock();
+        let entry = state.rooms.get(room)?.get(&target)?;
+        (entry.appliance && entry.name.is_some()).then_some(target)
+    }
+
+    /// Queues a frame for one member of a room, if it is still there.
+    pub fn send_to(&self, room: &Room, id: Uuid, frame: String) {
+        let state = self.lock();
+        if let Some(entry) = state.rooms.get(room).and_then(|m| m.get(&id)) {
+            entry.push(Outbound::Text(frame.into()));
         }
     }
 
@@ -379,7 +520,7 @@ mod tests {
 
     #[test]
     fn a_room_goes_with_its_last_member() {
-        let hub = Hub::new(&Limits::default(), "v".into(), Value::Null, None);
+        let hub = Hub::new(&Limits::default(), "v".into(), Value::Null, None, None);
         let room = Room::named("a").unwrap();
         let (one, _q1) = hub.register(room.clone()).unwrap();
         let (two, _q2) = hub.register(room).unwrap();
@@ -406,7 +547,7 @@ mod tests {
 
     #[tokio::test]
     async fn leaving_is_announced_except_during_shutdown() {
-        let hub = Hub::new(&Limits::default(), "v".into(), Value::Null, None);
+        let hub = Hub::new(&Limits::default(), "v".into(), Value::Null, None, None);
         let (one, _q1) = hub.register(Room::lobby()).unwrap();
         let (two, mut q2) = hub.register(Room::lobby()).unwrap();
         let (three, mut q3) = hub.register(Room::lobby()).unwrap();

@@ -1,12 +1,15 @@
 //! Signaling at `/rtc`: the HTTP side of the WebSocket upgrade.
 //!
 //! - `protocol` — message types, parsing, serialization, name cleaning.
+//! - `appliance` — broadcasts served by the media server: `publish`,
+//!   viewers' `watch` answered by it, its notices turned into messages.
 //! - `hub` — the registry of connections and identified peers; fan-out.
 //! - `outbox` — a connection's outbound queue, bounded in frames and bytes.
 //! - `socket` — one connection's read/write loop, limits and keepalive.
 //! - `ratelimit` — the per-connection token bucket.
 //! - `room` — room names; which room a page or socket URL names.
 
+pub mod appliance;
 pub mod hub;
 pub mod outbox;
 pub mod protocol;

@@ -21,6 +21,11 @@ pub enum Inbound {
         name: String,
         live: bool,
     },
+    /// Go live through the appliance's media server with this SDP offer
+    /// (send-only media); answered with `published`.
+    Publish { sdp: String },
+    /// Stop the broadcast held by the appliance.
+    Unpublish,
     /// A message for one other peer; `message` is the whole object as sent.
     Relay {
         kind: RelayKind,
@@ -65,6 +70,10 @@ pub enum ErrorCode {
     BadId,
     UnknownTarget,
     RateLimited,
+    /// The target is a stream published to the appliance (WHIP), not a device.
+    NotCallable,
+    /// The media server is off, busy, or refused the offer.
+    MediaRefused,
 }
 
 impl ErrorCode {
@@ -77,6 +86,8 @@ impl ErrorCode {
             ErrorCode::BadId => "bad-id",
             ErrorCode::UnknownTarget => "unknown-target",
             ErrorCode::RateLimited => "rate-limited",
+            ErrorCode::NotCallable => "not-callable",
+            ErrorCode::MediaRefused => "media-refused",
         }
     }
 }
@@ -158,6 +169,15 @@ pub fn parse(text: &str) -> Result<Inbound, ProtocolError> {
             };
             return Ok(Inbound::Identify { id: id.to_string(), name: clean_name(name), live });
         }
+        "publish" => {
+            let sdp = message
+                .get("data")
+                .and_then(|d| d.get("sdp"))
+                .and_then(Value::as_str)
+                .ok_or_else(|| bad("publish needs data.sdp, the send-only offer as a string."))?;
+            return Ok(Inbound::Publish { sdp: sdp.to_string() });
+        }
+        "unpublish" => return Ok(Inbound::Unpublish),
         "offer" => RelayKind::Offer,
         "accept" => RelayKind::Accept,
         "reject" => RelayKind::Reject,
@@ -167,7 +187,7 @@ pub fn parse(text: &str) -> Result<Inbound, ProtocolError> {
         _ => {
             return Err(ProtocolError::new(
                 ErrorCode::UnknownType,
-                "Unknown message type; this server accepts identify, offer, accept, reject, icecandidate, hangup and watch.",
+                "Unknown message type; this server accepts identify, offer, accept, reject, icecandidate, hangup, watch, publish and unpublish.",
                 Some(&kind),
             ))
         }
@@ -242,14 +262,19 @@ pub struct ReadyTemplate {
 
 impl ReadyTemplate {
     /// `access_key` is present when the server requires one; `changed` only
-    /// on a live-reload `ready`.
+    /// on a live-reload `ready`; `media` says the appliance forwards
+    /// broadcasts (so "Go live" publishes to it).
     pub fn new(
         version: &str,
         ice_servers: &Value,
         access_key: Option<&str>,
         changed: Option<&[String]>,
+        media: bool,
     ) -> ReadyTemplate {
         let mut tail = format!(",\"iceServers\":{ice_servers}");
+        if media {
+            tail.push_str(",\"media\":true");
+        }
         if let Some(key) = access_key {
             tail.push_str(&format!(",\"accessKey\":{}", json!(key)));
         }
@@ -272,15 +297,60 @@ impl ReadyTemplate {
     }
 }
 
+/// How a live peer's broadcast reaches viewers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Live {
+    /// Not live.
+    #[default]
+    Off,
+    /// Each viewer connects to the broadcaster's device (the mesh).
+    Direct,
+    /// The appliance's media server forwards it.
+    Appliance,
+    /// A stream published over WHIP: no device behind it, watch only.
+    Whip,
+}
+
 /// A peer announcement (join, rename, going live or off air). `live` is
 /// only written when true, so announcements of peers who are not live are
-/// exactly those of the original protocol.
-pub fn peer(id: &str, name: &str, live: bool) -> String {
+/// exactly those of the original protocol; `via: "appliance"` marks a
+/// broadcast the media server serves, and `kind: "whip"` a peer that is a
+/// stream and not a device.
+pub fn peer(id: &str, name: &str, live: Live) -> String {
     let mut data = json!({ "id": id, "name": name });
-    if live {
+    if live != Live::Off {
         data["live"] = Value::Bool(true);
     }
+    if matches!(live, Live::Appliance | Live::Whip) {
+        data["via"] = Value::String("appliance".into());
+    }
+    if live == Live::Whip {
+        data["kind"] = Value::String("whip".into());
+    }
     json!({ "type": "peer", "data": data }).to_string()
+}
+
+/// The media server's answer to `publish`.
+pub fn published(sdp: &str) -> String {
+    json!({ "type": "published", "data": { "sdp": sdp, "via": "appliance" } }).to_string()
+}
+
+/// The appliance ended a peer's broadcast without being asked (its
+/// connection to the media server failed).
+pub fn unpublished(reason: &str) -> String {
+    json!({ "type": "unpublished", "data": { "reason": reason } }).to_string()
+}
+
+/// A message of a broadcast served by the appliance, sent to one of its
+/// viewers as if from the broadcaster (`source`), so a viewer's page handles
+/// it exactly like the broadcaster's own: `accept` with the answer,
+/// `reject` when full, `hangup` when it ends.
+pub fn from_appliance(kind: RelayKind, broadcaster: &str, fields: Value) -> String {
+    let mut data = json!({ "source": broadcaster, "stream": "broadcaster", "via": "appliance" });
+    if let (Value::Object(d), Value::Object(extra)) = (&mut data, fields) {
+        d.extend(extra);
+    }
+    json!({ "type": kind.as_str(), "data": data }).to_string()
 }
 
 /// A peer removal.
@@ -382,6 +452,8 @@ mod tests {
                 r#"{"type":"identify","data":{"id":"a","live":"yes"}}"#,
                 ErrorCode::BadMessage,
             ),
+            (r#"{"type":"publish"}"#, ErrorCode::BadMessage),
+            (r#"{"type":"publish","data":{"sdp":1}}"#, ErrorCode::BadMessage),
         ] {
             assert_eq!(code(text), want, "{text}");
         }
@@ -436,10 +508,15 @@ mod tests {
 
     #[test]
     fn live_flag_is_written_only_when_live() {
-        let plain: Value = serde_json::from_str(&peer("i", "Ann", false)).unwrap();
+        let plain: Value = serde_json::from_str(&peer("i", "Ann", Live::Off)).unwrap();
         assert_eq!(plain, json!({"type":"peer","data":{"id":"i","name":"Ann"}}));
-        let live: Value = serde_json::from_str(&peer("i", "Ann", true)).unwrap();
-        assert_eq!(live["data"]["live"], true);
+        let live: Value = serde_json::from_str(&peer("i", "Ann", Live::Direct)).unwrap();
+        assert_eq!(live, json!({"type":"peer","data":{"id":"i","name":"Ann","live":true}}));
+        let sfu: Value = serde_json::from_str(&peer("i", "Ann", Live::Appliance)).unwrap();
+        assert_eq!(sfu["data"]["via"], "appliance");
+        assert_eq!(sfu["data"].get("kind"), None);
+        let whip: Value = serde_json::from_str(&peer("i", "Cam", Live::Whip)).unwrap();
+        assert_eq!(whip["data"]["kind"], "whip");
     }
 
     #[test]
@@ -459,19 +536,21 @@ mod tests {
         let ice = json!([{"urls": "stun:a\"b"}]);
         let id = "6f1c2b9e-0000-4000-8000-000000000000";
         let plain: Value =
-            serde_json::from_str(&ReadyTemplate::new("v\"1", &ice, None, None).for_id(id)).unwrap();
+            serde_json::from_str(&ReadyTemplate::new("v\"1", &ice, None, None, false).for_id(id)).unwrap();
         assert_eq!(
             plain,
             json!({"type":"ready","version":"v\"1","id":id,"iceServers":ice})
         );
         let changed = ["style.css".to_string()];
         let live: Value = serde_json::from_str(
-            &ReadyTemplate::new("v2", &ice, Some("k\"ey"), Some(&changed)).for_id(id),
+            &ReadyTemplate::new("v2", &ice, Some("k\"ey"), Some(&changed), true).for_id(id),
         )
         .unwrap();
         assert_eq!(live["changed"], json!(["style.css"]));
         assert_eq!(live["accessKey"], "k\"ey");
         assert_eq!(live["id"], id);
+        assert_eq!(live["media"], true);
+        assert_eq!(plain.get("media"), None);
     }
 
     #[test]

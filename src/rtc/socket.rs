@@ -17,6 +17,7 @@ use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 use tokio_tungstenite::WebSocketStream;
 use tracing::debug;
 
+use super::appliance;
 use super::hub::{CloseReason, Hub, Membership};
 use super::outbox::{Inbox, Outbound};
 use super::protocol::{self, ErrorCode, Inbound, ProtocolError};
@@ -161,13 +162,20 @@ where
 fn dispatch(text: &str, me: &Membership, hub: &Hub) -> Result<(), ProtocolError> {
     match protocol::parse(text)? {
         Inbound::Identify { id, name, live } => hub.identify(me, &id, name, live),
+        Inbound::Publish { sdp } => appliance::publish(me, hub, sdp),
+        Inbound::Unpublish => appliance::unpublish(me, hub),
         Inbound::Relay {
             kind,
             target,
             message,
-        } => hub.relay(me, &target, kind.as_str(), || {
-            protocol::stamp_relay(kind, message, &me.id_str)
-        }),
+        } => {
+            if let Some(handled) = appliance::intercept(me, hub, kind, &target, &message) {
+                return handled;
+            }
+            hub.relay(me, &target, kind.as_str(), || {
+                protocol::stamp_relay(kind, message, &me.id_str)
+            })
+        }
     }
 }
 

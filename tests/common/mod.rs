@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use futures_util::{SinkExt, StreamExt};
-use http_body_util::{BodyExt, Empty};
+use http_body_util::{BodyExt, Full};
 use hyper::client::conn::http1;
 use hyper::{HeaderMap, Request, StatusCode};
 use hyper_util::rt::TokioIo;
@@ -131,6 +131,19 @@ impl TestServer {
         send_request(TokioIo::new(tls), method, path, &host, headers).await
     }
 
+    /// A request with a body over HTTPS to `localhost`.
+    pub async fn request_body(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: impl Into<Bytes>,
+    ) -> Reply {
+        let tls = self.tls("localhost").await;
+        let host = format!("localhost:{}", self.port());
+        send_request_body(TokioIo::new(tls), method, path, &host, headers, body.into()).await
+    }
+
     pub async fn get(&self, path: &str) -> Reply {
         self.request("GET", path, &[]).await
     }
@@ -247,7 +260,21 @@ pub async fn send_request<I>(
 where
     I: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
 {
-    let (mut sender, conn) = http1::handshake::<_, Empty<Bytes>>(io).await.unwrap();
+    send_request_body(io, method, path, host, headers, Bytes::new()).await
+}
+
+pub async fn send_request_body<I>(
+    io: I,
+    method: &str,
+    path: &str,
+    host: &str,
+    headers: &[(&str, &str)],
+    body: Bytes,
+) -> Reply
+where
+    I: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
+{
+    let (mut sender, conn) = http1::handshake::<_, Full<Bytes>>(io).await.unwrap();
     tokio::spawn(conn);
     let mut req = Request::builder()
         .method(method)
@@ -257,7 +284,7 @@ where
         req = req.header(*k, *v);
     }
     let res = sender
-        .send_request(req.body(Empty::new()).unwrap())
+        .send_request(req.body(Full::new(body)).unwrap())
         .await
         .unwrap();
     let (parts, body) = res.into_parts();

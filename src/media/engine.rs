@@ -1,0 +1,566 @@
+//! The media loop: one thread, one single-threaded runtime, every socket and
+//! session. It wakes for a datagram, a command or the earliest session
+//! timer, does the work that woke it, and goes back to sleep.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use str0m::change::SdpOffer;
+use str0m::config::{CryptoProvider, DtlsCert};
+use str0m::media::{KeyframeRequestKind, MediaData, MediaKind};
+use str0m::{Candidate, Rtc};
+use tokio::sync::mpsc;
+use tracing::{debug, warn};
+use uuid::Uuid;
+
+use super::fanout::{Broadcast, BroadcastKey};
+use super::session::{Happened, Owner, Role, Session};
+use super::udp::{Bound, Routes, Sockets, MAX_DATAGRAM};
+use super::{Answer, Command, Counters, MediaConfig, MediaError, Notice};
+use crate::rtc::Room;
+
+/// How often deadlines (connect, silence) are checked: they are tens of
+/// seconds, so a second of slack is invisible.
+const HOUSEKEEPING: Duration = Duration::from_secs(1);
+/// Datagrams read per wake-up before timers and commands get a turn, so a
+/// flood cannot starve them.
+const READ_BATCH: usize = 64;
+
+pub fn run(
+    bound: Bound,
+    commands: mpsc::Receiver<Command>,
+    notices: mpsc::Sender<Notice>,
+    counters: Arc<Counters>,
+    config: MediaConfig,
+) {
+    let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(err) => {
+            warn!(%err, "the media server could not start its runtime");
+            return;
+        }
+    };
+    runtime.block_on(async move {
+        let addrs = bound.addrs();
+        let sockets = match bound.into_sockets() {
+            Ok(s) => s,
+            Err(err) => {
+                warn!(%err, "the media server could not use its sockets");
+                return;
+            }
+        };
+        let Some(mut engine) = Engine::new(sockets, &addrs, notices, counters, config) else {
+            return;
+        };
+        engine.run(commands).await;
+    });
+}
+
+struct Engine {
+    sockets: Sockets,
+    routes: Routes,
+    sessions: HashMap<Uuid, Session>,
+    broadcasts: HashMap<BroadcastKey, Broadcast>,
+    notices: mpsc::Sender<Notice>,
+    counters: Arc<Counters>,
+    config: MediaConfig,
+    crypto: Arc<CryptoProvider>,
+    /// One DTLS certificate for every session: generating a key pair per
+    /// viewer would cost more than the rest of its set-up together.
+    dtls: DtlsCert,
+    candidates: Vec<Candidate>,
+    /// Scratch space reused on every wake-up.
+    happened: Vec<Happened>,
+    due: Vec<Uuid>,
+    dead: Vec<Uuid>,
+    next_housekeeping: Instant,
+}
+
+enum Woke {
+    Command(Option<Command>),
+    Datagram(std::io::Result<(usize, SocketAddr, SocketAddr)>),
+    Timer,
+}
+
+impl Engine {
+    fn new(
+        sockets: Sockets,
+        addrs: &[SocketAddr],
+        notices: mpsc::Sender<Notice>,
+        counters: Arc<Counters>,
+        config: MediaConfig,
+    ) -> Option<Engine> {
+        let crypto = str0m::crypto::from_feature_flags();
+        let Some(dtls) = crypto.dtls_provider.generate_certificate() else {
+            warn!("the media server could not make its DTLS certificate");
+            return None;
+        };
+        let candidates = addrs
+            .iter()
+            .filter_map(|a| Candidate::host(*a, "udp").ok())
+            .collect();
+        Some(Engine {
+            sockets,
+            routes: Routes::default(),
+            sessions: HashMap::new(),
+            broadcasts: HashMap::new(),
+            notices,
+            counters,
+            config,
+            crypto: Arc::new(crypto),
+            dtls,
+            candidates,
+            happened: Vec::new(),
+            due: Vec::new(),
+            dead: Vec::new(),
+            next_housekeeping: Instant::now() + HOUSEKEEPING,
+        })
+    }
+
+    async fn run(&mut self, mut commands: mpsc::Receiver<Command>) {
+        let mut buf = vec![0u8; MAX_DATAGRAM];
+        loop {
+            let deadline = self.next_deadline();
+            let woke = {
+                let sockets = &self.sockets;
+                let buf = &mut buf;
+                tokio::select! {
+                    biased;
+                    c = commands.recv() => Woke::Command(c),
+                    d = std::future::poll_fn(|cx| sockets.poll_recv(cx, buf)) => Woke::Datagram(d),
+                    _ = tokio::time::sleep_until(deadline.into()) => Woke::Timer,
+                }
+            };
+            match woke {
+                Woke::Command(None) => break,
+                Woke::Command(Some(c)) => self.command(c),
+                Woke::Datagram(Ok((n, from, local))) => {
+                    let now = Instant::now();
+                    self.datagram(now, from, local, n, &buf);
+                    for _ in 1..READ_BATCH {
+                        let Some((n, from, local)) = self.sockets.try_recv(&mut buf) else {
+                            break;
+                        };
+                        self.datagram(now, from, local, n, &buf);
+                    }
+                }
+                // ICMP "port unreachable" from a peer that went away shows up
+                // as a receive error on Linux; it is not ours to stop for.
+                Woke::Datagram(Err(err)) => debug!(%err, "media socket read"),
+                Woke::Timer => {}
+            }
+            self.timers(Instant::now());
+        }
+        for session in self.sessions.values_mut() {
+            session.rtc.disconnect();
+        }
+    }
+
+    fn next_deadline(&self) -> Instant {
+        let mut t = self.next_housekeeping;
+        for s in self.sessions.values() {
+            t = t.min(s.next_timeout);
+        }
+        for b in self.broadcasts.values() {
+            if let Some(due) = b.keyframes.next_due() {
+                t = t.min(due);
+            }
+        }
+        t
+    }
+
+    fn datagram(&mut self, now: Instant, from: SocketAddr, local: SocketAddr, n: usize, buf: &[u8]) {
+        let data = &buf[..n];
+        self.counters.add(&self.counters.packets_in, 1);
+        self.counters.add(&self.counters.bytes_in, n as u64);
+        let Some((id, unbound)) = self.routes.lookup(from, data) else {
+            self.counters.add(&self.counters.unknown_dropped, 1);
+            return;
+        };
+        let Some(session) = self.sessions.get_mut(&id) else {
+            self.counters.add(&self.counters.unknown_dropped, 1);
+            return;
+        };
+        if !session.receive(now, from, local, data) {
+            self.counters.add(&self.counters.unknown_dropped, 1);
+            return;
+        }
+        if unbound {
+            self.routes.bind(from, id);
+        }
+        self.after(id, now);
+    }
+
+    /// Drains a session after it was given input, and acts on what happened.
+    fn after(&mut self, id: Uuid, now: Instant) {
+        let mut happened = std::mem::take(&mut self.happened);
+        let Some(session) = self.sessions.get_mut(&id) else {
+            self.happened = happened;
+            return;
+        };
+        session.drain(&self.sockets, &self.counters, &mut happened);
+        let (key, role, dead) = (session.key.clone(), session.role, session.dead);
+        for h in happened.drain(..) {
+            match h {
+                Happened::Connected => {
+                    debug!(session = %id, ?role, "media session connected");
+                    if role == Role::Viewer {
+                        self.want_keyframe(&key, now);
+                    }
+                }
+                Happened::Track(mid, kind) => {
+                    if let Some(b) = self.broadcasts.get_mut(&key) {
+                        if b.publisher == id && b.kind_of(mid).is_none() {
+                            b.tracks.push((mid, kind));
+                        }
+                    }
+                }
+                Happened::Media(data) => self.fan_out(&key, id, &data, now),
+                Happened::KeyframeWanted => self.want_keyframe(&key, now),
+            }
+        }
+        self.happened = happened;
+        if dead {
+            self.remove(id, "failed", true);
+        }
+    }
+
+    /// Hands one of the publisher's frames to every connected viewer.
+    fn fan_out(&mut self, key: &BroadcastKey, from: Uuid, data: &MediaData, now: Instant) {
+        let Some(b) = self.broadcasts.get_mut(key) else { return };
+        if b.publisher != from {
+            return;
+        }
+        let Some(kind) = b.kind_of(data.mid) else { return };
+        let mut want_keyframe = false;
+        if kind == MediaKind::Video {
+            if data.is_keyframe() {
+                b.keyframes.keyframe_seen();
+            } else if !data.contiguous {
+                // Packets were lost for good: viewers' pictures are broken
+                // until the next keyframe.
+                want_keyframe = true;
+            }
+        }
+        let mut scratch = Vec::new();
+        for viewer in &b.viewers {
+            let Some(v) = self.sessions.get_mut(viewer) else { continue };
+            if !v.connected || v.dead {
+                continue;
+            }
+            if !v.forward(kind, data) && kind == MediaKind::Video && v.awaiting_keyframe {
+                want_keyframe = true;
+            }
+            v.drain(&self.sockets, &self.counters, &mut scratch);
+            for h in scratch.drain(..) {
+                if let Happened::KeyframeWanted = h {
+                    want_keyframe = true;
+                }
+            }
+            if v.dead {
+                self.dead.push(*viewer);
+            }
+        }
+        if want_keyframe {
+            self.want_keyframe(key, now);
+        }
+        let dead = std::mem::take(&mut self.dead);
+        for id in &dead {
+            self.remove(*id, "failed", true);
+        }
+        self.dead = dead;
+        self.dead.clear();
+    }
+
+    /// Asks the publisher for a keyframe, at most once per interval.
+    fn want_keyframe(&mut self, key: &BroadcastKey, now: Instant) {
+        let Some(b) = self.broadcasts.get_mut(key) else { return };
+        if b.keyframes.request(now) {
+            Self::send_keyframe_request(&mut self.sessions, b, &self.sockets, &self.counters);
+        }
+    }
+
+    fn send_keyframe_request(
+        sessions: &mut HashMap<Uuid, Session>,
+        b: &Broadcast,
+        sockets: &Sockets,
+        counters: &Counters,
+    ) {
+        let Some(p) = sessions.get_mut(&b.publisher) else { return };
+        for mid in b.video_mids() {
+            if let Some(mut writer) = p.rtc.writer(mid) {
+                // PLI is what every browser and OBS answer; FIR only some.
+                let _ = writer.request_keyframe(None, KeyframeRequestKind::Pli);
+            }
+        }
+        let mut ignored = Vec::new();
+        p.drain(sockets, counters, &mut ignored);
+    }
+
+    fn timers(&mut self, now: Instant) {
+        let mut due = std::mem::take(&mut self.due);
+        due.extend(
+            self.sessions
+                .iter()
+                .filter(|(_, s)| s.next_timeout <= now)
+                .map(|(id, _)| *id),
+        );
+        for id in due.drain(..) {
+            if let Some(s) = self.sessions.get_mut(&id) {
+                s.tick(now);
+            }
+            self.after(id, now);
+        }
+        self.due = due;
+        for b in self.broadcasts.values_mut() {
+            if b.keyframes.due(now) {
+                Self::send_keyframe_request(&mut self.sessions, b, &self.sockets, &self.counters);
+            }
+        }
+        if now >= self.next_housekeeping {
+            self.next_housekeeping = now + HOUSEKEEPING;
+            let expired: Vec<Uuid> = self
+                .sessions
+                .iter()
+                .filter(|(_, s)| s.dead || s.expired(now, self.config.silence))
+                .map(|(id, _)| *id)
+                .collect();
+            for id in expired {
+                self.remove(id, "failed", true);
+            }
+        }
+    }
+
+    fn command(&mut self, command: Command) {
+        let now = Instant::now();
+        match command {
+            Command::Publish { key, owner, offer, reply } => {
+                let _ = reply.send(self.publish(key, owner, &offer, now));
+            }
+            Command::Watch { room, peer, owner, offer, reply } => {
+                let _ = reply.send(self.watch(room, peer, owner, &offer, now));
+            }
+            Command::End { room, session, reply } => {
+                let found = self
+                    .sessions
+                    .get(&session)
+                    .is_some_and(|s| s.key.room == room);
+                if found {
+                    self.remove(session, "stopped", false);
+                }
+                if let Some(reply) = reply {
+                    let _ = reply.send(found);
+                }
+            }
+            Command::Unpublish { key } => {
+                if let Some(publisher) = self.broadcasts.get(&key).map(|b| b.publisher) {
+                    self.remove(publisher, "stopped", false);
+                }
+            }
+            Command::StopWatching { key, viewer } => {
+                let found = self.broadcasts.get(&key).and_then(|b| {
+                    b.viewers
+                        .iter()
+                        .find(|v| self.sessions.get(v).is_some_and(|s| s.owner == Owner::Peer(viewer)))
+                        .copied()
+                });
+                if let Some(id) = found {
+                    self.remove(id, "stopped", false);
+                }
+            }
+            Command::PeerLeft { room, peer } => {
+                let gone: Vec<Uuid> = self
+                    .sessions
+                    .iter()
+                    .filter(|(_, s)| s.key.room == room && s.owner == Owner::Peer(peer))
+                    .map(|(id, _)| *id)
+                    .collect();
+                for id in gone {
+                    self.remove(id, "left", false);
+                }
+            }
+            Command::Broadcasts { room, reply } => {
+                let _ = reply.send(self.room_broadcasts(&room));
+            }
+        }
+    }
+
+    fn room_broadcasts(&self, room: &Room) -> Vec<Uuid> {
+        let mut list: Vec<&Broadcast> = self.broadcasts.values().filter(|b| b.key.room == *room).collect();
+        list.sort_by_key(|b| std::cmp::Reverse(b.started));
+        list.into_iter().map(|b| b.key.peer).collect()
+    }
+
+    fn new_rtc(&self, now: Instant) -> Rtc {
+        let mut rtc = Rtc::builder()
+            .set_ice_lite(true)
+            .set_crypto_provider(self.crypto.clone())
+            .set_dtls_cert(self.dtls.clone())
+            .clear_codecs()
+            .enable_opus(true, false)
+            .enable_vp8(true)
+            .enable_h264(true)
+            .build(now);
+        for c in &self.candidates {
+            rtc.add_local_candidate(c.clone());
+        }
+        rtc
+    }
+
+    /// Answers an offer and registers the session; `role` says which
+    /// direction the answer must carry media in.
+    fn open(&mut self, offer: &str, role: Role, key: BroadcastKey, owner: Owner, now: Instant) -> Result<(Uuid, String), MediaError> {
+        let parsed = SdpOffer::from_sdp_string(offer).map_err(|e| MediaError::BadSdp(e.to_string()))?;
+        let mut rtc = self.new_rtc(now);
+        let answer = rtc
+            .sdp_api()
+            .accept_offer(parsed)
+            .map_err(|e| MediaError::NoMedia(e.to_string()))?;
+        let sdp = answer.to_sdp_string();
+        let wanted = match role {
+            Role::Publisher => "a=recvonly",
+            Role::Viewer => "a=sendonly",
+        };
+        if !has_media(&sdp, wanted) {
+            return Err(MediaError::NoMedia(match role {
+                Role::Publisher => "it sends no audio or video in a codec this server takes".into(),
+                Role::Viewer => "it receives no audio or video in a codec this server sends".into(),
+            }));
+        }
+        let Some(ufrag) = ice_ufrag(&sdp) else {
+            return Err(MediaError::NoMedia("the answer has no ICE credentials".into()));
+        };
+        let id = Uuid::new_v4();
+        self.routes.add_session(ufrag.to_string(), id);
+        self.sessions.insert(id, Session::new(id, rtc, role, key, owner, now));
+        self.counters.sessions.store(self.sessions.len() as u64, std::sync::atomic::Ordering::Relaxed);
+        Ok((id, sdp))
+    }
+
+    fn publish(&mut self, key: BroadcastKey, owner: Owner, offer: &str, now: Instant) -> Result<Answer, MediaError> {
+        // Parse before ending anything: a bad offer must not stop a good stream.
+        SdpOffer::from_sdp_string(offer).map_err(|e| MediaError::BadSdp(e.to_string()))?;
+        if let Some(old) = self.broadcasts.get(&key).map(|b| b.publisher) {
+            self.remove(old, "stopped", false);
+        }
+        let (id, sdp) = self.open(offer, Role::Publisher, key.clone(), owner, now)?;
+        self.broadcasts.insert(key.clone(), Broadcast::new(key.clone(), id, now));
+        self.counters.broadcasts.store(self.broadcasts.len() as u64, std::sync::atomic::Ordering::Relaxed);
+        self.after(id, now);
+        Ok(Answer { session: id, peer: key.peer, sdp })
+    }
+
+    fn watch(&mut self, room: Room, peer: Option<Uuid>, owner: Owner, offer: &str, now: Instant) -> Result<Answer, MediaError> {
+        let peer = match peer {
+            Some(p) => p,
+            None => *self.room_broadcasts(&room).first().ok_or(MediaError::NoBroadcast)?,
+        };
+        let key = BroadcastKey { room, peer };
+        let Some(b) = self.broadcasts.get(&key) else {
+            return Err(MediaError::NoBroadcast);
+        };
+        // A peer that asks again (its page restarted its stream) replaces
+        // its old session rather than taking a second place.
+        let again = match owner {
+            Owner::Peer(_) => b
+                .viewers
+                .iter()
+                .find(|v| self.sessions.get(v).is_some_and(|s| s.owner == owner))
+                .copied(),
+            Owner::Http => None,
+        };
+        if again.is_none() && b.viewers.len() >= self.config.max_viewers {
+            return Err(MediaError::Full);
+        }
+        SdpOffer::from_sdp_string(offer).map_err(|e| MediaError::BadSdp(e.to_string()))?;
+        if let Some(old) = again {
+            self.remove(old, "stopped", false);
+        }
+        let (id, sdp) = self.open(offer, Role::Viewer, key.clone(), owner, now)?;
+        if let Some(b) = self.broadcasts.get_mut(&key) {
+            b.viewers.push(id);
+        }
+        self.after(id, now);
+        Ok(Answer { session: id, peer, sdp })
+    }
+
+    /// Removes a session. A publisher takes its broadcast and every viewer
+    /// with it. `notify` tells the signaling side about this session's end
+    /// (not wanted when its owner asked for it).
+    fn remove(&mut self, id: Uuid, reason: &'static str, notify: bool) {
+        let Some(mut session) = self.sessions.remove(&id) else { return };
+        session.rtc.disconnect();
+        self.routes.remove_session(id);
+        match session.role {
+            Role::Viewer => {
+                if let Some(b) = self.broadcasts.get_mut(&session.key) {
+                    b.viewers.retain(|v| *v != id);
+                }
+                if notify {
+                    self.notify(Notice::ViewerEnded { key: session.key.clone(), viewer: session.owner, reason });
+                }
+            }
+            Role::Publisher => {
+                let is_current = self.broadcasts.get(&session.key).is_some_and(|b| b.publisher == id);
+                if is_current {
+                    if let Some(b) = self.broadcasts.remove(&session.key) {
+                        debug!(peer = %b.key.peer, viewers = b.viewers.len(), "broadcast ended");
+                        for viewer in b.viewers {
+                            self.remove(viewer, "stopped", true);
+                        }
+                    }
+                    self.notify(Notice::BroadcastEnded {
+                        key: session.key.clone(),
+                        owner: session.owner,
+                        reason,
+                    });
+                }
+            }
+        }
+        self.counters.sessions.store(self.sessions.len() as u64, std::sync::atomic::Ordering::Relaxed);
+        self.counters.broadcasts.store(self.broadcasts.len() as u64, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    fn notify(&self, notice: Notice) {
+        if self.notices.try_send(notice).is_err() {
+            warn!("media notices queue full; a viewer may not hear that its stream ended");
+        }
+    }
+}
+
+/// Whether an SDP has an active audio or video section with `direction`
+/// (or sendrecv).
+fn has_media(sdp: &str, direction: &str) -> bool {
+    let mut active = false;
+    for line in sdp.lines().map(str::trim_end) {
+        if let Some(rest) = line.strip_prefix("m=") {
+            let mut fields = rest.split(' ');
+            let kind = fields.next();
+            let port = fields.next();
+            active = matches!(kind, Some("audio" | "video")) && port != Some("0");
+        } else if active && (line == direction || line == "a=sendrecv") {
+            return true;
+        }
+    }
+    false
+}
+
+fn ice_ufrag(sdp: &str) -> Option<&str> {
+    sdp.lines()
+        .find_map(|l| l.trim_end().strip_prefix("a=ice-ufrag:"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn media_sections_and_directions() {
+        let sdp = "v=0\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\na=recvonly\r\nm=video 0 UDP/TLS/RTP/SAVPF 96\r\na=sendonly\r\nm=application 9 UDP/DTLS/SCTP webrtc-datachannel\r\na=sendonly\r\n";
+        assert!(has_media(sdp, "a=recvonly"));
+        assert!(!has_media(sdp, "a=sendonly"), "a rejected m-line and data channels do not count");
+        assert_eq!(ice_ufrag("a=x\r\na=ice-ufrag:abcd\r\n"), Some("abcd"));
+    }
+}

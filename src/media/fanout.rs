@@ -1,0 +1,136 @@
+//! One broadcast: its publisher, its viewers, and when to ask the publisher
+//! for a keyframe. Pure bookkeeping with time as an input, so the rules are
+//! tested without sockets.
+
+use std::time::{Duration, Instant};
+
+use str0m::media::{MediaKind, Mid};
+use uuid::Uuid;
+
+use crate::rtc::Room;
+
+/// A broadcast is one peer's stream in one room.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct BroadcastKey {
+    pub room: Room,
+    pub peer: Uuid,
+}
+
+/// Keyframes are expensive (5–10× a delta frame), and every viewer that
+/// joins, loses packets or starts decoding asks for one. At most one request
+/// per interval reaches the publisher; requests in between are remembered
+/// and sent when the interval ends, so a late joiner waits at most this long
+/// plus one frame.
+pub const KEYFRAME_INTERVAL: Duration = Duration::from_secs(1);
+
+/// Coalesces keyframe requests (see [`KEYFRAME_INTERVAL`]).
+#[derive(Debug, Default)]
+pub struct KeyframeGate {
+    last_sent: Option<Instant>,
+    pending: bool,
+}
+
+impl KeyframeGate {
+    /// Someone wants a keyframe. Returns true when the request should go to
+    /// the publisher now; otherwise it is kept for [`KeyframeGate::due`].
+    pub fn request(&mut self, now: Instant) -> bool {
+        match self.last_sent {
+            Some(t) if now.saturating_duration_since(t) < KEYFRAME_INTERVAL => {
+                self.pending = true;
+                false
+            }
+            _ => {
+                self.last_sent = Some(now);
+                self.pending = false;
+                true
+            }
+        }
+    }
+
+    /// A request held back earlier whose time has come.
+    pub fn due(&mut self, now: Instant) -> bool {
+        self.pending && self.request(now)
+    }
+
+    /// When a held-back request becomes due, if one is held.
+    pub fn next_due(&self) -> Option<Instant> {
+        match (self.pending, self.last_sent) {
+            (true, Some(t)) => Some(t + KEYFRAME_INTERVAL),
+            _ => None,
+        }
+    }
+
+    /// A keyframe arrived: requests still held are satisfied by it.
+    pub fn keyframe_seen(&mut self) {
+        self.pending = false;
+    }
+}
+
+/// One publisher's stream and who watches it.
+#[derive(Debug)]
+pub struct Broadcast {
+    pub key: BroadcastKey,
+    pub publisher: Uuid,
+    pub viewers: Vec<Uuid>,
+    /// The publisher's incoming tracks.
+    pub tracks: Vec<(Mid, MediaKind)>,
+    pub keyframes: KeyframeGate,
+    pub started: Instant,
+}
+
+impl Broadcast {
+    pub fn new(key: BroadcastKey, publisher: Uuid, now: Instant) -> Broadcast {
+        Broadcast {
+            key,
+            publisher,
+            viewers: Vec::new(),
+            tracks: Vec::new(),
+            keyframes: KeyframeGate::default(),
+            started: now,
+        }
+    }
+
+    pub fn kind_of(&self, mid: Mid) -> Option<MediaKind> {
+        self.tracks.iter().find(|(m, _)| *m == mid).map(|(_, k)| *k)
+    }
+
+    pub fn video_mids(&self) -> impl Iterator<Item = Mid> + '_ {
+        self.tracks
+            .iter()
+            .filter(|(_, k)| *k == MediaKind::Video)
+            .map(|(m, _)| *m)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keyframe_requests_are_coalesced_to_one_per_interval() {
+        let t0 = Instant::now();
+        let mut gate = KeyframeGate::default();
+        assert!(gate.request(t0), "the first request goes at once");
+        // A burst of joiners within the interval: none goes now...
+        for ms in [1, 10, 500, 999] {
+            assert!(!gate.request(t0 + Duration::from_millis(ms)));
+        }
+        // ...but one is remembered and due when the interval ends.
+        assert_eq!(gate.next_due(), Some(t0 + KEYFRAME_INTERVAL));
+        assert!(!gate.due(t0 + Duration::from_millis(999)));
+        assert!(gate.due(t0 + KEYFRAME_INTERVAL));
+        assert!(!gate.due(t0 + KEYFRAME_INTERVAL * 3), "sent once, not again");
+        assert_eq!(gate.next_due(), None);
+    }
+
+    #[test]
+    fn a_keyframe_satisfies_held_requests() {
+        let t0 = Instant::now();
+        let mut gate = KeyframeGate::default();
+        assert!(gate.request(t0));
+        assert!(!gate.request(t0 + Duration::from_millis(100)));
+        gate.keyframe_seen();
+        assert!(!gate.due(t0 + KEYFRAME_INTERVAL));
+        assert!(gate.request(t0 + KEYFRAME_INTERVAL), "a new request later goes at once");
+    }
+}

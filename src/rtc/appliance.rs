@@ -1,0 +1,159 @@
+//! The signaling side of broadcasts the appliance serves: `publish` and
+//! `unpublish` from a broadcaster's page, viewers' `watch` (and their
+//! `hangup` and `icecandidate`) answered by the media server instead of the
+//! broadcaster, and the media loop's notices turned into messages.
+//!
+//! A viewer's page cannot tell the two kinds of broadcast apart on the wire:
+//! it sends `watch` to the broadcaster's id and gets `accept`, `reject` or
+//! `hangup` back from that id, as it always did; old pages keep working.
+
+use serde_json::{json, Map, Value};
+use tokio::sync::mpsc;
+use tracing::debug;
+
+use super::hub::{Hub, Membership};
+use super::outbox::Outbound;
+use super::protocol::{self, ErrorCode, ProtocolError, RelayKind};
+use crate::media::{BroadcastKey, MediaError, Notice, Owner};
+
+/// Handles `publish`: the answer (or the refusal) comes back on the
+/// connection's own queue once the media loop has it.
+pub fn publish(me: &Membership, hub: &Hub, sdp: String) -> Result<(), ProtocolError> {
+    let Some(media) = hub.media() else {
+        return Err(ProtocolError::new(
+            ErrorCode::MediaRefused,
+            "This server's media server is off (MEDIA=off); stream to viewers directly.",
+            Some("publish"),
+        ));
+    };
+    if !me.is_identified() {
+        return Err(not_identified("publish"));
+    }
+    me.mark_media_use();
+    let key = BroadcastKey { room: me.room.clone(), peer: me.id };
+    let answer = media.publish(key, Owner::Peer(me.id), sdp);
+    let (hub, room, id, outbox) = (hub.clone(), me.room.clone(), me.id, me.outbox.clone());
+    tokio::spawn(async move {
+        let frame = match answer.await {
+            Ok(answer) => {
+                hub.set_appliance(&room, id, true);
+                protocol::published(&answer.sdp)
+            }
+            Err(err) => refused(&err, "publish"),
+        };
+        outbox.push(Outbound::Text(frame.into()));
+    });
+    Ok(())
+}
+
+pub fn unpublish(me: &Membership, hub: &Hub) -> Result<(), ProtocolError> {
+    if let Some(media) = hub.media() {
+        hub.set_appliance(&me.room, me.id, false);
+        media.unpublish(BroadcastKey { room: me.room.clone(), peer: me.id });
+    }
+    Ok(())
+}
+
+/// A relayed message to a peer whose broadcast the appliance serves: the
+/// viewer's side of that broadcast is handled here. Returns `None` for
+/// anything else (a call to that peer is relayed as ever).
+pub fn intercept(
+    me: &Membership,
+    hub: &Hub,
+    kind: RelayKind,
+    target: &str,
+    message: &Map<String, Value>,
+) -> Option<Result<(), ProtocolError>> {
+    let media = hub.media()?;
+    let from_viewer = kind == RelayKind::Watch
+        || message
+            .get("data")
+            .and_then(|d| d.get("stream"))
+            .and_then(Value::as_str)
+            == Some("viewer");
+    if !from_viewer {
+        return None;
+    }
+    let broadcaster = hub.appliance_broadcast(&me.room, target)?;
+    if !me.is_identified() {
+        return Some(Err(not_identified(kind.as_str())));
+    }
+    let key = BroadcastKey { room: me.room.clone(), peer: broadcaster };
+    match kind {
+        RelayKind::Watch => {
+            let sdp = message
+                .get("data")
+                .and_then(|d| d.get("sdp"))
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_string();
+            me.mark_media_use();
+            let answer = media.watch(me.room.clone(), Some(broadcaster), Owner::Peer(me.id), sdp);
+            let outbox = me.outbox.clone();
+            let source = broadcaster.hyphenated().to_string();
+            tokio::spawn(async move {
+                let frame = match answer.await {
+                    Ok(a) => protocol::from_appliance(
+                        RelayKind::Accept,
+                        &source,
+                        json!({ "type": "answer", "sdp": a.sdp }),
+                    ),
+                    Err(err) => {
+                        let reason = match err {
+                            MediaError::Full => "full",
+                            MediaError::NoBroadcast => "not-live",
+                            _ => "failed",
+                        };
+                        debug!(error = %err.message(), "appliance watch refused");
+                        protocol::from_appliance(RelayKind::Reject, &source, json!({ "reason": reason }))
+                    }
+                };
+                outbox.push(Outbound::Text(frame.into()));
+            });
+        }
+        RelayKind::Hangup => media.stop_watching(key, me.id),
+        // The media server is ICE-lite: it answers the viewer's checks and
+        // needs none of its candidates. Anything else a viewer might send
+        // has no one to go to.
+        _ => {}
+    }
+    Some(Ok(()))
+}
+
+/// Turns the media loop's notices into messages, until the loop stops.
+pub async fn follow(hub: Hub, mut notices: mpsc::Receiver<Notice>) {
+    while let Some(notice) = notices.recv().await {
+        match notice {
+            Notice::BroadcastEnded { key, owner, reason } => match owner {
+                Owner::Http => hub.remove_stream(&key.room, key.peer),
+                Owner::Peer(peer) => {
+                    hub.set_appliance(&key.room, peer, false);
+                    if reason != "left" && reason != "stopped" {
+                        hub.send_to(&key.room, peer, protocol::unpublished(reason));
+                    }
+                }
+            },
+            Notice::ViewerEnded { key, viewer: Owner::Peer(viewer), reason } => {
+                let frame = protocol::from_appliance(
+                    RelayKind::Hangup,
+                    &key.peer.hyphenated().to_string(),
+                    json!({ "reason": reason }),
+                );
+                hub.send_to(&key.room, viewer, frame);
+            }
+            Notice::ViewerEnded { viewer: Owner::Http, .. } => {}
+        }
+    }
+}
+
+fn not_identified(kind: &str) -> ProtocolError {
+    ProtocolError::new(
+        ErrorCode::NotIdentified,
+        "Send identify with your id and name before using the media server.",
+        Some(kind),
+    )
+}
+
+fn refused(err: &MediaError, kind: &str) -> String {
+    ProtocolError::new(ErrorCode::MediaRefused, err.message(), Some(kind)).to_json()
+}
