@@ -419,7 +419,11 @@ fn parse_on_off(name: &str, value: Option<&str>, off_hint: &str) -> Result<bool>
 }
 
 fn parse_media(s: &Settings) -> Result<Option<MediaSettings>> {
-    if !parse_on_off("MEDIA", s.media.as_deref(), "MEDIA=off to stream from the devices themselves")? {
+    if !parse_on_off(
+        "MEDIA",
+        s.media.as_deref(),
+        "MEDIA=off to stream from the devices themselves",
+    )? {
         return Ok(None);
     }
     let port = match &s.media_port {
@@ -430,7 +434,11 @@ fn parse_media(s: &Settings) -> Result<Option<MediaSettings>> {
     };
     let max_viewers = match &s.max_viewers {
         Some(v) => {
-            let n: usize = parse_number("MAX_VIEWERS", v, "a positive number of viewers per broadcast")?;
+            let n: usize = parse_number(
+                "MAX_VIEWERS",
+                v,
+                "a positive number of viewers per broadcast",
+            )?;
             if n == 0 || n > MAX_MAX_VIEWERS {
                 bail!("MAX_VIEWERS is {v:?}; use a number from 1 to {MAX_MAX_VIEWERS} (the default is {DEFAULT_MAX_VIEWERS})");
             }

@@ -137,7 +137,10 @@ pub async fn handle(req: Request<Incoming>, app: &App) -> Response<Body> {
             return if media.end(target.room, session).await {
                 text_response(StatusCode::OK, "Session ended.\n")
             } else {
-                text_response(StatusCode::NOT_FOUND, "No such session (it may have ended already).\n")
+                text_response(
+                    StatusCode::NOT_FOUND,
+                    "No such session (it may have ended already).\n",
+                )
             };
         }
         (Method::OPTIONS, _) => return allow(StatusCode::NO_CONTENT, target.session.is_some(), ""),
@@ -190,7 +193,11 @@ pub async fn handle(req: Request<Incoming>, app: &App) -> Response<Body> {
             }
             answer
         }
-        Kind::Whep => media.watch(target.room.clone(), target.peer, Owner::Http, offer).await,
+        Kind::Whep => {
+            media
+                .watch(target.room.clone(), target.peer, Owner::Http, offer)
+                .await
+        }
     };
     match result {
         Ok(answer) => created(&target, &answer),
@@ -238,15 +245,21 @@ fn refused(err: &MediaError) -> Response<Body> {
     };
     let mut res = text_response(status, &format!("{}\n", err.message()));
     if status == StatusCode::SERVICE_UNAVAILABLE {
-        res.headers_mut()
-            .insert(header::RETRY_AFTER, HeaderValue::from_static(RETRY_AFTER_SECS));
+        res.headers_mut().insert(
+            header::RETRY_AFTER,
+            HeaderValue::from_static(RETRY_AFTER_SECS),
+        );
     }
     res
 }
 
 fn allow(status: StatusCode, session: bool, text: &str) -> Response<Body> {
     let mut res = text_response(status, text);
-    let methods = if session { "DELETE, OPTIONS" } else { "POST, OPTIONS" };
+    let methods = if session {
+        "DELETE, OPTIONS"
+    } else {
+        "POST, OPTIONS"
+    };
     res.headers_mut()
         .insert(header::ALLOW, HeaderValue::from_static(methods));
     res
@@ -260,7 +273,10 @@ mod tests {
     fn paths() {
         let id = Uuid::new_v4();
         let t = parse_path("/whip/team").unwrap();
-        assert_eq!((t.kind, t.room.as_str(), t.peer, t.session), (Kind::Whip, "team", None, None));
+        assert_eq!(
+            (t.kind, t.room.as_str(), t.peer, t.session),
+            (Kind::Whip, "team", None, None)
+        );
         let t = parse_path(&format!("/whip/team/{id}")).unwrap();
         assert_eq!(t.session, Some(id));
         let t = parse_path(&format!("/whep/team/{id}")).unwrap();
@@ -272,7 +288,10 @@ mod tests {
             ("/whip/", StatusCode::BAD_REQUEST),
             ("/whip/a%20b", StatusCode::BAD_REQUEST),
             ("/whip/../x", StatusCode::BAD_REQUEST),
-            (&*format!("/whip/{}", "x".repeat(65)), StatusCode::BAD_REQUEST),
+            (
+                &*format!("/whip/{}", "x".repeat(65)),
+                StatusCode::BAD_REQUEST,
+            ),
             ("/whip/team/not-a-uuid", StatusCode::NOT_FOUND),
             (&*format!("/whip/team/{id}/{id}"), StatusCode::NOT_FOUND),
             (&*format!("/whep/team/{id}/{id}/x"), StatusCode::NOT_FOUND),

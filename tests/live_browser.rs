@@ -3,6 +3,11 @@
 //! live; Bob and Carol open the room's shared link and watch; Dave, in the
 //! lobby, sees none of it; a browser without the link is turned away. Run in
 //! headless Chromium inside a private network namespace (tests/e2e/mod.rs).
+//!
+//! Twice: through the appliance's media server (the default: Alice's
+//! browser sends one stream however many watch, and a WHIP publisher that is
+//! not a browser is watched in the app too), and with `MEDIA=off`, where
+//! Alice's browser streams to each viewer itself.
 
 mod common;
 mod e2e;
@@ -13,21 +18,60 @@ use std::time::Duration;
 use e2e::{Browser, SERVER_ADDR};
 
 #[test]
-fn a_broadcaster_and_two_viewers_in_a_private_room() {
+fn a_broadcaster_and_two_viewers_through_the_appliance() {
+    if let Err(why) = whip_publisher_available() {
+        netns::skip_or_fail("the appliance live-stream scenario", &why);
+        return;
+    }
     e2e::run_outer(
-        "the live-stream scenario",
+        "the appliance live-stream scenario",
+        "livesfu",
+        "appliance_scenario_inside_namespace",
+        Duration::from_secs(180),
+    );
+}
+
+#[test]
+fn a_broadcaster_and_two_viewers_device_to_device() {
+    e2e::run_outer(
+        "the device-to-device live-stream scenario",
         "live",
-        "live_scenario_inside_namespace",
+        "mesh_scenario_inside_namespace",
         Duration::from_secs(150),
     );
 }
 
-/// The scenario itself; only meaningful inside the namespace made above.
+/// The scenarios themselves; only meaningful inside the namespaces made above.
 #[test]
-#[ignore = "run by a_broadcaster_and_two_viewers_in_a_private_room inside its namespace"]
-fn live_scenario_inside_namespace() {
-    e2e::run_inner(scenario);
+#[ignore = "run by a_broadcaster_and_two_viewers_through_the_appliance inside its namespace"]
+fn appliance_scenario_inside_namespace() {
+    e2e::run_inner(|| scenario(true));
 }
+
+#[test]
+#[ignore = "run by a_broadcaster_and_two_viewers_device_to_device inside its namespace"]
+fn mesh_scenario_inside_namespace() {
+    e2e::run_inner(|| scenario(false));
+}
+
+/// The WHIP publisher (tests/e2e/whip_publish.py) needs Python's aiortc.
+fn whip_publisher_available() -> Result<(), String> {
+    let ok = std::process::Command::new("python3")
+        .args(["-c", "import aiortc"])
+        .status()
+        .is_ok_and(|s| s.success());
+    if ok {
+        Ok(())
+    } else {
+        Err("python3 with aiortc is not installed (pip install aiortc)".into())
+    }
+}
+
+/// How many video streams the broadcaster's page sends, from `getStats()`.
+const OUTBOUND_VIDEO: &str = "const b = window.lanrtc.broadcast; \
+    const pcs = b.pc ? [b.pc] : [...b.links.values()].map(l => l.pc); \
+    return Promise.all(pcs.map(pc => pc.getStats())).then(all => all.flatMap(r => [...r.values()]) \
+      .filter(s => s.type === 'outbound-rtp' && s.kind === 'video' && s.bytesSent > 0).length);";
 
 /// The watched stream really plays: frames have a size and time advances.
 const STREAM_PLAYING: &str = "(() => { const v = document.getElementById('watch-video'); \
@@ -42,13 +86,16 @@ fn peer_button(label: &str) -> String {
     format!("[...document.querySelectorAll('#peers button')].some(b => b.offsetParent !== null && b.textContent.trim() === {label})")
 }
 
-async fn scenario() {
+async fn scenario(media: bool) {
     let root = tempfile::tempdir().unwrap();
     let certs = root.path().join("certs");
     let mut settings = common::settings(&certs);
     settings.bind = Some(SERVER_ADDR.into());
     settings.host = Some("e2e".into());
     settings.access_key = Some("auto".into());
+    if !media {
+        settings.media = Some("off".into());
+    }
     let config = lanrtc::Config::load(&settings).unwrap();
     let key = config.access.as_ref().unwrap().as_str().to_string();
     let listener = tokio::net::TcpListener::bind((SERVER_ADDR, 0))
@@ -164,12 +211,36 @@ async fn scenario() {
         .await;
         b.wait_for("the stream playing", STREAM_PLAYING).await;
     }
+    let (two, one) = if media {
+        (
+            "Live through the appliance to 2 viewers",
+            "Live through the appliance to 1 viewer",
+        )
+    } else {
+        ("Live to 2 viewers", "Live to 1 viewer")
+    };
     alice
         .wait_for(
             "two viewers",
-            "document.getElementById('live-audience').textContent.startsWith('Live to 2 viewers')",
+            &format!("document.getElementById('live-audience').textContent.startsWith('{two}')"),
         )
         .await;
+    // Through the appliance Alice's browser encodes and sends one stream;
+    // device to device, one per viewer. Each viewer's panel says which.
+    let streams = alice.js(OUTBOUND_VIDEO).await;
+    assert_eq!(
+        streams,
+        serde_json::json!(if media { 1 } else { 2 }),
+        "outbound video streams"
+    );
+    let via = if media { "appliance" } else { "direct" };
+    for b in [&bob, &carol] {
+        b.wait_for(
+            "the stream's path",
+            &format!("document.getElementById('watch-state').dataset.via === '{via}'"),
+        )
+        .await;
+    }
     // Watching is not a call, and viewers share no camera: nothing on their
     // side captures media.
     for b in [&bob, &carol] {
@@ -217,7 +288,7 @@ async fn scenario() {
     alice
         .wait_for(
             "one viewer left",
-            "document.getElementById('live-audience').textContent.startsWith('Live to 1 viewer')",
+            &format!("document.getElementById('live-audience').textContent.startsWith('{one}')"),
         )
         .await;
     carol.js("window.__watchT = []; return true;").await;
@@ -242,9 +313,71 @@ async fn scenario() {
         .wait_for("off air", "document.body.dataset.live === 'off'")
         .await;
 
+    if media {
+        whip_stream_is_watched_in_the_app(&origin, &room, &key, &ca, &bob, &dave).await;
+    }
+
     for b in [alice, bob, carol, dave] {
         b.quit().await;
     }
     let _ = stop.send(());
     server.await.unwrap().unwrap();
+}
+
+/// A WHIP publisher that is not a browser (aiortc, as OBS would) appears in
+/// the room as a live stream, offers Watch and no Call, and plays in the
+/// app; the lobby never sees it; its DELETE ends it for the viewer.
+async fn whip_stream_is_watched_in_the_app(
+    origin: &str,
+    room: &str,
+    key: &str,
+    ca: &std::path::Path,
+    bob: &Browser,
+    dave: &Browser,
+) {
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/e2e/whip_publish.py");
+    let url = format!("{origin}/whip/{room}?name=Studio%20camera");
+    let mut publisher = tokio::process::Command::new("python3")
+        .args([script, &url, &ca.to_string_lossy(), key, "12"])
+        .stdout(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("the WHIP publisher starts");
+    bob.wait_for(
+        "the WHIP stream listed",
+        &peer_button("Watch Studio camera"),
+    )
+    .await;
+    assert!(
+        !bob.js(&format!("return {};", peer_button("Call Studio camera")))
+            .await
+            .as_bool()
+            .unwrap(),
+        "a stream cannot be called"
+    );
+    bob.js("window.__watchT = []; return true;").await;
+    bob.press("Watch Studio camera").await;
+    bob.wait_for("the WHIP stream playing", STREAM_PLAYING)
+        .await;
+    bob.wait_for(
+        "the stream's path",
+        "document.getElementById('watch-state').dataset.via === 'appliance'",
+    )
+    .await;
+    let lobby = dave
+        .js("return document.getElementById('peers').innerText;")
+        .await;
+    assert_eq!(
+        lobby,
+        serde_json::json!(""),
+        "the lobby must not list the stream"
+    );
+    // The publisher's DELETE ends it.
+    let status = tokio::time::timeout(Duration::from_secs(30), publisher.wait())
+        .await
+        .expect("the WHIP publisher ends")
+        .unwrap();
+    assert!(status.success(), "the WHIP publisher failed");
+    bob.wait_for("idle", "document.body.dataset.watchState === 'idle'")
+        .await;
 }

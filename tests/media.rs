@@ -23,7 +23,9 @@ async fn post_offer(server: &TestServer, path: &str, offer: &str, auth: Option<&
     if let Some(b) = &bearer {
         headers.push(("authorization", b.as_str()));
     }
-    server.request_body("POST", path, &headers, offer.to_string()).await
+    server
+        .request_body("POST", path, &headers, offer.to_string())
+        .await
 }
 
 /// A WHIP publisher whose answer has been accepted.
@@ -33,7 +35,10 @@ async fn whip(server: &TestServer, room: &str, name: &str) -> (Client, String) {
     assert_eq!(reply.status, 201, "{}", reply.text());
     assert_eq!(reply.header("content-type"), "application/sdp");
     let location = reply.header("location").to_string();
-    assert!(location.starts_with(&format!("/whip/{room}/")), "{location}");
+    assert!(
+        location.starts_with(&format!("/whip/{room}/")),
+        "{location}"
+    );
     client.accept(&reply.text());
     (client, location)
 }
@@ -49,7 +54,11 @@ async fn whep(server: &TestServer, path: &str) -> (Client, String) {
 }
 
 /// Publishes from `client` in a task until `until`.
-fn spawn_publisher(mut client: Client, until: Instant, tag: u8) -> tokio::task::JoinHandle<(Client, u64)> {
+fn spawn_publisher(
+    mut client: Client,
+    until: Instant,
+    tag: u8,
+) -> tokio::task::JoinHandle<(Client, u64)> {
     tokio::spawn(async move {
         let requests = publish_until(&mut client, until, 1000, tag).await;
         (client, requests)
@@ -64,8 +73,15 @@ fn assert_watched(w: &Watched, tag: u8, what: &str) {
     assert!(w.connected_at.is_some(), "{what} never connected: {w:?}");
     assert!(w.video_frames >= 10, "{what} got too little video: {w:?}");
     assert!(w.audio_frames >= 10, "{what} got too little audio: {w:?}");
-    assert!(w.first_video_was_keyframe, "{what}'s first video frame must be a keyframe: {w:?}");
-    assert_eq!(w.tags.iter().copied().collect::<Vec<_>>(), vec![tag], "{what} saw someone else's frames");
+    assert!(
+        w.first_video_was_keyframe,
+        "{what}'s first video frame must be a keyframe: {w:?}"
+    );
+    assert_eq!(
+        w.tags.iter().copied().collect::<Vec<_>>(),
+        vec![tag],
+        "{what} saw someone else's frames"
+    );
 }
 
 #[tokio::test]
@@ -86,9 +102,16 @@ async fn a_whip_stream_reaches_every_whep_viewer_and_ends_with_delete() {
     let until = Instant::now() + Duration::from_secs(4);
     let publishing = spawn_publisher(publisher, until, 7);
     let mut viewers = Vec::new();
-    for path in ["/whep/studio".to_string(), format!("/whep/studio/{stream_id}"), "/whep/studio".into()] {
+    for path in [
+        "/whep/studio".to_string(),
+        format!("/whep/studio/{stream_id}"),
+        "/whep/studio".into(),
+    ] {
         let (client, loc) = whep(&server, &path).await;
-        assert!(loc.starts_with(&format!("/whep/studio/{stream_id}/")), "{loc}");
+        assert!(
+            loc.starts_with(&format!("/whep/studio/{stream_id}/")),
+            "{loc}"
+        );
         viewers.push(spawn_viewer(client, until));
     }
     // A late viewer, joining between the publisher's regular keyframes,
@@ -102,10 +125,16 @@ async fn a_whip_stream_reaches_every_whep_viewer_and_ends_with_delete() {
     let late = late.await.unwrap();
     assert!(late.video_frames > 0, "{late:?}");
     let wait = late.first_video_at.unwrap() - late.connected_at.unwrap();
-    assert!(wait < Duration::from_secs(1), "the late viewer waited {wait:?} for a keyframe");
+    assert!(
+        wait < Duration::from_secs(1),
+        "the late viewer waited {wait:?} for a keyframe"
+    );
     assert!(late.first_video_was_keyframe);
     let (_, requests) = publishing.await.unwrap();
-    assert!(requests >= 1, "the server never asked the publisher for a keyframe");
+    assert!(
+        requests >= 1,
+        "the server never asked the publisher for a keyframe"
+    );
 
     // DELETE ends the stream: it leaves the room, and WHEP finds nothing.
     let reply = server.request("DELETE", &location, &[]).await;
@@ -113,7 +142,12 @@ async fn a_whip_stream_reaches_every_whep_viewer_and_ends_with_delete() {
     let gone = lobby_peer.recv().await;
     assert_eq!(gone["data"]["remove"], true, "{gone}");
     let (_, offer) = Client::new(LOOPBACK, Direction::RecvOnly).await;
-    assert_eq!(post_offer(&server, "/whep/studio", &offer, None).await.status, 404);
+    assert_eq!(
+        post_offer(&server, "/whep/studio", &offer, None)
+            .await
+            .status,
+        404
+    );
     assert_eq!(server.request("DELETE", &location, &[]).await.status, 404);
 }
 
@@ -132,7 +166,11 @@ async fn rooms_keep_their_media_apart() {
     assert_watched(&vb.await.unwrap(), 0xb, "room b's viewer");
     let _ = (pa.await, pb.await);
     let (_, offer) = Client::new(LOOPBACK, Direction::RecvOnly).await;
-    assert_eq!(post_offer(&server, "/whep/c", &offer, None).await.status, 404, "room c has no broadcast");
+    assert_eq!(
+        post_offer(&server, "/whep/c", &offer, None).await.status,
+        404,
+        "room c has no broadcast"
+    );
 }
 
 #[tokio::test]
@@ -144,12 +182,16 @@ async fn the_app_publishes_and_watches_over_signaling() {
     let mut other_room = server.peer_at("/rtc?room=elsewhere", "Eve", 0).await;
 
     let (mut publisher, offer) = Client::new(LOOPBACK, Direction::SendOnly).await;
-    alice.send(json!({"type":"publish","data":{"sdp":offer}})).await;
+    alice
+        .send(json!({"type":"publish","data":{"sdp":offer}}))
+        .await;
     let published = alice.recv().await;
     assert_eq!(published["type"], "published", "{published}");
     publisher.accept(published["data"]["sdp"].as_str().unwrap());
     let alice_id = alice.id.clone();
-    alice.send(json!({"type":"identify","data":{"id":alice_id,"name":"Alice","live":true}})).await;
+    alice
+        .send(json!({"type":"identify","data":{"id":alice_id,"name":"Alice","live":true}}))
+        .await;
     let live = bob.recv().await;
     assert_eq!(live["data"]["live"], true, "{live}");
     assert_eq!(live["data"]["via"], "appliance", "{live}");
@@ -158,14 +200,18 @@ async fn the_app_publishes_and_watches_over_signaling() {
     let publishing = spawn_publisher(publisher, until, 3);
     // Bob watches exactly as he would watch a device: `watch` to Alice.
     let (mut viewer, offer) = Client::new(LOOPBACK, Direction::RecvOnly).await;
-    bob.send(json!({"type":"watch","data":{"target":alice_id,"sdp":offer}})).await;
+    bob.send(json!({"type":"watch","data":{"target":alice_id,"sdp":offer}}))
+        .await;
     let accept = bob.recv().await;
     assert_eq!(accept["type"], "accept", "{accept}");
     assert_eq!(accept["data"]["source"], alice_id.as_str());
     assert_eq!(accept["data"]["stream"], "broadcaster");
     assert_eq!(accept["data"]["via"], "appliance");
     viewer.accept(accept["data"]["sdp"].as_str().unwrap());
-    // Alice's page hears nothing of it: the appliance answered.
+    // Alice's page answers nothing: the appliance did, and tells her the
+    // size of her audience.
+    let audience = alice.recv().await;
+    assert_eq!(audience, json!({"type":"audience","data":{"viewers":1}}));
     alice.quiet(Duration::from_millis(300)).await;
     let watched = spawn_viewer(viewer, until).await.unwrap();
     assert_watched(&watched, 3, "Bob");
@@ -173,16 +219,21 @@ async fn the_app_publishes_and_watches_over_signaling() {
 
     // Eve, in another room, cannot reach the broadcast.
     let (_, offer) = Client::new(LOOPBACK, Direction::RecvOnly).await;
-    other_room.send(json!({"type":"watch","data":{"target":alice_id,"sdp":offer}})).await;
+    other_room
+        .send(json!({"type":"watch","data":{"target":alice_id,"sdp":offer}}))
+        .await;
     let refused = other_room.recv().await;
     assert_eq!(refused["data"]["code"], "unknown-target", "{refused}");
 
     // Alice going off air ends Bob's stream with a message.
     let (mut viewer, offer) = Client::new(LOOPBACK, Direction::RecvOnly).await;
-    bob.send(json!({"type":"watch","data":{"target":alice_id,"sdp":offer}})).await;
+    bob.send(json!({"type":"watch","data":{"target":alice_id,"sdp":offer}}))
+        .await;
     let accept = bob.recv().await;
     viewer.accept(accept["data"]["sdp"].as_str().unwrap());
-    alice.send(json!({"type":"identify","data":{"id":alice_id,"name":"Alice"}})).await;
+    alice
+        .send(json!({"type":"identify","data":{"id":alice_id,"name":"Alice"}}))
+        .await;
     let mut saw_hangup = false;
     for _ in 0..2 {
         let m = bob.recv().await;
@@ -218,28 +269,130 @@ async fn bad_requests_get_a_status_and_a_sentence() {
     let data_only = "v=0\r\no=- 1 1 IN IP4 0.0.0.0\r\ns=-\r\nt=0 0\r\na=group:BUNDLE 0\r\na=fingerprint:sha-256 00:11:22:33:44:55:66:77:88:99:AA:BB:CC:DD:EE:FF:00:11:22:33:44:55:66:77:88:99:AA:BB:CC:DD:EE:FF\r\na=ice-ufrag:abcd\r\na=ice-pwd:abcdefghijklmnopqrstuvwx\r\na=setup:actpass\r\nm=application 9 UDP/DTLS/SCTP webrtc-datachannel\r\nc=IN IP4 0.0.0.0\r\na=mid:0\r\na=sctp-port:5000\r\n";
     let huge = "v=0\r\n".repeat(20_000);
     for (method, path, content_type, body, status, needle) in [
-        ("POST", "/whip/r", "application/sdp", "hello", 400, "not an SDP offer"),
-        ("POST", "/whip/r", "application/sdp", "", 400, "not an SDP offer"),
-        ("POST", "/whip/r", "application/sdp", data_only, 400, "no media"),
-        ("POST", "/whip/r", "application/sdp", huge.as_str(), 413, "64 KiB"),
-        ("POST", "/whip/r", "text/plain", offer.as_str(), 415, "application/sdp"),
-        ("POST", "/whip/r", "", offer.as_str(), 415, "application/sdp"),
-        ("POST", "/whip/bad%20room", "application/sdp", offer.as_str(), 400, "room name"),
-        ("POST", "/whip", "application/sdp", offer.as_str(), 400, "needs a room"),
+        (
+            "POST",
+            "/whip/r",
+            "application/sdp",
+            "hello",
+            400,
+            "not an SDP offer",
+        ),
+        (
+            "POST",
+            "/whip/r",
+            "application/sdp",
+            "",
+            400,
+            "not an SDP offer",
+        ),
+        (
+            "POST",
+            "/whip/r",
+            "application/sdp",
+            data_only,
+            400,
+            "no media",
+        ),
+        (
+            "POST",
+            "/whip/r",
+            "application/sdp",
+            huge.as_str(),
+            413,
+            "64 KiB",
+        ),
+        (
+            "POST",
+            "/whip/r",
+            "text/plain",
+            offer.as_str(),
+            415,
+            "application/sdp",
+        ),
+        (
+            "POST",
+            "/whip/r",
+            "",
+            offer.as_str(),
+            415,
+            "application/sdp",
+        ),
+        (
+            "POST",
+            "/whip/bad%20room",
+            "application/sdp",
+            offer.as_str(),
+            400,
+            "room name",
+        ),
+        (
+            "POST",
+            "/whip",
+            "application/sdp",
+            offer.as_str(),
+            400,
+            "needs a room",
+        ),
         ("GET", "/whip/r", "", "", 405, "POST"),
-        ("PATCH", "/whip/r/6f1c2b9e-0000-4000-8000-000000000000", "application/trickle-ice-sdpfrag", "a=x", 405, "DELETE"),
-        ("DELETE", "/whip/r/6f1c2b9e-0000-4000-8000-000000000000", "", "", 404, "No such session"),
-        ("POST", "/whep/r", "application/sdp", offer.as_str(), 404, "Nobody is broadcasting"),
-        ("POST", "/whep/r/6f1c2b9e-0000-4000-8000-000000000000", "application/sdp", offer.as_str(), 404, "Nobody"),
-        ("POST", "/whep/r/nope", "application/sdp", offer.as_str(), 404, "Not found"),
+        (
+            "PATCH",
+            "/whip/r/6f1c2b9e-0000-4000-8000-000000000000",
+            "application/trickle-ice-sdpfrag",
+            "a=x",
+            405,
+            "DELETE",
+        ),
+        (
+            "DELETE",
+            "/whip/r/6f1c2b9e-0000-4000-8000-000000000000",
+            "",
+            "",
+            404,
+            "No such session",
+        ),
+        (
+            "POST",
+            "/whep/r",
+            "application/sdp",
+            offer.as_str(),
+            404,
+            "Nobody is broadcasting",
+        ),
+        (
+            "POST",
+            "/whep/r/6f1c2b9e-0000-4000-8000-000000000000",
+            "application/sdp",
+            offer.as_str(),
+            404,
+            "Nobody",
+        ),
+        (
+            "POST",
+            "/whep/r/nope",
+            "application/sdp",
+            offer.as_str(),
+            404,
+            "Not found",
+        ),
     ] {
         let mut headers = vec![];
         if !content_type.is_empty() {
             headers.push(("content-type", content_type));
         }
-        let reply = server.request_body(method, path, &headers, body.to_string()).await;
-        assert_eq!(reply.status.as_u16(), status, "{method} {path} {content_type}: {}", reply.text());
-        assert!(reply.text().contains(needle), "{method} {path}: {}", reply.text());
+        let reply = server
+            .request_body(method, path, &headers, body.to_string())
+            .await;
+        assert_eq!(
+            reply.status.as_u16(),
+            status,
+            "{method} {path} {content_type}: {}",
+            reply.text()
+        );
+        assert!(
+            reply.text().contains(needle),
+            "{method} {path}: {}",
+            reply.text()
+        );
     }
     // None of that disturbed a real publisher.
     let (_c, _) = whip(&server, "r", "Still").await;
@@ -258,7 +411,12 @@ async fn whip_and_whep_need_the_bearer_key_when_one_is_set() {
         assert_eq!(reply.header("www-authenticate"), "Bearer");
     }
     // The key is checked before anything else, even a bad path.
-    assert_eq!(post_offer(&server, "/whip/bad%20room", "x", None).await.status, 401);
+    assert_eq!(
+        post_offer(&server, "/whip/bad%20room", "x", None)
+            .await
+            .status,
+        401
+    );
     let reply = post_offer(&server, "/whip/r", &offer, Some("sesame-1234")).await;
     assert_eq!(reply.status, 201, "{}", reply.text());
     client.accept(&reply.text());
@@ -280,9 +438,16 @@ async fn media_off_answers_503_and_the_app_is_told() {
     let mut ws = server.ws("/rtc", &[]).await.unwrap();
     let ready = ws.recv().await;
     assert_eq!(ready["type"], "ready");
-    assert_eq!(ready.get("media"), None, "the page must not try to publish: {ready}");
+    assert_eq!(
+        ready.get("media"),
+        None,
+        "the page must not try to publish: {ready}"
+    );
     let on = TestServer::start().await;
-    assert_eq!(on.ws("/rtc", &[]).await.unwrap().recv().await["media"], true);
+    assert_eq!(
+        on.ws("/rtc", &[]).await.unwrap().recv().await["media"],
+        true
+    );
 }
 
 #[tokio::test]
@@ -300,7 +465,11 @@ async fn a_vanished_viewer_is_removed_and_frees_its_place() {
     let w = watch_until(&mut viewer, Instant::now() + Duration::from_secs(1)).await;
     assert!(w.video_frames > 0, "{w:?}");
     let (_, offer) = Client::new(LOOPBACK, Direction::RecvOnly).await;
-    assert_eq!(post_offer(&server, "/whep/r", &offer, None).await.status, 503, "the place is taken");
+    assert_eq!(
+        post_offer(&server, "/whep/r", &offer, None).await.status,
+        503,
+        "the place is taken"
+    );
     drop(viewer); // a phone that went away without a word
     let deadline = Instant::now() + Duration::from_secs(6);
     loop {
@@ -309,7 +478,10 @@ async fn a_vanished_viewer_is_removed_and_frees_its_place() {
         if post_offer(&server, "/whep/r", &offer, None).await.status == 201 {
             break;
         }
-        assert!(Instant::now() < deadline, "the silent viewer was never removed");
+        assert!(
+            Instant::now() < deadline,
+            "the silent viewer was never removed"
+        );
     }
     publishing.abort();
 }
@@ -325,16 +497,20 @@ async fn the_publisher_leaving_ends_every_viewer() {
     let publishing = spawn_publisher(publisher, until, 1);
     let (mut whep_viewer, location) = whep(&server, "/whep/r").await;
     let (mut app_viewer, offer) = Client::new(LOOPBACK, Direction::RecvOnly).await;
-    bob.send(json!({"type":"watch","data":{"target":stream_id,"sdp":offer}})).await;
+    bob.send(json!({"type":"watch","data":{"target":stream_id,"sdp":offer}}))
+        .await;
     let accept = bob.recv().await;
     app_viewer.accept(accept["data"]["sdp"].as_str().unwrap());
     let soon = Instant::now() + Duration::from_secs(1);
-    let (w1, w2) = tokio::join!(watch_until(&mut whep_viewer, soon), watch_until(&mut app_viewer, soon));
+    let (w1, w2) = tokio::join!(
+        watch_until(&mut whep_viewer, soon),
+        watch_until(&mut app_viewer, soon)
+    );
     assert!(w1.video_frames > 0 && w2.video_frames > 0, "{w1:?} {w2:?}");
     publishing.abort(); // OBS crashed: no DELETE, the connection just stops
-    // Within the silence deadline (30 s by default) the broadcast is gone:
-    // the app's viewer hears it ended, the stream leaves the list, and the
-    // WHEP session no longer exists.
+                        // Within the silence deadline (30 s by default) the broadcast is gone:
+                        // the app's viewer hears it ended, the stream leaves the list, and the
+                        // WHEP session no longer exists.
     let mut told = false;
     let mut removed = false;
     while !(told && removed) {

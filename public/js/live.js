@@ -1,7 +1,10 @@
-// Going live: a Broadcast streams one camera or screen to each viewer over
-// its own RTCPeerConnection (send-only; no media server), admitting viewers
+// Going live: an ApplianceBroadcast sends one camera or screen once, to the
+// appliance's media server, which forwards it to every viewer. Where there
+// is none (MEDIA=off, or its port cannot be reached) a Broadcast streams to
+// each viewer over its own RTCPeerConnection (send-only), admitting viewers
 // without asking up to its cap. A Viewing is one viewer's receive-only
-// connection to a broadcaster; it needs no camera or microphone.
+// connection, to the appliance or to the broadcaster's device; it needs no
+// camera or microphone, and both answer it the same way.
 //
 // Neither touches the DOM. They report through the callbacks they are given
 // and send signaling messages through `send`; main.js routes the messages of
@@ -204,6 +207,8 @@ export class Viewing {
     this.onEnd = onEnd;
     this.ended = false;
     this.playing = false;
+    /** 'appliance' or 'direct' once the answer came; null before. */
+    this.via = null;
     this.link = new StreamLink({
       peerId: broadcaster.id,
       side: VIEWER,
@@ -238,6 +243,7 @@ export class Viewing {
     if (this.ended) return;
     switch (type) {
       case 'accept':
+        this.via = relay.via || 'direct';
         try {
           await this.link.setRemote({ type: 'answer', sdp: relay.sdp });
         } catch (err) {
@@ -273,4 +279,101 @@ export class Viewing {
     this.link.send(this.link.message(hangup(this.broadcaster.id)));
     this.link.close();
   }
+}
+
+/** How long the appliance may take to answer and connect before the page
+ * falls back to streaming from this device. A LAN connects in well under a
+ * second; a blocked UDP port never does. */
+export const APPLIANCE_DEADLINE_MS = 8000;
+
+/**
+ * Going live through the appliance: one send-only RTCPeerConnection to the
+ * media server, which forwards the stream to every viewer. The device
+ * encodes once, however many watch.
+ */
+export class ApplianceBroadcast {
+  /**
+   * @param {object} o
+   * @param {MediaStream} o.stream
+   * @param {(message: object) => boolean} o.send
+   * @param {() => void} o.onSourceEnded  the camera or screen went away
+   * @param {(reason: string) => void} o.onLost  the connection to the appliance failed once up
+   */
+  constructor({ stream, send, onSourceEnded, onLost }) {
+    this.stream = stream;
+    this.send = send;
+    this.onLost = onLost;
+    this.via = 'appliance';
+    this.viewers = 0;
+    this.stopped = false;
+    this.up = false;
+    this.pc = new RTCPeerConnection({ iceServers: [] });
+    this.answered = null;
+    const video = stream.getVideoTracks()[0];
+    if (video) video.addEventListener('ended', () => !this.stopped && onSourceEnded());
+    this.pc.addEventListener('connectionstatechange', () => {
+      const state = this.pc.connectionState;
+      if (this.up && !this.stopped && (state === 'failed' || state === 'closed')) this.onLost('failed');
+    });
+  }
+
+  /**
+   * Offers the stream to the appliance and resolves once media flows;
+   * rejects (and cleans up the connection, not the capture) on refusal or
+   * after `deadlineMs`.
+   */
+  async start(deadlineMs = APPLIANCE_DEADLINE_MS) {
+    for (const track of this.stream.getTracks()) {
+      this.pc.addTransceiver(track, { direction: 'sendonly', streams: [this.stream] });
+    }
+    const answered = new Promise((resolve, reject) => {
+      this.answered = { resolve, reject };
+    });
+    const connected = new Promise((resolve, reject) => {
+      this.pc.addEventListener('connectionstatechange', () => {
+        if (this.pc.connectionState === 'connected') resolve();
+        if (this.pc.connectionState === 'failed') reject(new Error('the media connection failed'));
+      });
+    });
+    let timer;
+    const deadline = new Promise((_, reject) => {
+      timer = setTimeout(() => reject(new Error('the appliance did not connect in time')), deadlineMs);
+    });
+    try {
+      await this.pc.setLocalDescription(await this.pc.createOffer());
+      if (!this.send(publishMessage(this.pc.localDescription.sdp))) throw new Error('the server connection was lost');
+      const sdp = await Promise.race([answered, deadline]);
+      await this.pc.setRemoteDescription({ type: 'answer', sdp });
+      await Promise.race([connected, deadline]);
+      this.up = true;
+    } catch (err) {
+      this.pc.close();
+      if (!this.stopped) this.send({ type: 'unpublish' });
+      throw err;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** The server's `published` (its answer), or its refusal. */
+  onAnswer(sdp) {
+    if (this.answered) this.answered.resolve(sdp);
+  }
+
+  onRefused(message) {
+    if (this.answered) this.answered.reject(new Error(message || 'the appliance refused the stream'));
+  }
+
+  /** Ends the stream; `tell` false when the server is gone anyway. */
+  stop({ tell = true } = {}) {
+    if (this.stopped) return;
+    this.stopped = true;
+    if (tell) this.send({ type: 'unpublish' });
+    this.pc.close();
+    stopStream(this.stream);
+  }
+}
+
+function publishMessage(sdp) {
+  return { type: 'publish', data: { sdp } };
 }

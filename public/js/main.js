@@ -4,7 +4,7 @@
 // callbacks that become state-machine events.
 
 import { CallSession, MediaProblem } from './call.js';
-import { Broadcast, Viewing } from './live.js';
+import { ApplianceBroadcast, Broadcast, Viewing } from './live.js';
 import { Signaling } from './signaling.js';
 import { idleCall, transition } from './logic/callState.js';
 import { MODE_LABELS } from './logic/media.js';
@@ -12,7 +12,15 @@ import { cleanName, randomName } from './logic/names.js';
 import { bustedHref, reloadPlan } from './logic/reload.js';
 import { applyPeerMessage, findPeer } from './logic/peers.js';
 import { accept, identify, isObject, offer, readRelay, reject } from './logic/protocol.js';
-import { BROADCASTER, VIEWER, audienceText, endedText, maxViewers, onStream } from './logic/live.js';
+import {
+  BROADCASTER,
+  VIEWER,
+  applianceAudienceText,
+  audienceText,
+  endedText,
+  maxViewers,
+  onStream,
+} from './logic/live.js';
 import {
   PRIVATE_ROOM_BYTES,
   privateRoomName,
@@ -63,6 +71,8 @@ let name = loadName();
 const room = roomFromPath(location.pathname);
 /** The server's access key (from `ready`), for the links this page shares. */
 let accessKey = null;
+/** The server forwards broadcasts (its `ready` says `media: true`). */
+let mediaOn = false;
 /** Our live stream, while we are live. */
 let broadcast = null;
 /** The stream we watch, while we watch one. */
@@ -413,7 +423,39 @@ async function goLive(source) {
     return;
   }
   status.clear('live');
-  broadcast = new Broadcast({
+  if (mediaOn) {
+    const b = new ApplianceBroadcast({
+      stream,
+      send: (message) => signaling.send(message),
+      onSourceEnded: () => stopLive(),
+      onLost: () => {
+        stopLive();
+        status.show('Your live stream stopped: the connection to the appliance was lost.', { key: 'live' });
+      },
+    });
+    broadcast = b;
+    render();
+    try {
+      await b.start();
+    } catch (err) {
+      if (broadcast !== b) return; // stopped meanwhile
+      console.warn('lanrtc: the appliance did not take the stream', err);
+      broadcast = meshBroadcast(stream);
+      status.show(
+        `The appliance\u2019s media server could not be reached (${err.message}), so you stream from this device, to at most ${broadcast.max} viewers.`,
+        { key: 'live' },
+      );
+    }
+  } else {
+    broadcast = meshBroadcast(stream);
+  }
+  signaling.send(identify(selfId, name, true));
+  render();
+}
+
+/** Streaming from this device to each viewer (no media server). */
+function meshBroadcast(stream) {
+  return new Broadcast({
     stream,
     max: maxViewers(navigator),
     iceServers,
@@ -421,8 +463,6 @@ async function goLive(source) {
     onChange: render,
     onSourceEnded: () => stopLive(),
   });
-  signaling.send(identify(selfId, name, true));
-  render();
 }
 
 /** The camera (with the microphone when there is one), or the screen. */
@@ -489,12 +529,12 @@ function stopWatching() {
 /** A message of a live stream: true when it was one (and was handled). */
 function onStreamMessage(message, relay) {
   if (message.type === 'watch') {
-    if (broadcast) broadcast.onWatch(relay.from, relay.sdp);
+    if (broadcast instanceof Broadcast) broadcast.onWatch(relay.from, relay.sdp);
     else signaling.send(onStream(reject(relay.from, 'not-live'), BROADCASTER));
     return true;
   }
   if (relay.stream === VIEWER) {
-    if (broadcast) broadcast.onViewerMessage(message.type, relay);
+    if (broadcast instanceof Broadcast) broadcast.onViewerMessage(message.type, relay);
     return true;
   }
   if (relay.stream === BROADCASTER) {
@@ -513,7 +553,7 @@ function onPeerForStreams(data) {
     if (data.remove === true) viewing.end('left');
     else if (data.live !== true) viewing.end('stopped');
   }
-  if (broadcast && data.remove === true) broadcast.removeViewer(data.id);
+  if (broadcast instanceof Broadcast && data.remove === true) broadcast.removeViewer(data.id);
 }
 
 function updateShare() {
@@ -537,6 +577,7 @@ signaling.addEventListener('ready', (e) => {
     selfId = id;
     iceServers = Array.isArray(message.iceServers) ? message.iceServers : [];
     accessKey = typeof message.accessKey === 'string' ? message.accessKey : null;
+    mediaOn = message.media === true;
     updateShare();
     peers = [];
     if (selfId) signaling.send(identify(selfId, name, broadcast !== null));
@@ -609,6 +650,20 @@ function onMessage(message) {
     case 'error':
       onServerError(message.data);
       return;
+    case 'published':
+      if (broadcast instanceof ApplianceBroadcast && isObject(message.data) && typeof message.data.sdp === 'string') {
+        broadcast.onAnswer(message.data.sdp);
+      }
+      return;
+    case 'unpublished':
+      if (broadcast instanceof ApplianceBroadcast) broadcast.onLost('failed');
+      return;
+    case 'audience':
+      if (broadcast instanceof ApplianceBroadcast && isObject(message.data) && Number.isInteger(message.data.viewers)) {
+        broadcast.viewers = message.data.viewers;
+        render();
+      }
+      return;
     default:
       break;
   }
@@ -646,6 +701,10 @@ function onMessage(message) {
 function onServerError(data) {
   const error = isObject(data) ? data : {};
   console.warn(`lanrtc: server error ${error.code}: ${error.message}`, error.ref);
+  if (error.ref === 'publish' && broadcast instanceof ApplianceBroadcast) {
+    broadcast.onRefused(error.message);
+    return;
+  }
   if (error.code === 'unknown-target' && error.ref === 'watch') {
     if (viewing) viewing.end('left');
     return;
@@ -682,7 +741,9 @@ function render() {
     broadcast ? { stream: broadcast.stream, text: liveText(broadcast) } : null,
   );
   watchPanel.render(
-    viewing ? { name: viewing.broadcaster.name, stream: watchedStream, playing: viewing.playing } : null,
+    viewing
+      ? { name: viewing.broadcaster.name, stream: watchedStream, playing: viewing.playing, via: viewing.via }
+      : null,
   );
   document.body.dataset.live = broadcast ? 'on' : 'off';
   document.body.dataset.watchState = !viewing ? 'idle' : viewing.playing ? 'watching' : 'connecting';
@@ -715,6 +776,10 @@ function render() {
 }
 
 function liveText(b) {
+  if (b instanceof ApplianceBroadcast) {
+    if (!b.up) return 'Connecting to the appliance\u2026';
+    return applianceAudienceText(b.viewers);
+  }
   const names = b.viewerIds.map((id) => (findPeer(peers, id) || { name: 'someone' }).name);
   const line = audienceText(names.length, b.max);
   return names.length ? `${line} Watching: ${names.join(', ')}.` : line;
@@ -739,6 +804,15 @@ window.addEventListener('pagehide', () => {
 // A page restored from the back-forward cache holds a dead call and socket.
 window.addEventListener('pageshow', (e) => {
   if (e.persisted) location.reload();
+});
+
+// For diagnostics (and the browser tests): what this page is streaming.
+Object.defineProperty(window, 'lanrtc', {
+  value: Object.freeze({
+    get broadcast() {
+      return broadcast;
+    },
+  }),
 });
 
 updateShare();

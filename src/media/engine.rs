@@ -35,7 +35,10 @@ pub fn run(
     counters: Arc<Counters>,
     config: MediaConfig,
 ) {
-    let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(err) => {
             warn!(%err, "the media server could not start its runtime");
@@ -171,7 +174,14 @@ impl Engine {
         t
     }
 
-    fn datagram(&mut self, now: Instant, from: SocketAddr, local: SocketAddr, n: usize, buf: &[u8]) {
+    fn datagram(
+        &mut self,
+        now: Instant,
+        from: SocketAddr,
+        local: SocketAddr,
+        n: usize,
+        buf: &[u8],
+    ) {
         let data = &buf[..n];
         self.counters.add(&self.counters.packets_in, 1);
         self.counters.add(&self.counters.bytes_in, n as u64);
@@ -229,11 +239,15 @@ impl Engine {
 
     /// Hands one of the publisher's frames to every connected viewer.
     fn fan_out(&mut self, key: &BroadcastKey, from: Uuid, data: &MediaData, now: Instant) {
-        let Some(b) = self.broadcasts.get_mut(key) else { return };
+        let Some(b) = self.broadcasts.get_mut(key) else {
+            return;
+        };
         if b.publisher != from {
             return;
         }
-        let Some(kind) = b.kind_of(data.mid) else { return };
+        let Some(kind) = b.kind_of(data.mid) else {
+            return;
+        };
         let mut want_keyframe = false;
         if kind == MediaKind::Video {
             if data.is_keyframe() {
@@ -246,7 +260,9 @@ impl Engine {
         }
         let mut scratch = Vec::new();
         for viewer in &b.viewers {
-            let Some(v) = self.sessions.get_mut(viewer) else { continue };
+            let Some(v) = self.sessions.get_mut(viewer) else {
+                continue;
+            };
             if !v.connected || v.dead {
                 continue;
             }
@@ -276,7 +292,9 @@ impl Engine {
 
     /// Asks the publisher for a keyframe, at most once per interval.
     fn want_keyframe(&mut self, key: &BroadcastKey, now: Instant) {
-        let Some(b) = self.broadcasts.get_mut(key) else { return };
+        let Some(b) = self.broadcasts.get_mut(key) else {
+            return;
+        };
         if b.keyframes.request(now) {
             Self::send_keyframe_request(&mut self.sessions, b, &self.sockets, &self.counters);
         }
@@ -288,7 +306,9 @@ impl Engine {
         sockets: &Sockets,
         counters: &Counters,
     ) {
-        let Some(p) = sessions.get_mut(&b.publisher) else { return };
+        let Some(p) = sessions.get_mut(&b.publisher) else {
+            return;
+        };
         for mid in b.video_mids() {
             if let Some(mut writer) = p.rtc.writer(mid) {
                 // PLI is what every browser and OBS answer; FIR only some.
@@ -336,13 +356,28 @@ impl Engine {
     fn command(&mut self, command: Command) {
         let now = Instant::now();
         match command {
-            Command::Publish { key, owner, offer, reply } => {
+            Command::Publish {
+                key,
+                owner,
+                offer,
+                reply,
+            } => {
                 let _ = reply.send(self.publish(key, owner, &offer, now));
             }
-            Command::Watch { room, peer, owner, offer, reply } => {
+            Command::Watch {
+                room,
+                peer,
+                owner,
+                offer,
+                reply,
+            } => {
                 let _ = reply.send(self.watch(room, peer, owner, &offer, now));
             }
-            Command::End { room, session, reply } => {
+            Command::End {
+                room,
+                session,
+                reply,
+            } => {
                 let found = self
                     .sessions
                     .get(&session)
@@ -363,7 +398,11 @@ impl Engine {
                 let found = self.broadcasts.get(&key).and_then(|b| {
                     b.viewers
                         .iter()
-                        .find(|v| self.sessions.get(v).is_some_and(|s| s.owner == Owner::Peer(viewer)))
+                        .find(|v| {
+                            self.sessions
+                                .get(v)
+                                .is_some_and(|s| s.owner == Owner::Peer(viewer))
+                        })
                         .copied()
                 });
                 if let Some(id) = found {
@@ -388,7 +427,11 @@ impl Engine {
     }
 
     fn room_broadcasts(&self, room: &Room) -> Vec<Uuid> {
-        let mut list: Vec<&Broadcast> = self.broadcasts.values().filter(|b| b.key.room == *room).collect();
+        let mut list: Vec<&Broadcast> = self
+            .broadcasts
+            .values()
+            .filter(|b| b.key.room == *room)
+            .collect();
         list.sort_by_key(|b| std::cmp::Reverse(b.started));
         list.into_iter().map(|b| b.key.peer).collect()
     }
@@ -411,8 +454,16 @@ impl Engine {
 
     /// Answers an offer and registers the session; `role` says which
     /// direction the answer must carry media in.
-    fn open(&mut self, offer: &str, role: Role, key: BroadcastKey, owner: Owner, now: Instant) -> Result<(Uuid, String), MediaError> {
-        let parsed = SdpOffer::from_sdp_string(offer).map_err(|e| MediaError::BadSdp(e.to_string()))?;
+    fn open(
+        &mut self,
+        offer: &str,
+        role: Role,
+        key: BroadcastKey,
+        owner: Owner,
+        now: Instant,
+    ) -> Result<(Uuid, String), MediaError> {
+        let parsed =
+            SdpOffer::from_sdp_string(offer).map_err(|e| MediaError::BadSdp(e.to_string()))?;
         let mut rtc = self.new_rtc(now);
         let answer = rtc
             .sdp_api()
@@ -430,32 +481,62 @@ impl Engine {
             }));
         }
         let Some(ufrag) = ice_ufrag(&sdp) else {
-            return Err(MediaError::NoMedia("the answer has no ICE credentials".into()));
+            return Err(MediaError::NoMedia(
+                "the answer has no ICE credentials".into(),
+            ));
         };
         let id = Uuid::new_v4();
         self.routes.add_session(ufrag.to_string(), id);
-        self.sessions.insert(id, Session::new(id, rtc, role, key, owner, now));
-        self.counters.sessions.store(self.sessions.len() as u64, std::sync::atomic::Ordering::Relaxed);
+        self.sessions
+            .insert(id, Session::new(id, rtc, role, key, owner, now));
+        self.counters.sessions.store(
+            self.sessions.len() as u64,
+            std::sync::atomic::Ordering::Relaxed,
+        );
         Ok((id, sdp))
     }
 
-    fn publish(&mut self, key: BroadcastKey, owner: Owner, offer: &str, now: Instant) -> Result<Answer, MediaError> {
+    fn publish(
+        &mut self,
+        key: BroadcastKey,
+        owner: Owner,
+        offer: &str,
+        now: Instant,
+    ) -> Result<Answer, MediaError> {
         // Parse before ending anything: a bad offer must not stop a good stream.
         SdpOffer::from_sdp_string(offer).map_err(|e| MediaError::BadSdp(e.to_string()))?;
         if let Some(old) = self.broadcasts.get(&key).map(|b| b.publisher) {
             self.remove(old, "stopped", false);
         }
         let (id, sdp) = self.open(offer, Role::Publisher, key.clone(), owner, now)?;
-        self.broadcasts.insert(key.clone(), Broadcast::new(key.clone(), id, now));
-        self.counters.broadcasts.store(self.broadcasts.len() as u64, std::sync::atomic::Ordering::Relaxed);
+        self.broadcasts
+            .insert(key.clone(), Broadcast::new(key.clone(), id, now));
+        self.counters.broadcasts.store(
+            self.broadcasts.len() as u64,
+            std::sync::atomic::Ordering::Relaxed,
+        );
         self.after(id, now);
-        Ok(Answer { session: id, peer: key.peer, sdp })
+        Ok(Answer {
+            session: id,
+            peer: key.peer,
+            sdp,
+        })
     }
 
-    fn watch(&mut self, room: Room, peer: Option<Uuid>, owner: Owner, offer: &str, now: Instant) -> Result<Answer, MediaError> {
+    fn watch(
+        &mut self,
+        room: Room,
+        peer: Option<Uuid>,
+        owner: Owner,
+        offer: &str,
+        now: Instant,
+    ) -> Result<Answer, MediaError> {
         let peer = match peer {
             Some(p) => p,
-            None => *self.room_broadcasts(&room).first().ok_or(MediaError::NoBroadcast)?,
+            None => *self
+                .room_broadcasts(&room)
+                .first()
+                .ok_or(MediaError::NoBroadcast)?,
         };
         let key = BroadcastKey { room, peer };
         let Some(b) = self.broadcasts.get(&key) else {
@@ -482,15 +563,22 @@ impl Engine {
         if let Some(b) = self.broadcasts.get_mut(&key) {
             b.viewers.push(id);
         }
+        self.audience_changed(&key);
         self.after(id, now);
-        Ok(Answer { session: id, peer, sdp })
+        Ok(Answer {
+            session: id,
+            peer,
+            sdp,
+        })
     }
 
     /// Removes a session. A publisher takes its broadcast and every viewer
     /// with it. `notify` tells the signaling side about this session's end
     /// (not wanted when its owner asked for it).
     fn remove(&mut self, id: Uuid, reason: &'static str, notify: bool) {
-        let Some(mut session) = self.sessions.remove(&id) else { return };
+        let Some(mut session) = self.sessions.remove(&id) else {
+            return;
+        };
         session.rtc.disconnect();
         self.routes.remove_session(id);
         match session.role {
@@ -498,12 +586,20 @@ impl Engine {
                 if let Some(b) = self.broadcasts.get_mut(&session.key) {
                     b.viewers.retain(|v| *v != id);
                 }
+                self.audience_changed(&session.key);
                 if notify {
-                    self.notify(Notice::ViewerEnded { key: session.key.clone(), viewer: session.owner, reason });
+                    self.notify(Notice::ViewerEnded {
+                        key: session.key.clone(),
+                        viewer: session.owner,
+                        reason,
+                    });
                 }
             }
             Role::Publisher => {
-                let is_current = self.broadcasts.get(&session.key).is_some_and(|b| b.publisher == id);
+                let is_current = self
+                    .broadcasts
+                    .get(&session.key)
+                    .is_some_and(|b| b.publisher == id);
                 if is_current {
                     if let Some(b) = self.broadcasts.remove(&session.key) {
                         debug!(peer = %b.key.peer, viewers = b.viewers.len(), "broadcast ended");
@@ -519,8 +615,29 @@ impl Engine {
                 }
             }
         }
-        self.counters.sessions.store(self.sessions.len() as u64, std::sync::atomic::Ordering::Relaxed);
-        self.counters.broadcasts.store(self.broadcasts.len() as u64, std::sync::atomic::Ordering::Relaxed);
+        self.counters.sessions.store(
+            self.sessions.len() as u64,
+            std::sync::atomic::Ordering::Relaxed,
+        );
+        self.counters.broadcasts.store(
+            self.broadcasts.len() as u64,
+            std::sync::atomic::Ordering::Relaxed,
+        );
+    }
+
+    /// Tells an app broadcaster how many watch (a WHIP client has no one
+    /// to tell).
+    fn audience_changed(&self, key: &BroadcastKey) {
+        let Some(b) = self.broadcasts.get(key) else {
+            return;
+        };
+        let publisher = self.sessions.get(&b.publisher);
+        if publisher.is_some_and(|p| matches!(p.owner, Owner::Peer(_))) {
+            self.notify(Notice::Audience {
+                key: key.clone(),
+                viewers: b.viewers.len(),
+            });
+        }
     }
 
     fn notify(&self, notice: Notice) {
@@ -560,7 +677,10 @@ mod tests {
     fn media_sections_and_directions() {
         let sdp = "v=0\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\na=recvonly\r\nm=video 0 UDP/TLS/RTP/SAVPF 96\r\na=sendonly\r\nm=application 9 UDP/DTLS/SCTP webrtc-datachannel\r\na=sendonly\r\n";
         assert!(has_media(sdp, "a=recvonly"));
-        assert!(!has_media(sdp, "a=sendonly"), "a rejected m-line and data channels do not count");
+        assert!(
+            !has_media(sdp, "a=sendonly"),
+            "a rejected m-line and data channels do not count"
+        );
         assert_eq!(ice_ufrag("a=x\r\na=ice-ufrag:abcd\r\n"), Some("abcd"));
     }
 }

@@ -119,7 +119,10 @@ mod tests {
         assert_eq!(gate.next_due(), Some(t0 + KEYFRAME_INTERVAL));
         assert!(!gate.due(t0 + Duration::from_millis(999)));
         assert!(gate.due(t0 + KEYFRAME_INTERVAL));
-        assert!(!gate.due(t0 + KEYFRAME_INTERVAL * 3), "sent once, not again");
+        assert!(
+            !gate.due(t0 + KEYFRAME_INTERVAL * 3),
+            "sent once, not again"
+        );
         assert_eq!(gate.next_due(), None);
     }
 
@@ -131,6 +134,9 @@ mod tests {
         assert!(!gate.request(t0 + Duration::from_millis(100)));
         gate.keyframe_seen();
         assert!(!gate.due(t0 + KEYFRAME_INTERVAL));
-        assert!(gate.request(t0 + KEYFRAME_INTERVAL), "a new request later goes at once");
+        assert!(
+            gate.request(t0 + KEYFRAME_INTERVAL),
+            "a new request later goes at once"
+        );
     }
 }

@@ -121,6 +121,8 @@ pub enum Notice {
         owner: Owner,
         reason: &'static str,
     },
+    /// The number of viewers of an app peer's broadcast changed.
+    Audience { key: BroadcastKey, viewers: usize },
     /// A viewer's session ended without the viewer asking (its broadcast
     /// ended, or the connection failed).
     ViewerEnded {
@@ -275,7 +277,12 @@ impl Media {
         owner: Owner,
         offer: String,
     ) -> impl std::future::Future<Output = Result<Answer, MediaError>> + Send + 'static {
-        let reply = self.ask(move |reply| Command::Publish { key, owner, offer, reply });
+        let reply = self.ask(move |reply| Command::Publish {
+            key,
+            owner,
+            offer,
+            reply,
+        });
         async move { reply.await.unwrap_or(Err(MediaError::Busy)) }
     }
 
@@ -288,16 +295,26 @@ impl Media {
         owner: Owner,
         offer: String,
     ) -> impl std::future::Future<Output = Result<Answer, MediaError>> + Send + 'static {
-        let reply = self.ask(move |reply| Command::Watch { room, peer, owner, offer, reply });
+        let reply = self.ask(move |reply| Command::Watch {
+            room,
+            peer,
+            owner,
+            offer,
+            reply,
+        });
         async move { reply.await.unwrap_or(Err(MediaError::Busy)) }
     }
 
     /// Ends a session named by its resource URL; false when the room has no
     /// such session.
     pub async fn end(&self, room: Room, session: Uuid) -> bool {
-        self.ask(move |reply| Command::End { room, session, reply: Some(reply) })
-            .await
-            .unwrap_or(false)
+        self.ask(move |reply| Command::End {
+            room,
+            session,
+            reply: Some(reply),
+        })
+        .await
+        .unwrap_or(false)
     }
 
     /// The ids of the room's broadcasts, newest first.
@@ -329,6 +346,10 @@ impl Media {
     }
 
     pub fn end_session(&self, room: Room, session: Uuid) {
-        self.tell(Command::End { room, session, reply: None });
+        self.tell(Command::End {
+            room,
+            session,
+            reply: None,
+        });
     }
 }

@@ -58,7 +58,10 @@ pub struct Session {
     pub dead: bool,
 }
 
-/// What a session reports to the loop after it ran.
+/// What a session reports to the loop after it ran. These live in a `Vec`
+/// the loop reuses, so the large variant costs nothing; boxing it would cost
+/// an allocation per frame.
+#[allow(clippy::large_enum_variant)]
 pub enum Happened {
     Connected,
     Track(Mid, MediaKind),
@@ -67,7 +70,14 @@ pub enum Happened {
 }
 
 impl Session {
-    pub fn new(id: Uuid, rtc: Rtc, role: Role, key: BroadcastKey, owner: Owner, now: Instant) -> Session {
+    pub fn new(
+        id: Uuid,
+        rtc: Rtc,
+        role: Role,
+        key: BroadcastKey,
+        owner: Owner,
+        now: Instant,
+    ) -> Session {
         Session {
             id,
             rtc,
@@ -86,7 +96,13 @@ impl Session {
     }
 
     /// Feeds one datagram; false when str0m did not take it (not ours).
-    pub fn receive(&mut self, now: Instant, source: SocketAddr, local: SocketAddr, data: &[u8]) -> bool {
+    pub fn receive(
+        &mut self,
+        now: Instant,
+        source: SocketAddr,
+        local: SocketAddr,
+        data: &[u8],
+    ) -> bool {
         let Ok(contents) = data.try_into() else {
             return false;
         };
@@ -171,14 +187,22 @@ impl Session {
                     out.push(Happened::Track(added.mid, added.kind))
                 }
                 (Role::Viewer, Direction::SendOnly | Direction::SendRecv) => match added.kind {
-                    MediaKind::Video if self.video_mid.is_none() => self.video_mid = Some(added.mid),
-                    MediaKind::Audio if self.audio_mid.is_none() => self.audio_mid = Some(added.mid),
+                    MediaKind::Video if self.video_mid.is_none() => {
+                        self.video_mid = Some(added.mid)
+                    }
+                    MediaKind::Audio if self.audio_mid.is_none() => {
+                        self.audio_mid = Some(added.mid)
+                    }
                     _ => {}
                 },
                 _ => {}
             },
-            Event::MediaData(data) if self.role == Role::Publisher => out.push(Happened::Media(data)),
-            Event::KeyframeRequest(_) if self.role == Role::Viewer => out.push(Happened::KeyframeWanted),
+            Event::MediaData(data) if self.role == Role::Publisher => {
+                out.push(Happened::Media(data))
+            }
+            Event::KeyframeRequest(_) if self.role == Role::Viewer => {
+                out.push(Happened::KeyframeWanted)
+            }
             _ => {}
         }
     }

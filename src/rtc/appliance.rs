@@ -30,7 +30,10 @@ pub fn publish(me: &Membership, hub: &Hub, sdp: String) -> Result<(), ProtocolEr
         return Err(not_identified("publish"));
     }
     me.mark_media_use();
-    let key = BroadcastKey { room: me.room.clone(), peer: me.id };
+    let key = BroadcastKey {
+        room: me.room.clone(),
+        peer: me.id,
+    };
     let answer = media.publish(key, Owner::Peer(me.id), sdp);
     let (hub, room, id, outbox) = (hub.clone(), me.room.clone(), me.id, me.outbox.clone());
     tokio::spawn(async move {
@@ -49,7 +52,10 @@ pub fn publish(me: &Membership, hub: &Hub, sdp: String) -> Result<(), ProtocolEr
 pub fn unpublish(me: &Membership, hub: &Hub) -> Result<(), ProtocolError> {
     if let Some(media) = hub.media() {
         hub.set_appliance(&me.room, me.id, false);
-        media.unpublish(BroadcastKey { room: me.room.clone(), peer: me.id });
+        media.unpublish(BroadcastKey {
+            room: me.room.clone(),
+            peer: me.id,
+        });
     }
     Ok(())
 }
@@ -78,7 +84,10 @@ pub fn intercept(
     if !me.is_identified() {
         return Some(Err(not_identified(kind.as_str())));
     }
-    let key = BroadcastKey { room: me.room.clone(), peer: broadcaster };
+    let key = BroadcastKey {
+        room: me.room.clone(),
+        peer: broadcaster,
+    };
     match kind {
         RelayKind::Watch => {
             let sdp = message
@@ -105,7 +114,11 @@ pub fn intercept(
                             _ => "failed",
                         };
                         debug!(error = %err.message(), "appliance watch refused");
-                        protocol::from_appliance(RelayKind::Reject, &source, json!({ "reason": reason }))
+                        protocol::from_appliance(
+                            RelayKind::Reject,
+                            &source,
+                            json!({ "reason": reason }),
+                        )
                     }
                 };
                 outbox.push(Outbound::Text(frame.into()));
@@ -133,7 +146,11 @@ pub async fn follow(hub: Hub, mut notices: mpsc::Receiver<Notice>) {
                     }
                 }
             },
-            Notice::ViewerEnded { key, viewer: Owner::Peer(viewer), reason } => {
+            Notice::ViewerEnded {
+                key,
+                viewer: Owner::Peer(viewer),
+                reason,
+            } => {
                 let frame = protocol::from_appliance(
                     RelayKind::Hangup,
                     &key.peer.hyphenated().to_string(),
@@ -141,7 +158,14 @@ pub async fn follow(hub: Hub, mut notices: mpsc::Receiver<Notice>) {
                 );
                 hub.send_to(&key.room, viewer, frame);
             }
-            Notice::ViewerEnded { viewer: Owner::Http, .. } => {}
+            Notice::ViewerEnded {
+                viewer: Owner::Http,
+                ..
+            } => {}
+            Notice::Audience { key, viewers } => {
+                let frame = json!({ "type": "audience", "data": { "viewers": viewers } });
+                hub.send_to(&key.room, key.peer, frame.to_string());
+            }
         }
     }
 }

@@ -315,7 +315,10 @@ impl Hub {
         if !live && entry.appliance {
             entry.appliance = false;
             if let Some(media) = &self.0.media {
-                media.unpublish(BroadcastKey { room: me.room.clone(), peer: me.id });
+                media.unpublish(BroadcastKey {
+                    room: me.room.clone(),
+                    peer: me.id,
+                });
             }
         }
         entry.live = live;
@@ -431,8 +434,12 @@ impl Hub {
     /// room when that changes what it sees.
     pub fn set_appliance(&self, room: &Room, id: Uuid, on: bool) {
         let mut state = self.lock();
-        let Some(members) = state.rooms.get_mut(room) else { return };
-        let Some(entry) = members.get_mut(&id) else { return };
+        let Some(members) = state.rooms.get_mut(room) else {
+            return;
+        };
+        let Some(entry) = members.get_mut(&id) else {
+            return;
+        };
         if entry.appliance == on || entry.whip {
             return;
         }

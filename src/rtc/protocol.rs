@@ -453,7 +453,10 @@ mod tests {
                 ErrorCode::BadMessage,
             ),
             (r#"{"type":"publish"}"#, ErrorCode::BadMessage),
-            (r#"{"type":"publish","data":{"sdp":1}}"#, ErrorCode::BadMessage),
+            (
+                r#"{"type":"publish","data":{"sdp":1}}"#,
+                ErrorCode::BadMessage,
+            ),
         ] {
             assert_eq!(code(text), want, "{text}");
         }
@@ -511,7 +514,10 @@ mod tests {
         let plain: Value = serde_json::from_str(&peer("i", "Ann", Live::Off)).unwrap();
         assert_eq!(plain, json!({"type":"peer","data":{"id":"i","name":"Ann"}}));
         let live: Value = serde_json::from_str(&peer("i", "Ann", Live::Direct)).unwrap();
-        assert_eq!(live, json!({"type":"peer","data":{"id":"i","name":"Ann","live":true}}));
+        assert_eq!(
+            live,
+            json!({"type":"peer","data":{"id":"i","name":"Ann","live":true}})
+        );
         let sfu: Value = serde_json::from_str(&peer("i", "Ann", Live::Appliance)).unwrap();
         assert_eq!(sfu["data"]["via"], "appliance");
         assert_eq!(sfu["data"].get("kind"), None);
@@ -536,7 +542,8 @@ mod tests {
         let ice = json!([{"urls": "stun:a\"b"}]);
         let id = "6f1c2b9e-0000-4000-8000-000000000000";
         let plain: Value =
-            serde_json::from_str(&ReadyTemplate::new("v\"1", &ice, None, None, false).for_id(id)).unwrap();
+            serde_json::from_str(&ReadyTemplate::new("v\"1", &ice, None, None, false).for_id(id))
+                .unwrap();
         assert_eq!(
             plain,
             json!({"type":"ready","version":"v\"1","id":id,"iceServers":ice})

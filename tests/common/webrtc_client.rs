@@ -100,10 +100,14 @@ impl Client {
             if now >= deadline {
                 return None;
             }
-            let wait = wake.saturating_duration_since(now).max(Duration::from_millis(1));
+            let wait = wake
+                .saturating_duration_since(now)
+                .max(Duration::from_millis(1));
             match tokio::time::timeout(wait, self.socket.recv_from(&mut self.buf)).await {
                 Ok(Ok((n, source))) => {
-                    let Ok(contents) = self.buf[..n].try_into() else { continue };
+                    let Ok(contents) = self.buf[..n].try_into() else {
+                        continue;
+                    };
                     let input = Input::Receive(
                         Instant::now(),
                         Receive {
@@ -118,7 +122,11 @@ impl Client {
                     }
                 }
                 _ => {
-                    if self.rtc.handle_input(Input::Timeout(Instant::now())).is_err() {
+                    if self
+                        .rtc
+                        .handle_input(Input::Timeout(Instant::now()))
+                        .is_err()
+                    {
                         return None;
                     }
                 }
@@ -150,7 +158,11 @@ impl Client {
         let now = Instant::now();
         if let Some(mid) = self.video {
             if let Some(pt) = self.pt(mid, Codec::Vp8) {
-                let size = if keyframe { video_bytes * 4 } else { video_bytes };
+                let size = if keyframe {
+                    video_bytes * 4
+                } else {
+                    video_bytes
+                };
                 let time = MediaTime::new(n * 90_000 / FPS, Frequency::NINETY_KHZ);
                 if let Some(w) = self.rtc.writer(mid) {
                     let _ = w.write(pt, now, time, vp8_frame(size, keyframe, tag));
@@ -177,7 +189,12 @@ impl Client {
 /// Runs a publisher until `until`: frames at [`FPS`], a keyframe every
 /// [`KEYFRAME_EVERY`] frames and whenever the server asks for one. Returns
 /// how many keyframe requests arrived.
-pub async fn publish_until(client: &mut Client, until: Instant, video_bytes: usize, tag: u8) -> u64 {
+pub async fn publish_until(
+    client: &mut Client,
+    until: Instant,
+    video_bytes: usize,
+    tag: u8,
+) -> u64 {
     let start = Instant::now();
     let mut n = 0u64;
     let mut requests = 0;

@@ -1,6 +1,7 @@
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import {
+  applianceAudienceText,
   MAX_VIEWERS_LAPTOP,
   MAX_VIEWERS_PHONE,
   ViewerSlots,
@@ -43,4 +44,10 @@ test('every way a stream ends has its own sentence', () => {
   assert.equal(new Set(texts).size, texts.length);
   assert.match(audienceText(0, 6), /No one is watching/);
   assert.equal(audienceText(2, 6), 'Live to 2 viewers (up to 6).');
+});
+
+test('the broadcaster is told how many watch through the appliance', () => {
+  assert.equal(applianceAudienceText(0), 'Live through the appliance. No one is watching yet.');
+  assert.equal(applianceAudienceText(1), 'Live through the appliance to 1 viewer.');
+  assert.equal(applianceAudienceText(12), 'Live through the appliance to 12 viewers.');
 });

@@ -13,7 +13,16 @@ class FakePeerConnection extends EventTarget {
     this.closed = false;
     FakePeerConnection.made += 1;
   }
+  get connectionState() {
+    return this.state || 'new';
+  }
+  /** Test hook: the ICE/DTLS connection changes state. */
+  become(state) {
+    this.state = state;
+    this.dispatchEvent(new Event('connectionstatechange'));
+  }
   addTransceiver(kind, { direction }) {
+    if (typeof kind !== 'string') kind = kind.kind; // a track was given
     const t = {
       direction,
       receiver: { track: { kind } },
@@ -55,7 +64,7 @@ globalThis.MediaStream = class {
   addTrack() {}
 };
 
-const { Broadcast, Viewing } = await import('../../public/js/live.js');
+const { ApplianceBroadcast, Broadcast, Viewing } = await import('../../public/js/live.js');
 
 function track(kind) {
   return { kind, stopped: false, stop() { this.stopped = true; }, addEventListener() {} };
@@ -159,4 +168,70 @@ test('a viewer asks receive-only and ends once when turned away', async () => {
   await v.onBroadcasterMessage('hangup', { from: 'b', reason: 'stopped' });
   assert.deepEqual(ends, ['full']);
   assert.ok(v.link.pc.closed);
+});
+
+test('through the appliance: one offer with every track, sent once, answered by the server', async () => {
+  const sent = [];
+  const media = stream(['video', 'audio']);
+  const b = new ApplianceBroadcast({ stream: media, send: (m) => sent.push(m) || true, onSourceEnded() {}, onLost() {} });
+  const started = b.start(2000);
+  await new Promise((r) => setTimeout(r, 0));
+  assert.deepEqual(sent, [{ type: 'publish', data: { sdp: 'offer-sdp' } }]);
+  assert.deepEqual(b.pc.getTransceivers().map((t) => [t.receiver.track.kind, t.direction]), [
+    ['video', 'sendonly'],
+    ['audio', 'sendonly'],
+  ]);
+  b.onAnswer('answer-sdp');
+  await new Promise((r) => setTimeout(r, 0));
+  b.pc.become('connected');
+  await started;
+  assert.equal(b.up, true);
+  b.stop();
+  assert.deepEqual(sent.at(-1), { type: 'unpublish' });
+  assert.ok(b.pc.closed && media.tracks.every((t) => t.stopped));
+});
+
+test('through the appliance: a refusal or silence rejects, keeping the capture for a fallback', async () => {
+  const media = stream(['video']);
+  const refused = new ApplianceBroadcast({ stream: media, send: () => true, onSourceEnded() {}, onLost() {} });
+  const started = refused.start(2000);
+  await new Promise((r) => setTimeout(r, 0));
+  refused.onRefused('The media server is busy');
+  await assert.rejects(started, /busy/);
+  assert.ok(refused.pc.closed);
+  assert.ok(media.tracks.every((t) => !t.stopped), 'the camera stays on for the device-to-device fallback');
+
+  const sent = [];
+  const silent = new ApplianceBroadcast({ stream: media, send: (m) => sent.push(m) || true, onSourceEnded() {}, onLost() {} });
+  await assert.rejects(silent.start(30), /in time/);
+  assert.deepEqual(sent.at(-1), { type: 'unpublish' }, 'the server is told to drop the half-made session');
+});
+
+test('through the appliance: losing the connection once up is reported', async () => {
+  let lost = null;
+  const b = new ApplianceBroadcast({ stream: stream(['video']), send: () => true, onSourceEnded() {}, onLost: (r) => (lost = r) });
+  const started = b.start(2000);
+  await new Promise((r) => setTimeout(r, 0));
+  b.onAnswer('answer-sdp');
+  await new Promise((r) => setTimeout(r, 0));
+  b.pc.become('connected');
+  await started;
+  b.pc.become('failed');
+  assert.equal(lost, 'failed');
+});
+
+test('a viewer learns which path its stream takes from the answer', async () => {
+  const sent = [];
+  const v = new Viewing({
+    broadcaster: { id: 'b', name: 'B' },
+    iceServers: [],
+    send: (m) => sent.push(m) || true,
+    onStream() {},
+    onEnd() {},
+    onChange() {},
+  });
+  await v.start();
+  assert.equal(v.via, null);
+  await v.onBroadcasterMessage('accept', { from: 'b', sdp: 'answer-sdp', via: 'appliance' });
+  assert.equal(v.via, 'appliance');
 });

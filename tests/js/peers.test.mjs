@@ -66,3 +66,11 @@ test('the live flag follows the latest announcement', () => {
   assert.equal(findPeer(off, 'a').live, false, 'an announcement without live means off air');
   assert.equal(findPeer(apply([{ id: 'a', name: 'A', live: 'yes' }]), 'a').live, false);
 });
+
+test('a WHIP stream is listed as a stream, not a device', () => {
+  const list = applyPeerMessage([], { id: 's', name: 'Cam', live: true, via: 'appliance', kind: 'whip' });
+  assert.deepEqual(list, [{ id: 's', name: 'Cam', live: true, stream: true }]);
+  assert.deepEqual(applyPeerMessage([], { id: 'd', name: 'Ann', live: true, via: 'appliance' }), [
+    { id: 'd', name: 'Ann', live: true },
+  ]);
+});

@@ -108,3 +108,10 @@ test('data channel messages follow the SitePen format', () => {
   const long = p.parseChannelMessage(p.chatMessage('x'.repeat(5000)));
   assert.equal(long.text.length, p.MAX_CHAT_CHARS);
 });
+
+test('an accept says whether the appliance answered for the broadcaster', () => {
+  const base = { type: 'accept', data: { source: 'b', sdp: 'x', stream: 'broadcaster' } };
+  assert.equal(p.readRelay(base).via, 'direct');
+  assert.equal(p.readRelay({ ...base, data: { ...base.data, via: 'appliance' } }).via, 'appliance');
+  assert.equal(p.readRelay({ ...base, data: { ...base.data, via: 7 } }).via, 'direct');
+});

@@ -78,6 +78,13 @@ export function endedText(name, reason) {
   }
 }
 
+/** The broadcaster's line when the appliance forwards its stream. */
+export function applianceAudienceText(count) {
+  if (count === 0) return 'Live through the appliance. No one is watching yet.';
+  const who = count === 1 ? '1 viewer' : `${count} viewers`;
+  return `Live through the appliance to ${who}.`;
+}
+
 /** The broadcaster's line about its audience. */
 export function audienceText(count, max) {
   if (count === 0) return `Live. No one is watching yet (up to ${max} can).`;

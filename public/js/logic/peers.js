@@ -13,7 +13,8 @@ export function comparePeers(a, b) {
  * Applies the `data` of one `peer` message: adds a newcomer, renames a known
  * peer or updates whether it is live, or removes one (`remove: true`).
  * Messages without a string id and name, and any about `selfId`, leave the
- * list unchanged. Each peer is `{id, name, live}`.
+ * list unchanged. Each peer is `{id, name, live}`, plus `stream: true` for
+ * a stream published to the appliance rather than a device.
  */
 export function applyPeerMessage(peers, data, selfId = null) {
   if (!data || typeof data !== 'object') return peers;
@@ -24,7 +25,10 @@ export function applyPeerMessage(peers, data, selfId = null) {
     return others.length === peers.length ? peers : others;
   }
   if (typeof name !== 'string') return peers;
-  return [...others, { id, name, live: data.live === true }].sort(comparePeers);
+  const peer = { id, name, live: data.live === true };
+  // A stream sent to the appliance (WHIP) can be watched, not called.
+  if (data.kind === 'whip') peer.stream = true;
+  return [...others, peer].sort(comparePeers);
 }
 
 /** The peer with this id, or undefined. */

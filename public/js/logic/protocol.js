@@ -66,9 +66,12 @@ export function readRelay(message) {
   const stream = typeof data.stream === 'string' ? data.stream : undefined;
   switch (message.type) {
     case 'offer':
-    case 'accept':
     case 'watch':
       return typeof data.sdp === 'string' ? { from, stream, sdp: data.sdp } : null;
+    case 'accept':
+      // `via: "appliance"`: the media server answered for the broadcaster.
+      if (typeof data.sdp !== 'string') return null;
+      return { from, stream, sdp: data.sdp, via: data.via === 'appliance' ? 'appliance' : 'direct' };
     case 'reject':
     case 'hangup':
       return { from, stream, reason: typeof data.reason === 'string' ? data.reason : undefined };

@@ -26,15 +26,22 @@ export function createLivePanel({ root, preview, audience, stop }, onStop) {
 export function createWatchPanel({ root, video, title, state, stop }, onStop) {
   stop.addEventListener('click', onStop);
   return {
-    /** @param {{name: string, stream: MediaStream | null, playing: boolean} | null} watching */
+    /** @param {{name: string, stream: MediaStream | null, playing: boolean, via: string | null} | null} watching */
     render(watching) {
       root.hidden = !watching;
       const stream = watching ? watching.stream : null;
       if (video.srcObject !== stream) video.srcObject = stream;
       title.textContent = watching ? `Watching ${watching.name}` : '';
       const now = watching && watching.playing ? 'connected' : 'connecting';
-      state.textContent = now;
+      state.textContent = watching ? pathText(now, watching.via, watching.name) : '';
       state.dataset.state = now;
+      state.dataset.via = (watching && watching.via) || '';
     },
   };
+}
+
+/** What the viewer is told about the stream's path. */
+function pathText(state, via, name) {
+  if (state !== 'connected') return 'Connecting\u2026';
+  return via === 'appliance' ? 'Through the appliance' : `Directly from ${name}\u2019s device`;
 }

@@ -84,6 +84,7 @@ export function createPeerList(els, on) {
       peers.forEach((peer, i) => {
         const entry = item(peer);
         entry.button.disabled = !canCall;
+        entry.button.hidden = peer.stream === true;
         entry.watch.disabled = !canWatch;
         // Move only what is out of place: moving a node can drop its focus.
         if (list.children[i] !== entry.li) list.insertBefore(entry.li, list.children[i] || null);
