@@ -17,8 +17,7 @@
 //! time (the machine is shared and noisy). Usage:
 //!   cargo bench --bench load -- [join N] [relay] [capacity N] [churn] [--runs R]
 
-use std::net::SocketAddr;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -27,9 +26,7 @@ use serde_json::{json, Value};
 use tokio::net::TcpStream;
 use tokio::sync::{watch, Semaphore};
 use tokio_rustls::client::TlsStream;
-use tokio_rustls::rustls::pki_types::pem::PemObject;
-use tokio_rustls::rustls::pki_types::{CertificateDer, ServerName};
-use tokio_rustls::rustls::{ClientConfig, RootCertStore};
+use tokio_rustls::rustls::pki_types::ServerName;
 use tokio_rustls::TlsConnector;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::WebSocketStream;
@@ -41,107 +38,9 @@ const CONCURRENCY: usize = 50;
 /// No scenario may run longer than this.
 const SCENARIO_LIMIT: Duration = Duration::from_secs(180);
 
-// ---- the server process ----
-
-struct Server {
-    child: Child,
-    addr: SocketAddr,
-    tls: Arc<ClientConfig>,
-    _dir: tempfile::TempDir,
-}
-
-/// `--pin`: the server runs on CPU 0 and the load generator on CPU 1, so the
-/// two never wait for each other's threads to be scheduled.
-static PIN: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
-
-impl Server {
-    fn start() -> Server {
-        let dir = tempfile::tempdir().unwrap();
-        let server = env!("CARGO_BIN_EXE_lanrtc");
-        // taskset execs the server, so the child's pid is the server's.
-        let mut command = if PIN.load(std::sync::atomic::Ordering::Relaxed) {
-            let mut c = Command::new("taskset");
-            c.args(["-c", "0", server]);
-            c
-        } else {
-            Command::new(server)
-        };
-        let mut child = command
-            .env("MDNS", "off")
-            .env("BIND", "127.0.0.1")
-            .env("PORT", "0")
-            .env("RATE_LIMIT", "0")
-            .env("MAX_PEERS", "12000")
-            .env("HOST", "bench")
-            .env("CERTS_DIR", dir.path().join("certs"))
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("the lanrtc binary starts");
-        let stdout = child.stdout.take().unwrap();
-        let mut port = None;
-        for line in std::io::BufRead::lines(std::io::BufReader::new(stdout)) {
-            let line = line.unwrap();
-            if let Some(rest) = line.split("https://localhost:").nth(1) {
-                port = rest.split('/').next().and_then(|p| p.parse::<u16>().ok());
-            }
-            if line.contains("Ctrl-C") {
-                break;
-            }
-        }
-        let port = port.expect("the banner names the port");
-        let ca = CertificateDer::from_pem_file(dir.path().join("certs/ca.pem")).unwrap();
-        let mut roots = RootCertStore::empty();
-        roots.add(ca).unwrap();
-        let tls = ClientConfig::builder_with_provider(lanrtc::tls::provider())
-            .with_safe_default_protocol_versions()
-            .unwrap()
-            .with_root_certificates(roots)
-            .with_no_client_auth();
-        Server {
-            child,
-            addr: SocketAddr::from(([127, 0, 0, 1], port)),
-            tls: Arc::new(tls),
-            _dir: dir,
-        }
-    }
-
-    /// User + system CPU seconds the server has used so far.
-    fn cpu_seconds(&self) -> f64 {
-        let stat =
-            std::fs::read_to_string(format!("/proc/{}/stat", self.child.id())).unwrap_or_default();
-        // Fields after the parenthesised command name; utime and stime are
-        // the 14th and 15th fields of the whole line.
-        let after = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or_default();
-        let fields: Vec<&str> = after.split_whitespace().collect();
-        let ticks: f64 = fields.get(11).and_then(|v| v.parse().ok()).unwrap_or(0.0)
-            + fields
-                .get(12)
-                .and_then(|v| v.parse::<f64>().ok())
-                .unwrap_or(0.0);
-        ticks / 100.0 // USER_HZ is 100 on Linux
-    }
-
-    /// Resident memory in KiB.
-    fn rss_kib(&self) -> u64 {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
-            .unwrap_or_default();
-        status
-            .lines()
-            .find_map(|l| l.strip_prefix("VmRSS:"))
-            .and_then(|v| v.split_whitespace().next())
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(0)
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+#[path = "support/server.rs"]
+mod server;
+use server::{Server, PIN};
 
 // ---- clients ----
 
@@ -230,7 +129,7 @@ fn median(mut v: Vec<f64>) -> f64 {
 
 /// N clients join; returns metrics.
 async fn join(n: usize) -> Value {
-    let server = Server::start();
+    let server = Server::start(&[]);
     let rss_before = server.rss_kib();
     let cpu_before = server.cpu_seconds();
     let gate = Arc::new(Semaphore::new(CONCURRENCY));
@@ -289,7 +188,7 @@ async fn join(n: usize) -> Value {
 
 /// `idle` peers connected; `pairs` pairs do `rounds` offer→accept trips.
 async fn relay(idle: usize, pairs: usize, rounds: usize) -> Value {
-    let server = Arc::new(Server::start());
+    let server = Arc::new(Server::start(&[]));
     let (stop_tx, stop_rx) = watch::channel(false);
     let mut drains = Vec::new();
     // Idle peers: connected and identified, reading what they are sent.
@@ -402,7 +301,7 @@ async fn relay(idle: usize, pairs: usize, rounds: usize) -> Value {
 
 /// Holds `n` identified peers for 10 s.
 async fn capacity(n: usize) -> Value {
-    let server = Arc::new(Server::start());
+    let server = Arc::new(Server::start(&[]));
     let rss_before = server.rss_kib();
     let (stop_tx, stop_rx) = watch::channel(false);
     let gate = Arc::new(Semaphore::new(CONCURRENCY));
@@ -462,7 +361,7 @@ async fn capacity(n: usize) -> Value {
 
 /// Rounds of joins and leaves; then a fresh client counts who it is told about.
 async fn churn(peers: usize, rounds: usize) -> Value {
-    let server = Server::start();
+    let server = Server::start(&[]);
     let rss_start = server.rss_kib();
     let mut ghosts = 0;
     let mut rss_rounds = Vec::new();

@@ -25,6 +25,66 @@ pub struct Client {
     next_timeout: Instant,
     buf: Vec<u8>,
     pub connected: bool,
+    /// When set, RTP is counted here instead of being decrypted: a viewer
+    /// that "receives without decoding", as cheap as a load generator can
+    /// be. STUN, DTLS and RTCP still go to str0m, so the session stays up.
+    pub counting: Option<RtpCount>,
+}
+
+/// RTP packets seen per SSRC, from the headers (which SRTP leaves in the
+/// clear): how many arrived and which sequence numbers they spanned.
+#[derive(Debug, Default, Clone)]
+pub struct RtpCount {
+    pub streams: std::collections::HashMap<u32, SeqSpan>,
+    pub bytes: u64,
+}
+
+#[derive(Debug, Default, Clone, Copy)]
+pub struct SeqSpan {
+    pub first: u64,
+    pub highest: u64,
+    pub received: u64,
+}
+
+impl RtpCount {
+    fn count(&mut self, datagram: &[u8]) {
+        let seq = u16::from_be_bytes([datagram[2], datagram[3]]) as u64;
+        let ssrc = u32::from_be_bytes([datagram[8], datagram[9], datagram[10], datagram[11]]);
+        self.bytes += datagram.len() as u64;
+        let span = self.streams.entry(ssrc).or_insert(SeqSpan {
+            first: seq,
+            highest: seq,
+            received: 0,
+        });
+        // Extend the 16-bit number to the one nearest the highest seen.
+        let base = span.highest & !0xffff;
+        let mut ext = base | seq;
+        if ext + 0x8000 < span.highest {
+            ext += 0x10000;
+        } else if ext > span.highest + 0x8000 && ext >= 0x10000 {
+            ext -= 0x10000;
+        }
+        span.highest = span.highest.max(ext);
+        span.first = span.first.min(ext);
+        span.received += 1;
+    }
+
+    /// Packets received, and the fraction missing, over the two busiest
+    /// streams (video and audio; retransmission streams are left out).
+    pub fn totals(&self) -> (u64, f64) {
+        let mut spans: Vec<&SeqSpan> = self.streams.values().collect();
+        spans.sort_by_key(|s| std::cmp::Reverse(s.received));
+        let main = &spans[..spans.len().min(2)];
+        let received: u64 = main.iter().map(|s| s.received).sum();
+        let expected: u64 = main.iter().map(|s| s.highest - s.first + 1).sum();
+        let loss = if expected == 0 { 0.0 } else { 1.0 - received.min(expected) as f64 / expected as f64 };
+        (self.streams.values().map(|s| s.received).sum(), loss)
+    }
+}
+
+/// RTP, not RTCP (RFC 5761: RTCP packet types 192-223 in the second byte).
+fn is_rtp(datagram: &[u8]) -> bool {
+    datagram.len() >= 12 && (128..192).contains(&datagram[0]) && !(192..224).contains(&datagram[1])
 }
 
 /// Video at 30 frames per second; a keyframe every 2 s, as encoders do.
@@ -45,6 +105,9 @@ impl Client {
     /// or receive (`RecvOnly`) one video and one audio track.
     pub async fn new(ip: std::net::IpAddr, direction: Direction) -> (Client, String) {
         let socket = UdpSocket::bind(SocketAddr::new(ip, 0)).await.unwrap();
+        // A viewer task may wait its turn on a busy machine; a larger buffer
+        // keeps the kernel from dropping what arrives meanwhile.
+        let _ = socket2::SockRef::from(&socket).set_recv_buffer_size(2 * 1024 * 1024);
         let local = socket.local_addr().unwrap();
         let now = Instant::now();
         let mut rtc = Rtc::builder()
@@ -68,6 +131,7 @@ impl Client {
             next_timeout: now,
             buf: vec![0; 2048],
             connected: false,
+            counting: None,
         };
         (client, offer.to_sdp_string())
     }
@@ -105,6 +169,20 @@ impl Client {
                 .max(Duration::from_millis(1));
             match tokio::time::timeout(wait, self.socket.recv_from(&mut self.buf)).await {
                 Ok(Ok((n, source))) => {
+                    if let Some(count) = &mut self.counting {
+                        if is_rtp(&self.buf[..n]) {
+                            count.count(&self.buf[..n]);
+                            // A steady stream must not starve str0m's timers
+                            // (consent checks, reports).
+                            let now = Instant::now();
+                            if now >= self.next_timeout
+                                && self.rtc.handle_input(Input::Timeout(now)).is_err()
+                            {
+                                return None;
+                            }
+                            continue;
+                        }
+                    }
                     let Ok(contents) = self.buf[..n].try_into() else {
                         continue;
                     };
