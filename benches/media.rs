@@ -56,9 +56,10 @@ async fn http(server: &Server, method: &str, path: &str, body: String) -> (u16, 
         .connect(ServerName::try_from("localhost").unwrap(), tcp)
         .await
         .unwrap();
-    let (mut sender, conn) = hyper::client::conn::http1::handshake::<_, Full<Bytes>>(TokioIo::new(tls))
-        .await
-        .unwrap();
+    let (mut sender, conn) =
+        hyper::client::conn::http1::handshake::<_, Full<Bytes>>(TokioIo::new(tls))
+            .await
+            .unwrap();
     tokio::spawn(conn);
     let req = hyper::Request::builder()
         .method(method)
@@ -76,7 +77,11 @@ async fn http(server: &Server, method: &str, path: &str, body: String) -> (u16, 
         .unwrap_or_default()
         .to_string();
     let body = res.into_body().collect().await.unwrap().to_bytes();
-    (status, location, String::from_utf8_lossy(&body).into_owned())
+    (
+        status,
+        location,
+        String::from_utf8_lossy(&body).into_owned(),
+    )
 }
 
 /// What one viewer measured.
@@ -141,11 +146,15 @@ fn window_delta(start: &RtpCount, end: &RtpCount) -> (u64, u64, f64) {
         .streams
         .iter()
         .map(|(ssrc, e)| {
-            let s = start.streams.get(ssrc).copied().unwrap_or(webrtc_client::SeqSpan {
-                first: e.first,
-                highest: e.first.saturating_sub(1),
-                received: 0,
-            });
+            let s = start
+                .streams
+                .get(ssrc)
+                .copied()
+                .unwrap_or(webrtc_client::SeqSpan {
+                    first: e.first,
+                    highest: e.first.saturating_sub(1),
+                    received: 0,
+                });
             (e.received - s.received, e.highest - s.highest)
         })
         .collect();
@@ -154,7 +163,11 @@ fn window_delta(start: &RtpCount, end: &RtpCount) -> (u64, u64, f64) {
     let main = &spans[..spans.len().min(2)];
     let received: u64 = main.iter().map(|(r, _)| r).sum();
     let expected: u64 = main.iter().map(|(_, e)| e).sum();
-    let loss = if expected == 0 { 1.0 } else { 1.0 - received.min(expected) as f64 / expected as f64 };
+    let loss = if expected == 0 {
+        1.0
+    } else {
+        1.0 - received.min(expected) as f64 / expected as f64
+    };
     (packets, end.bytes - start.bytes, loss)
 }
 
@@ -163,7 +176,9 @@ fn window_delta(start: &RtpCount, end: &RtpCount) -> (u64, u64, f64) {
 fn udp_receive_drops() -> u64 {
     let snmp = std::fs::read_to_string("/proc/net/snmp").unwrap_or_default();
     let mut lines = snmp.lines().filter(|l| l.starts_with("Udp:"));
-    let (Some(names), Some(values)) = (lines.next(), lines.next()) else { return 0 };
+    let (Some(names), Some(values)) = (lines.next(), lines.next()) else {
+        return 0;
+    };
     names
         .split_whitespace()
         .zip(values.split_whitespace())
@@ -188,14 +203,25 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
 }
 
 async fn scenario(n: usize) -> Value {
-    let server = Arc::new(Server::start(&[("MAX_VIEWERS", "10000"), ("MEDIA_PORT", "0")]));
+    let log = std::env::var("BENCH_SERVER_LOG").unwrap_or_else(|_| "warn".into());
+    let server = Arc::new(Server::start(&[
+        ("MAX_VIEWERS", "10000"),
+        ("MEDIA_PORT", "0"),
+        ("RUST_LOG", &log),
+    ]));
     let rss_idle = server.rss_kib();
     let (mut publisher, offer) = Client::new(LOOPBACK, Direction::SendOnly).await;
     let (status, _, answer) = http(&server, "POST", "/whip/bench?name=Bench", offer).await;
     assert_eq!(status, 201, "WHIP refused the publisher: {answer}");
     publisher.accept(&answer);
     let publishing = tokio::spawn(async move {
-        publish_until(&mut publisher, Instant::now() + SCENARIO_LIMIT, VIDEO_BYTES, 1).await
+        publish_until(
+            &mut publisher,
+            Instant::now() + SCENARIO_LIMIT,
+            VIDEO_BYTES,
+            1,
+        )
+        .await
     });
 
     let gate = Arc::new(Semaphore::new(JOIN_CONCURRENCY));
@@ -223,9 +249,17 @@ async fn scenario(n: usize) -> Value {
     let end = start + WINDOW;
     window_tx.send_replace(Some((start, end)));
     tokio::time::sleep_until(start.into()).await;
-    let (cpu0, gen0, drops0) = (server.cpu_seconds(), self_cpu_seconds(), udp_receive_drops());
+    let (cpu0, gen0, drops0) = (
+        server.cpu_seconds(),
+        self_cpu_seconds(),
+        udp_receive_drops(),
+    );
     tokio::time::sleep_until(end.into()).await;
-    let (cpu1, gen1, drops1) = (server.cpu_seconds(), self_cpu_seconds(), udp_receive_drops());
+    let (cpu1, gen1, drops1) = (
+        server.cpu_seconds(),
+        self_cpu_seconds(),
+        udp_receive_drops(),
+    );
     let rss = server.rss_kib();
 
     let mut first_keyframe_ms = Vec::new();
@@ -254,6 +288,8 @@ async fn scenario(n: usize) -> Value {
         "server_rss_idle_mib": rss_idle as f64 / 1024.0,
         "forwarded_pkts_per_s": packets as f64 / secs,
         "forwarded_mbit_s": bytes as f64 * 8.0 / secs / 1e6,
+        // What each viewer got; the publisher sends about 270 a second.
+        "per_viewer_pkts_per_s": packets as f64 / secs / n as f64,
         "cpu_us_per_pkt": if packets > 0 { cpu * 1e6 / packets as f64 } else { f64::NAN },
         "loss_median_pct": percentile(&losses, 0.5),
         "loss_max_pct": percentile(&losses, 1.0),
@@ -295,7 +331,10 @@ fn main() {
             std::process::exit(2);
         }
     }
-    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
     println!(
         "lanrtc media benchmark: {} cores, one ~2 Mbit/s VP8+Opus publisher, {}s window",
         std::thread::available_parallelism().map_or(0, |n| n.get()),

@@ -104,6 +104,27 @@ pub fn render(config: &Config, local: SocketAddr) -> String {
             let _ = writeln!(out, "mDNS: off");
         }
     }
+    match &config.media {
+        Some(media) => {
+            let port = media.port.unwrap_or(local.port());
+            let port = if port == 0 {
+                "a free UDP port".to_string()
+            } else {
+                format!("UDP port {port}")
+            };
+            let _ = writeln!(
+                out,
+                "Media server: {port}, up to {} viewers a broadcast; OBS and other WHIP tools publish to /whip/<room>, players watch /whep/<room>",
+                media.max_viewers
+            );
+        }
+        None => {
+            let _ = writeln!(
+                out,
+                "Media server: off; live streams go from each device to its viewers"
+            );
+        }
+    }
     let access = match &config.access {
         Some(_) => "only devices given a link above (it carries the key) can join",
         None => "open: anyone on this network can join (set ACCESS_KEY=auto to require a link)",

@@ -54,9 +54,9 @@ pub async fn run(
     let (media, notices) = match &config.media {
         Some(settings) => {
             let ips = media::socket_addresses(config.bind.ip());
-            // "The same number as PORT": the configured number, so PORT=0
-            // (tests) also gets a free UDP port.
-            let udp_port = settings.port.unwrap_or(config.bind.port());
+            // "The same number as PORT": the port actually listened on, so
+            // with PORT=0 the banner can still name it.
+            let udp_port = settings.port.unwrap_or(port);
             let config = media::MediaConfig {
                 max_viewers: settings.max_viewers,
                 silence: settings.silence,

@@ -12,7 +12,7 @@ use lanrtc::Config;
 use tokio::io::AsyncReadExt;
 
 /// Every setting the binary reads from the environment.
-const VARIABLES: [&str; 16] = [
+const VARIABLES: [&str; 19] = [
     "HOST",
     "PORT",
     "BIND",
@@ -28,6 +28,9 @@ const VARIABLES: [&str; 16] = [
     "MDNS",
     "MDNS_INTERFACES",
     "ACCESS_KEY",
+    "MEDIA",
+    "MEDIA_PORT",
+    "MAX_VIEWERS",
     "RUST_LOG",
 ];
 
@@ -88,6 +91,22 @@ fn bad_values_stop_the_program_with_one_clear_sentence() {
             "ICE_SERVERS contains \"https://x\"",
         ),
         ("ACCESS_KEY", "abc", "ACCESS_KEY is 3 characters long"),
+        (
+            "MEDIA",
+            "maybe",
+            "MEDIA is \"maybe\", which is neither on nor off",
+        ),
+        (
+            "MEDIA_PORT",
+            "udp",
+            "MEDIA_PORT is \"udp\", which is not a port number",
+        ),
+        (
+            "MAX_VIEWERS",
+            "0",
+            "MAX_VIEWERS is \"0\"; use a number from 1",
+        ),
+        ("MAX_VIEWERS", "many", "MAX_VIEWERS is \"many\""),
         (
             "ACCESS_KEY",
             "with spaces in it",
@@ -157,6 +176,29 @@ fn a_port_in_use_is_explained() {
 }
 
 #[test]
+fn a_media_port_in_use_is_explained() {
+    let tmp = tempfile::tempdir().unwrap();
+    let taken = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    let port = taken.local_addr().unwrap().port().to_string();
+    let out = lanrtc()
+        .env("BIND", "127.0.0.1")
+        .env("PORT", "0")
+        .env("MEDIA_PORT", &port)
+        .env("CERTS_DIR", tmp.path())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        stderr.contains(&format!("UDP port {port}"))
+            && stderr.contains("set MEDIA_PORT")
+            && stderr.contains("MEDIA=off"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}
+
+#[test]
 fn banner_lists_urls_and_fingerprint_and_sigterm_exits_zero() {
     let tmp = tempfile::tempdir().unwrap();
     let mut child = lanrtc()
@@ -202,6 +244,11 @@ fn banner_lists_urls_and_fingerprint_and_sigterm_exits_zero() {
         "{banner}"
     );
     assert!(banner.contains("mDNS: off"), "{banner}");
+    assert!(
+        banner.contains(&format!("Media server: UDP port {port}, up to 200 viewers"))
+            && banner.contains("/whip/<room>"),
+        "{banner}"
+    );
     // Not a terminal: no QR code blocks.
     assert!(!banner.contains('█') && !banner.contains('▀'), "{banner}");
 

@@ -10,7 +10,6 @@ use tokio_rustls::rustls::pki_types::pem::PemObject;
 use tokio_rustls::rustls::pki_types::CertificateDer;
 use tokio_rustls::rustls::{ClientConfig, RootCertStore};
 
-
 pub struct Server {
     pub child: Child,
     pub addr: SocketAddr,
@@ -113,4 +112,3 @@ impl Drop for Server {
         let _ = self.child.wait();
     }
 }
-

@@ -24,6 +24,8 @@ use crate::rtc::Room;
 /// How often deadlines (connect, silence) are checked: they are tens of
 /// seconds, so a second of slack is invisible.
 const HOUSEKEEPING: Duration = Duration::from_secs(1);
+/// How often the loop logs its rates (at debug level).
+const STATS_EVERY: Duration = Duration::from_secs(10);
 /// See `new_rtc`.
 const SEND_BUFFER_VIDEO: usize = 300;
 /// Datagrams read per wake-up before timers and commands get a turn, so a
@@ -81,6 +83,8 @@ struct Engine {
     due: Vec<Uuid>,
     dead: Vec<Uuid>,
     next_housekeeping: Instant,
+    next_stats: Instant,
+    last_stats: (u64, u64),
 }
 
 enum Woke {
@@ -121,6 +125,8 @@ impl Engine {
             due: Vec::new(),
             dead: Vec::new(),
             next_housekeeping: Instant::now() + HOUSEKEEPING,
+            next_stats: Instant::now() + STATS_EVERY,
+            last_stats: (0, 0),
         })
     }
 
@@ -343,6 +349,7 @@ impl Engine {
         }
         if now >= self.next_housekeeping {
             self.next_housekeeping = now + HOUSEKEEPING;
+            self.log_stats(now);
             let expired: Vec<Uuid> = self
                 .sessions
                 .iter()
@@ -353,6 +360,34 @@ impl Engine {
                 self.remove(id, "failed", true);
             }
         }
+    }
+
+    /// A line at debug level every [`STATS_EVERY`] while anything runs.
+    fn log_stats(&mut self, now: Instant) {
+        if now < self.next_stats || self.sessions.is_empty() {
+            return;
+        }
+        let secs = (now - self.next_stats + STATS_EVERY).as_secs_f64();
+        self.next_stats = now + STATS_EVERY;
+        let c = &self.counters;
+        let read = |a: &std::sync::atomic::AtomicU64| Counters::get(a);
+        let (pin, pout, drop_in, drop_out) = (
+            read(&c.packets_in),
+            read(&c.packets_out),
+            read(&c.unknown_dropped),
+            read(&c.send_dropped),
+        );
+        let (last_in, last_out) = self.last_stats;
+        self.last_stats = (pin, pout);
+        debug!(
+            sessions = self.sessions.len(),
+            broadcasts = self.broadcasts.len(),
+            in_per_s = ((pin - last_in) as f64 / secs) as u64,
+            out_per_s = ((pout - last_out) as f64 / secs) as u64,
+            unknown_dropped = drop_in,
+            send_dropped = drop_out,
+            "media"
+        );
     }
 
     fn command(&mut self, command: Command) {

@@ -27,11 +27,13 @@ use uuid::Uuid;
 /// the receive buffer is one such size, reused for every read.
 pub const MAX_DATAGRAM: usize = 2048;
 
-/// Kernel buffer per media socket, each way. One video frame to 200
-/// viewers is ~1,200 datagrams queued at once, ~1.5 MB; the kernel's
-/// default (~200 KB) would refuse most of them. Linux caps this at
-/// `net.core.wmem_max` / `rmem_max`; raise those for larger audiences.
-const SOCKET_BUFFER: usize = 4 * 1024 * 1024;
+/// Kernel send buffer per media socket. One video frame to 200 viewers is
+/// ~1,200 datagrams queued at once, ~1.5 MB; the kernel's default (~200 KB)
+/// would refuse most of them. Linux caps this at `net.core.wmem_max`. The
+/// receive buffer stays at the default on purpose: inbound is one publisher
+/// and some feedback, and a deep inbound queue would turn an overloaded
+/// loop into seconds of delay instead of a few lost packets.
+const SEND_BUFFER: usize = 4 * 1024 * 1024;
 
 /// Sockets bound by the caller (so a bind error is reported at start), to be
 /// moved onto the media thread.
@@ -49,9 +51,7 @@ impl Bound {
             socket.set_nonblocking(true)?;
             // Best effort: a smaller buffer still works, it only drops more
             // under a burst (and the drops are counted).
-            let sock = socket2::SockRef::from(&socket);
-            let _ = sock.set_send_buffer_size(SOCKET_BUFFER);
-            let _ = sock.set_recv_buffer_size(SOCKET_BUFFER);
+            let _ = socket2::SockRef::from(&socket).set_send_buffer_size(SEND_BUFFER);
             port = socket.local_addr()?.port();
             sockets.push(socket);
         }

@@ -39,6 +39,9 @@ pub fn settings(certs_dir: &Path) -> Settings {
         // mDNS joins multicast groups on every interface the moment it starts;
         // on the host it stays off (tests/mdns.rs runs it in namespaces).
         mdns: Some("off".into()),
+        // A free UDP port, not "the same number as PORT": a client socket of
+        // another test may hold that number.
+        media_port: Some("0".into()),
         ..Settings::default()
     }
 }

@@ -77,7 +77,11 @@ impl RtpCount {
         let main = &spans[..spans.len().min(2)];
         let received: u64 = main.iter().map(|s| s.received).sum();
         let expected: u64 = main.iter().map(|s| s.highest - s.first + 1).sum();
-        let loss = if expected == 0 { 0.0 } else { 1.0 - received.min(expected) as f64 / expected as f64 };
+        let loss = if expected == 0 {
+            0.0
+        } else {
+            1.0 - received.min(expected) as f64 / expected as f64
+        };
         (self.streams.values().map(|s| s.received).sum(), loss)
     }
 }
