@@ -233,6 +233,24 @@ async fn scenario(media: bool) {
         serde_json::json!(if media { 1 } else { 2 }),
         "outbound video streams"
     );
+    if media {
+        // A WHEP player that is not a browser decodes the same broadcast.
+        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/e2e/whep_watch.py");
+        let url = format!("{origin}/whep/{room}");
+        let out = tokio::process::Command::new("python3")
+            .args([script, &url, &ca.to_string_lossy(), &key, "30"])
+            .kill_on_drop(true)
+            .output()
+            .await
+            .expect("the WHEP player starts");
+        let said = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success() && said.starts_with("decoded 30 frames"),
+            "the WHEP player: {said} {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        eprintln!("WHEP player: {}", said.trim());
+    }
     let via = if media { "appliance" } else { "direct" };
     for b in [&bob, &carol] {
         b.wait_for(
@@ -269,13 +287,14 @@ async fn scenario(media: bool) {
 
     // Pictures for the README and for a person checking this by eye.
     let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"));
+    let suffix = if media { "" } else { "-direct" };
     std::fs::write(
-        dir.join("live-broadcaster.png"),
+        dir.join(format!("live-broadcaster{suffix}.png")),
         alice.client.screenshot().await.unwrap(),
     )
     .unwrap();
     std::fs::write(
-        dir.join("live-viewer.png"),
+        dir.join(format!("live-viewer{suffix}.png")),
         bob.client.screenshot().await.unwrap(),
     )
     .unwrap();
