@@ -250,16 +250,42 @@ async fn the_app_publishes_and_watches_over_signaling() {
 }
 
 #[tokio::test]
-async fn a_full_broadcast_refuses_the_next_viewer() {
+async fn a_full_broadcast_refuses_the_next_viewer_from_the_app_or_whep() {
     let server = TestServer::start_with(|c| c.media.as_mut().unwrap().max_viewers = 1).await;
-    let (publisher, _) = whip(&server, "r", "S").await;
-    let _keep = publisher;
-    let (_v1, _) = whep(&server, "/whep/r").await;
+    let mut bob = server.peer_at("/rtc?room=r", "Bob", 0).await;
+    let mut carol = server.peer_at("/rtc?room=r", "Carol", 1).await;
+    let _ = bob.recv().await; // Carol joined
+    let (_publisher, _) = whip(&server, "r", "S").await;
+    let whip_id = bob.recv().await["data"]["id"].as_str().unwrap().to_string();
+    let _ = carol.recv().await;
+
+    let (_v1, location) = whep(&server, "/whep/r").await;
     let (_, offer) = Client::new(LOOPBACK, Direction::RecvOnly).await;
     let reply = post_offer(&server, "/whep/r", &offer, None).await;
     assert_eq!(reply.status, 503, "{}", reply.text());
     assert!(reply.text().contains("MAX_VIEWERS"), "{}", reply.text());
     assert_eq!(reply.header("retry-after"), "10");
+    let (_, offer) = Client::new(LOOPBACK, Direction::RecvOnly).await;
+    bob.send(json!({"type":"watch","data":{"target":whip_id,"sdp":offer}}))
+        .await;
+    let full = bob.recv().await;
+    assert_eq!(full["type"], "reject", "{full}");
+    assert_eq!(full["data"]["reason"], "full", "{full}");
+    assert_eq!(full["data"]["source"], whip_id.as_str());
+
+    // The WHEP viewer leaves; an app viewer takes the place, and counts
+    // against WHEP alike.
+    assert_eq!(server.request("DELETE", &location, &[]).await.status, 200);
+    let (_, offer) = Client::new(LOOPBACK, Direction::RecvOnly).await;
+    carol
+        .send(json!({"type":"watch","data":{"target":whip_id,"sdp":offer}}))
+        .await;
+    assert_eq!(carol.recv().await["type"], "accept");
+    let (_, offer) = Client::new(LOOPBACK, Direction::RecvOnly).await;
+    assert_eq!(
+        post_offer(&server, "/whep/r", &offer, None).await.status,
+        503
+    );
 }
 
 #[tokio::test]
@@ -526,4 +552,111 @@ async fn the_publisher_leaving_ends_every_viewer() {
         }
     }
     assert_eq!(server.request("DELETE", &location, &[]).await.status, 404);
+}
+
+/// The media port, read from an answer's host candidate.
+fn media_port(answer: &str) -> u16 {
+    answer
+        .lines()
+        .find_map(|l| {
+            let fields: Vec<&str> = l.strip_prefix("a=candidate:")?.split(' ').collect();
+            fields.get(5)?.parse().ok()
+        })
+        .expect("the answer lists a host candidate")
+}
+
+#[tokio::test]
+async fn a_flood_from_an_unknown_address_harms_no_one() {
+    let server = TestServer::start().await;
+    let (mut publisher, offer) = Client::new(LOOPBACK, Direction::SendOnly).await;
+    let reply = post_offer(&server, "/whip/r?name=S", &offer, None).await;
+    assert_eq!(reply.status, 201);
+    let port = media_port(&reply.text());
+    publisher.accept(&reply.text());
+    let until = Instant::now() + Duration::from_secs(5);
+    let publishing = spawn_publisher(publisher, until, 9);
+    let (viewer, _) = whep(&server, "/whep/r").await;
+    let watching = spawn_viewer(viewer, until);
+
+    // Junk, RTP-looking packets, and STUN requests naming ufrags nobody has,
+    // as fast as one socket sends them for two seconds.
+    let flooder = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    let target = std::net::SocketAddr::from(([127, 0, 0, 1], port));
+    let mut stun = vec![0x00, 0x01, 0x00, 0x0c, 0x21, 0x12, 0xA4, 0x42];
+    stun.extend_from_slice(&[7; 12]);
+    stun.extend_from_slice(&[0x00, 0x06, 0x00, 0x08]);
+    stun.extend_from_slice(b"nobody:x");
+    let mut rtp = vec![0x80, 0x60, 0, 1, 0, 0, 0, 1, 0xde, 0xad, 0xbe, 0xef];
+    rtp.resize(1200, 0x55);
+    let flood_until = Instant::now() + Duration::from_secs(2);
+    let mut sent = 0u32;
+    while Instant::now() < flood_until && sent < 200_000 {
+        for datagram in [&stun[..], &rtp[..], &b"\xff\x00junk"[..]] {
+            let _ = flooder.send_to(datagram, target).await;
+            sent += 1;
+        }
+        if sent % 300 == 0 {
+            tokio::task::yield_now().await;
+        }
+    }
+    let watched = watching.await.unwrap();
+    let _ = publishing.await;
+    assert!(
+        sent > 1000,
+        "the flood was too small to mean anything: {sent}"
+    );
+    assert_watched(&watched, 9, "the viewer during the flood");
+    // ~90 frames in 3 s after the flood began; most must have arrived.
+    assert!(watched.video_frames > 100, "{watched:?}");
+}
+
+#[test]
+fn hostile_offers_are_refused_one_by_one() {
+    use proptest::prelude::*;
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let server = rt.block_on(TestServer::start());
+    let (_, offer) = rt.block_on(Client::new(LOOPBACK, Direction::SendOnly));
+    let lines: Vec<String> = offer.lines().map(String::from).collect();
+    let mut runner = proptest::test_runner::TestRunner::new(ProptestConfig {
+        cases: 48,
+        ..ProptestConfig::default()
+    });
+    let strategy = (
+        0..lines.len(),
+        0..4u8,
+        proptest::collection::vec(any::<u8>(), 0..40),
+    );
+    runner
+        .run(&strategy, |(at, how, junk)| {
+            let mut mutated = lines.clone();
+            let junk = String::from_utf8_lossy(&junk).into_owned();
+            match how {
+                0 => mutated.truncate(at),
+                1 => {
+                    mutated.remove(at);
+                }
+                2 => mutated[at] = junk,
+                _ => mutated[at] = format!("{}{junk}", mutated[at]),
+            }
+            let body = mutated.join("\r\n") + "\r\n";
+            let reply = rt.block_on(post_offer(&server, "/whip/r", &body, None));
+            prop_assert!(
+                reply.status == 201 || reply.status == 400,
+                "{} for {body:?}: {}",
+                reply.status,
+                reply.text()
+            );
+            prop_assert!(!reply.text().is_empty());
+            if reply.status == 201 {
+                let location = reply.header("location").to_string();
+                rt.block_on(server.request("DELETE", &location, &[]));
+            }
+            Ok(())
+        })
+        .unwrap();
+    // The server still takes a real publisher and viewer afterwards.
+    rt.block_on(async {
+        let (_p, _) = whip(&server, "r", "After").await;
+        let (_v, _) = whep(&server, "/whep/r").await;
+    });
 }

@@ -503,13 +503,16 @@ impl Engine {
         owner: Owner,
         now: Instant,
     ) -> Result<(Uuid, String), MediaError> {
-        let parsed =
-            SdpOffer::from_sdp_string(offer).map_err(|e| MediaError::BadSdp(e.to_string()))?;
+        let parsed = parse_offer(offer)?;
         let mut rtc = self.new_rtc(now);
-        let answer = rtc
-            .sdp_api()
-            .accept_offer(parsed)
-            .map_err(|e| MediaError::NoMedia(e.to_string()))?;
+        // The offer is a stranger's text: should str0m panic on some corner
+        // of it, that offer is refused and the loop (every other session)
+        // goes on.
+        let answer = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            rtc.sdp_api().accept_offer(parsed)
+        }))
+        .map_err(|_| MediaError::NoMedia("it could not be negotiated".into()))?
+        .map_err(|e| MediaError::NoMedia(e.to_string()))?;
         let sdp = answer.to_sdp_string();
         let wanted = match role {
             Role::Publisher => "a=recvonly",
@@ -545,7 +548,7 @@ impl Engine {
         now: Instant,
     ) -> Result<Answer, MediaError> {
         // Parse before ending anything: a bad offer must not stop a good stream.
-        SdpOffer::from_sdp_string(offer).map_err(|e| MediaError::BadSdp(e.to_string()))?;
+        parse_offer(offer)?;
         if let Some(old) = self.broadcasts.get(&key).map(|b| b.publisher) {
             self.remove(old, "stopped", false);
         }
@@ -596,7 +599,7 @@ impl Engine {
         if again.is_none() && b.viewers.len() >= self.config.max_viewers {
             return Err(MediaError::Full);
         }
-        SdpOffer::from_sdp_string(offer).map_err(|e| MediaError::BadSdp(e.to_string()))?;
+        parse_offer(offer)?;
         if let Some(old) = again {
             self.remove(old, "stopped", false);
         }
@@ -686,6 +689,12 @@ impl Engine {
             warn!("media notices queue full; a viewer may not hear that its stream ended");
         }
     }
+}
+
+fn parse_offer(offer: &str) -> Result<SdpOffer, MediaError> {
+    std::panic::catch_unwind(|| SdpOffer::from_sdp_string(offer))
+        .map_err(|_| MediaError::BadSdp("it could not be parsed".into()))?
+        .map_err(|e| MediaError::BadSdp(e.to_string()))
 }
 
 /// Whether an SDP has an active audio or video section with `direction`
