@@ -17,7 +17,6 @@
 //! time (the machine is shared and noisy). Usage:
 //!   cargo bench --bench load -- [join N] [relay] [capacity N] [churn] [--runs R]
 
-use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -478,16 +477,7 @@ fn main() {
         ];
     }
     if PIN.load(std::sync::atomic::Ordering::Relaxed) {
-        // Before the runtime starts, so its threads inherit the CPU set.
-        let ok = Command::new("taskset")
-            .args(["-p", "-c", "1", &std::process::id().to_string()])
-            .stdout(Stdio::null())
-            .status()
-            .is_ok_and(|s| s.success());
-        if !ok {
-            eprintln!("--pin needs taskset (util-linux) and at least 2 CPUs");
-            std::process::exit(2);
-        }
+        server::pin_generator();
     }
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

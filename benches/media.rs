@@ -20,7 +20,6 @@ mod server;
 mod webrtc_client;
 
 use std::net::{IpAddr, Ipv4Addr};
-use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -321,15 +320,7 @@ fn main() {
         counts = vec![10, 50, 100, 200, 500];
     }
     if PIN.load(std::sync::atomic::Ordering::Relaxed) {
-        let ok = Command::new("taskset")
-            .args(["-p", "-c", "1", &std::process::id().to_string()])
-            .stdout(Stdio::null())
-            .status()
-            .is_ok_and(|s| s.success());
-        if !ok {
-            eprintln!("--pin needs taskset (util-linux) and at least 2 CPUs");
-            std::process::exit(2);
-        }
+        server::pin_generator();
     }
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -374,16 +374,12 @@ fn parse_number<T: std::str::FromStr>(name: &str, value: &str, what: &str) -> Re
 }
 
 fn parse_mdns(s: &Settings) -> Result<Option<Vec<String>>> {
-    let on = match s.mdns.as_deref().map(|v| v.trim().to_ascii_lowercase()) {
-        _ if s.no_mdns => false,
-        None => true,
-        Some(v) if ["on", "true", "1", "yes"].contains(&v.as_str()) => true,
-        Some(v) if ["off", "false", "0", "no"].contains(&v.as_str()) => false,
-        Some(_) => bail!(
-            "MDNS is {:?}, which is neither on nor off; use MDNS=off (or --no-mdns) to stop announcing, or leave it unset",
-            s.mdns.as_deref().unwrap_or_default()
-        ),
-    };
+    let on = !s.no_mdns
+        && parse_on_off(
+            "MDNS",
+            s.mdns.as_deref(),
+            "MDNS=off (or --no-mdns) to stop announcing",
+        )?;
     if !on {
         return Ok(None);
     }

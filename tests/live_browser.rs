@@ -235,10 +235,8 @@ async fn scenario(media: bool) {
     );
     if media {
         // A WHEP player that is not a browser decodes the same broadcast.
-        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/e2e/whep_watch.py");
         let url = format!("{origin}/whep/{room}");
-        let out = tokio::process::Command::new("python3")
-            .args([script, &url, &ca.to_string_lossy(), &key, "30"])
+        let out = python("whep_watch.py", &[&url, &ca.to_string_lossy(), &key, "30"])
             .kill_on_drop(true)
             .output()
             .await
@@ -271,14 +269,7 @@ async fn scenario(media: bool) {
 
     // Dave, in the lobby, sees nobody from the room.
     tokio::time::sleep(Duration::from_millis(500)).await;
-    let lobby = dave
-        .js("return document.getElementById('peers').innerText;")
-        .await;
-    assert_eq!(
-        lobby,
-        serde_json::json!(""),
-        "the lobby must not list the room's peers"
-    );
+    assert_lobby_empty(&dave, "the room's peers").await;
     assert!(dave
         .js("return !document.body.innerText.includes('Alice') && !document.body.innerText.includes('Watch');")
         .await
@@ -354,10 +345,8 @@ async fn whip_stream_is_watched_in_the_app(
     bob: &Browser,
     dave: &Browser,
 ) {
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/e2e/whip_publish.py");
     let url = format!("{origin}/whip/{room}?name=Studio%20camera");
-    let mut publisher = tokio::process::Command::new("python3")
-        .args([script, &url, &ca.to_string_lossy(), key, "12"])
+    let mut publisher = python("whip_publish.py", &[&url, &ca.to_string_lossy(), key, "12"])
         .stdout(std::process::Stdio::piped())
         .kill_on_drop(true)
         .spawn()
@@ -383,14 +372,7 @@ async fn whip_stream_is_watched_in_the_app(
         "document.getElementById('watch-state').dataset.via === 'appliance'",
     )
     .await;
-    let lobby = dave
-        .js("return document.getElementById('peers').innerText;")
-        .await;
-    assert_eq!(
-        lobby,
-        serde_json::json!(""),
-        "the lobby must not list the stream"
-    );
+    assert_lobby_empty(dave, "the stream").await;
     // The publisher's DELETE ends it.
     let status = tokio::time::timeout(Duration::from_secs(30), publisher.wait())
         .await
@@ -399,4 +381,24 @@ async fn whip_stream_is_watched_in_the_app(
     assert!(status.success(), "the WHIP publisher failed");
     bob.wait_for("idle", "document.body.dataset.watchState === 'idle'")
         .await;
+}
+
+/// One of the aiortc scripts in tests/e2e/.
+fn python(script: &str, args: &[&str]) -> tokio::process::Command {
+    let mut cmd = tokio::process::Command::new("python3");
+    cmd.arg(format!("{}/tests/e2e/{script}", env!("CARGO_MANIFEST_DIR")))
+        .args(args);
+    cmd
+}
+
+/// Dave, in the lobby, lists nobody.
+async fn assert_lobby_empty(dave: &Browser, what: &str) {
+    let lobby = dave
+        .js("return document.getElementById('peers').innerText;")
+        .await;
+    assert_eq!(
+        lobby,
+        serde_json::json!(""),
+        "the lobby must not list {what}"
+    );
 }

@@ -112,3 +112,18 @@ impl Drop for Server {
         let _ = self.child.wait();
     }
 }
+
+/// `--pin`, generator side: keeps this process (the load generator) on CPU
+/// 1, before its runtime starts so every thread inherits it. Exits with a
+/// message when the machine cannot.
+pub fn pin_generator() {
+    let ok = Command::new("taskset")
+        .args(["-p", "-c", "1", &std::process::id().to_string()])
+        .stdout(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if !ok {
+        eprintln!("--pin needs taskset (util-linux) and at least 2 CPUs");
+        std::process::exit(2);
+    }
+}

@@ -8,22 +8,12 @@ were decoded, or exits 1 after 20 s.
 """
 
 import asyncio
-import ssl
 import sys
 import urllib.parse
-import urllib.request
 
 from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
 
-
-def http(method, url, ca, key, body=None):
-    headers = {"Authorization": f"Bearer {key}"} if key else {}
-    if body is not None:
-        headers["Content-Type"] = "application/sdp"
-    req = urllib.request.Request(url, data=body, method=method, headers=headers)
-    ctx = ssl.create_default_context(cafile=ca)
-    with urllib.request.urlopen(req, context=ctx, timeout=10) as resp:
-        return resp.status, resp.headers.get("Location"), resp.read().decode()
+from whip_http import request as http
 
 
 async def main(url, ca, key, wanted):
