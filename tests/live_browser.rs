@@ -54,6 +54,115 @@ fn mesh_scenario_inside_namespace() {
     e2e::run_inner(|| scenario(false));
 }
 
+#[test]
+fn going_live_falls_back_to_the_device_when_the_media_port_is_unreachable() {
+    e2e::run_outer(
+        "the fallback live-stream scenario",
+        "livefb",
+        "fallback_scenario_inside_namespace",
+        Duration::from_secs(120),
+    );
+}
+
+#[test]
+#[ignore = "run by going_live_falls_back_to_the_device_when_the_media_port_is_unreachable inside its namespace"]
+fn fallback_scenario_inside_namespace() {
+    e2e::run_inner(fallback_scenario);
+}
+
+/// A firewall that blocks the media port: the app is served and signals as
+/// usual, but no media connection to the appliance can come up.
+async fn fallback_scenario() {
+    let root = tempfile::tempdir().unwrap();
+    let certs = root.path().join("certs");
+    let mut settings = common::settings(&certs);
+    settings.bind = Some(SERVER_ADDR.into());
+    settings.host = Some("e2e".into());
+    // A fixed port is safe here: this namespace holds nothing else.
+    const MEDIA_PORT: &str = "40000";
+    settings.media_port = Some(MEDIA_PORT.into());
+    // Policy routing as the firewall: a rule ahead of the local table sends
+    // every UDP datagram for the media port to a black hole (no kernel
+    // modules needed, unlike tc actions or netfilter).
+    for args in [
+        &["rule", "add", "pref", "100", "lookup", "local"][..],
+        &["rule", "del", "pref", "0"][..],
+        &[
+            "rule",
+            "add",
+            "pref",
+            "10",
+            "ipproto",
+            "udp",
+            "dport",
+            MEDIA_PORT,
+            "blackhole",
+        ][..],
+    ] {
+        let ok = std::process::Command::new("ip")
+            .args(args)
+            .status()
+            .is_ok_and(|s| s.success());
+        assert!(ok, "ip {args:?} failed");
+    }
+    let config = lanrtc::Config::load(&settings).unwrap();
+    let listener = tokio::net::TcpListener::bind((SERVER_ADDR, 0))
+        .await
+        .unwrap();
+    let origin = format!(
+        "https://{SERVER_ADDR}:{}",
+        listener.local_addr().unwrap().port()
+    );
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(lanrtc::run(config, listener, async {
+        let _ = stopped.await;
+    }));
+    let ca = certs.join("ca.pem");
+    let (alice, bob) = tokio::join!(
+        Browser::launch("alice", root.path(), &ca),
+        Browser::launch("bob", root.path(), &ca)
+    );
+    for (b, name) in [(&alice, "Alice"), (&bob, "Bob")] {
+        b.client
+            .goto(&format!("{origin}/r/fallback"))
+            .await
+            .unwrap();
+        b.wait_for("the signaling socket", CONNECTED).await;
+        b.fill("Your name", name).await;
+    }
+    bob.wait_for("Alice in the room", &peer_button("Call Alice"))
+        .await;
+    alice.press("Go live").await;
+    alice
+        .wait_for(
+            "connecting to the appliance",
+            "document.getElementById('live-audience').textContent.startsWith('Connecting to the appliance')",
+        )
+        .await;
+    // After the appliance's deadline (8 s) the page says why and streams
+    // from the device instead.
+    alice.wait_for(
+        "the fallback",
+        "document.getElementById('live-audience').textContent.startsWith('Live. No one is watching yet')",
+    )
+    .await;
+    alice.wait_status("could not be reached").await;
+    bob.wait_for("Alice live", &peer_button("Watch Alice"))
+        .await;
+    bob.press("Watch Alice").await;
+    bob.wait_for("the stream playing", STREAM_PLAYING).await;
+    bob.wait_for(
+        "the stream's path",
+        "document.getElementById('watch-state').dataset.via === 'direct'",
+    )
+    .await;
+    for b in [alice, bob] {
+        b.quit().await;
+    }
+    let _ = stop.send(());
+    server.await.unwrap().unwrap();
+}
+
 /// The WHIP publisher (tests/e2e/whip_publish.py) needs Python's aiortc.
 fn whip_publisher_available() -> Result<(), String> {
     let ok = std::process::Command::new("python3")
