@@ -34,6 +34,9 @@ type Ws = WebSocketStream<TlsStream<TcpStream>>;
 
 /// Connections opened at once while joining, as a crowd arriving would.
 const CONCURRENCY: usize = 50;
+/// The same for the 10,000-peer capacity run (the target is set at
+/// this concurrency).
+const CAPACITY_CONCURRENCY: usize = 100;
 /// No scenario may run longer than this.
 const SCENARIO_LIMIT: Duration = Duration::from_secs(180);
 
@@ -131,13 +134,19 @@ async fn join(n: usize) -> Value {
     let server = Server::start(&[]);
     let rss_before = server.rss_kib();
     let cpu_before = server.cpu_seconds();
+    let writes_before = server.write_syscalls();
     let gate = Arc::new(Semaphore::new(CONCURRENCY));
     let (stop_tx, stop_rx) = watch::channel(false);
+    let (report_tx, mut report_rx) = tokio::sync::mpsc::channel(n.max(1));
     let started = Instant::now();
     let mut tasks = Vec::new();
     let server = Arc::new(server);
+    // One task per client for its whole life, reading every frame as it
+    // arrives, as a browser does: a client that read late would let the
+    // server's queues fill and flatter its batching.
     for i in 0..n {
-        let (gate, server, stop) = (gate.clone(), server.clone(), stop_rx.clone());
+        let (gate, server, mut stop) = (gate.clone(), server.clone(), stop_rx.clone());
+        let report = report_tx.clone();
         tasks.push(tokio::spawn(async move {
             let permit = gate.acquire_owned().await.unwrap();
             let t0 = Instant::now();
@@ -146,32 +155,35 @@ async fn join(n: usize) -> Value {
             drop(permit);
             identify(&mut c, &format!("peer {i}")).await;
             let ok = read_peers(&mut c.ws, n - 1).await;
-            let converged = started.elapsed();
-            let mut ws = c.ws;
-            let handle = tokio::spawn(async move {
-                drain_until(&mut ws, stop).await;
-                let _ = ws.close(None).await;
-            });
-            (handshake, converged, ok, handle)
+            let _ = report.send((handshake, started.elapsed(), ok)).await;
+            drain_until(&mut c.ws, stop.clone()).await;
+            let _ = stop.wait_for(|s| *s).await;
+            let _ = c.ws.close(None).await;
         }));
     }
+    drop(report_tx);
     let mut handshakes = Vec::new();
     let mut converged = Duration::ZERO;
     let mut failures = 0;
-    let mut drains = Vec::new();
-    for t in tasks {
-        let (h, c, ok, d) = t.await.unwrap();
+    // Each task reports once and then keeps its sender until the end.
+    for _ in 0..n {
+        let Some((h, c, ok)) = report_rx.recv().await else {
+            break;
+        };
         handshakes.push(h);
         converged = converged.max(c);
         failures += usize::from(!ok);
-        drains.push(d);
     }
     let cpu = server.cpu_seconds() - cpu_before;
+    let writes = server.write_syscalls() - writes_before;
     let rss_after = server.rss_kib();
+    let rss_peak = server.peak_rss_kib();
     let _ = stop_tx.send(true);
-    for d in drains {
-        let _ = d.await;
+    for t in tasks {
+        let _ = t.await;
     }
+    // Every client is sent its `ready` and one announcement of each other.
+    let frames = (n * n) as f64;
     handshakes.sort_by(|a, b| a.total_cmp(b));
     json!({
         "scenario": format!("join {n}"),
@@ -181,6 +193,9 @@ async fn join(n: usize) -> Value {
         "handshake_ms_p99": percentile(&handshakes, 0.99),
         "rss_before_mib": rss_before as f64 / 1024.0,
         "rss_after_mib": rss_after as f64 / 1024.0,
+        "rss_peak_mib": rss_peak as f64 / 1024.0,
+        "server_writes": writes,
+        "frames_per_write": frames / writes.max(1) as f64,
         "failed_clients": failures,
     })
 }
@@ -302,10 +317,12 @@ async fn relay(idle: usize, pairs: usize, rounds: usize) -> Value {
 async fn capacity(n: usize) -> Value {
     let server = Arc::new(Server::start(&[]));
     let rss_before = server.rss_kib();
+    let cpu_before = server.cpu_seconds();
+    let writes_before = server.write_syscalls();
     let (stop_tx, stop_rx) = watch::channel(false);
-    let gate = Arc::new(Semaphore::new(CONCURRENCY));
+    let gate = Arc::new(Semaphore::new(CAPACITY_CONCURRENCY));
     let (alive_tx, alive_rx) = tokio::sync::mpsc::unbounded_channel::<bool>();
-    let joined = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let converged = Arc::new(std::sync::atomic::AtomicUsize::new(0));
     for i in 0..n {
         let (gate, server, mut stop, alive) = (
             gate.clone(),
@@ -313,19 +330,31 @@ async fn capacity(n: usize) -> Value {
             stop_rx.clone(),
             alive_tx.clone(),
         );
-        let joined = joined.clone();
+        let converged = converged.clone();
         tokio::spawn(async move {
             let permit = gate.acquire_owned().await.unwrap();
             let mut c = connect(&server).await;
             drop(permit);
             identify(&mut c, &format!("held {i}")).await;
-            joined.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            // Read everything (a client that stops reading is dropped) until
-            // the hold ends; alive means the socket was still open then.
+            // Read every frame as it comes (a client that stops reading is
+            // dropped), counting peers until all others are known; then
+            // hold until the end. Alive means the socket was still open.
+            let mut seen = 0;
             let open = loop {
                 tokio::select! {
                     _ = stop.wait_for(|s| *s) => break true,
-                    m = c.ws.next() => if !matches!(m, Some(Ok(_))) { break false },
+                    m = c.ws.next() => match m {
+                        Some(Ok(Message::Text(t))) => {
+                            if t.as_str().contains("\"type\":\"peer\"") {
+                                seen += 1;
+                                if seen == n - 1 {
+                                    converged.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                                }
+                            }
+                        }
+                        Some(Ok(_)) => {}
+                        _ => break false,
+                    },
                 }
             };
             let _ = alive.send(open);
@@ -333,13 +362,17 @@ async fn capacity(n: usize) -> Value {
     }
     drop(alive_tx);
     let started = Instant::now();
-    // Everyone connected and identified (bounded), then the hold.
-    while joined.load(std::sync::atomic::Ordering::Relaxed) < n
-        && started.elapsed() < Duration::from_secs(120)
+    // Everyone connected, identified and told about everyone (bounded).
+    while converged.load(std::sync::atomic::Ordering::Relaxed) < n
+        && started.elapsed() < Duration::from_secs(150)
     {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    let connected_s = started.elapsed().as_secs_f64();
+    let converged_s = started.elapsed().as_secs_f64();
+    let converged_n = converged.load(std::sync::atomic::Ordering::Relaxed);
+    let cpu = server.cpu_seconds() - cpu_before;
+    let writes = server.write_syscalls() - writes_before;
+    let rss_peak = server.peak_rss_kib();
     tokio::time::sleep(Duration::from_secs(10)).await;
     let rss_held = server.rss_kib();
     let _ = stop_tx.send(true);
@@ -350,11 +383,16 @@ async fn capacity(n: usize) -> Value {
     }
     json!({
         "scenario": format!("capacity {n}"),
+        "converged": converged_n,
+        "converged_s": converged_s,
+        "server_cpu_s": cpu,
         "held": alive,
         "rss_before_mib": rss_before as f64 / 1024.0,
+        "rss_peak_mib": rss_peak as f64 / 1024.0,
         "rss_held_mib": rss_held as f64 / 1024.0,
         "rss_per_peer_kib": (rss_held.saturating_sub(rss_before)) as f64 / n as f64,
-        "connect_s": connected_s,
+        "server_writes": writes,
+        "frames_per_write": (n * n) as f64 / writes.max(1) as f64,
     })
 }
 

@@ -220,6 +220,7 @@ where
 {
     let mut item = Some(first);
     let mut written = 0;
+    let mut yielded = false;
     while let Some(next) = item.take() {
         match next {
             Outbound::Text(text) => sink.feed(Message::Text(text)).await?,
@@ -232,6 +233,17 @@ where
         written += 1;
         if written < MAX_COALESCE {
             item = rx.try_recv();
+            // The queue is empty, but a fan-out (a join announced to the
+            // room, a reload) may be pushing to us from another task right
+            // now. Give it one turn of the scheduler before writing: its
+            // frames then leave in the same TLS record and syscall instead
+            // of one each. A lone relay waits only that one turn, when no
+            // other task is ready to run, nothing at all.
+            if item.is_none() && !yielded {
+                yielded = true;
+                tokio::task::yield_now().await;
+                item = rx.try_recv();
+            }
         }
     }
     sink.flush().await
