@@ -201,14 +201,16 @@ fn a_media_port_in_use_is_explained() {
 #[test]
 fn banner_lists_urls_and_fingerprint_and_sigterm_exits_zero() {
     let tmp = tempfile::tempdir().unwrap();
-    let mut child = lanrtc()
-        .env("BIND", "127.0.0.1")
-        .env("PORT", "0")
-        .env("CERTS_DIR", tmp.path())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut child = Running(
+        lanrtc()
+            .env("BIND", "127.0.0.1")
+            .env("PORT", "0")
+            .env("CERTS_DIR", tmp.path())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
     let mut banner = String::new();
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
     for line in lines.by_ref() {
@@ -261,6 +263,30 @@ fn banner_lists_urls_and_fingerprint_and_sigterm_exits_zero() {
         std::net::TcpStream::connect(("127.0.0.1", port)).is_err(),
         "still listening after exit"
     );
+}
+
+/// A started server that is killed when the test ends, also when it fails
+/// half-way: a failed assertion must not leave a server running.
+struct Running(std::process::Child);
+
+impl std::ops::Deref for Running {
+    type Target = std::process::Child;
+    fn deref(&self) -> &Self::Target {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for Running {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        &mut self.0
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
 }
 
 fn unsafe_kill(pid: u32, signal: &str) {
@@ -480,16 +506,17 @@ async fn running_out_of_file_descriptors_is_survived() {
     for var in VARIABLES {
         cmd.env_remove(var);
     }
-    let mut child = cmd
-        .env("MDNS", "off")
-        .env("BIND", "127.0.0.1")
-        .env("PORT", "0")
-        .env("CERTS_DIR", tmp.path().join("certs"))
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::piped())
-        .stderr(std::fs::File::create(&log).unwrap())
-        .spawn()
-        .unwrap();
+    let mut child = Running(
+        cmd.env("MDNS", "off")
+            .env("BIND", "127.0.0.1")
+            .env("PORT", "0")
+            .env("CERTS_DIR", tmp.path().join("certs"))
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::piped())
+            .stderr(std::fs::File::create(&log).unwrap())
+            .spawn()
+            .unwrap(),
+    );
     let port = banner_port(&mut child);
     let addr = std::net::SocketAddr::from(([127, 0, 0, 1], port));
 
