@@ -473,6 +473,38 @@ async fn a_call_setup_never_trips_the_default_rate_limit() {
 }
 
 #[tokio::test]
+async fn a_flooder_is_told_why_before_it_is_closed() {
+    // Found from outside: 561 relays in 10 ms, and the client saw only a
+    // TCP reset. It must read its errors and then the 1008 close frame.
+    let server = TestServer::start().await;
+    let mut a = server.peer("Ann", 0).await;
+    let b = server.peer("Bob", 1).await;
+    a.recv().await;
+    let relay = json!({"type":"hangup","data":{"target":b.id}}).to_string();
+    for _ in 0..600 {
+        if a.ws.feed(Message::text(relay.clone())).await.is_err() {
+            break;
+        }
+    }
+    let _ = a.ws.flush().await;
+    let mut limited = 0;
+    let end = loop {
+        match a.next_within(common::WAIT).await {
+            Ok(m) => {
+                assert_eq!(m["data"]["code"], "rate-limited", "{m}");
+                limited += 1;
+            }
+            Err(end) => break end,
+        }
+    };
+    assert!(
+        limited >= 1,
+        "no rate-limited error arrived before the close"
+    );
+    assert_eq!(end, Ending::Closed(Some(1008)), "after {limited} errors");
+}
+
+#[tokio::test]
 async fn flooding_is_rate_limited_then_disconnected() {
     let server = TestServer::start_with(|c| c.limits.rate_limit = 5).await;
     let mut a = server.peer("Ann", 0).await;

@@ -98,11 +98,38 @@ pub async fn serve<S>(
     // may wait on a slow client.
     drop(me);
     if let Some(reason) = reason {
+        // A close the server starts must reach the client, after what was
+        // already queued for it (a flooder's `rate-limited` errors say why
+        // it is being closed). Then the client's own close is awaited,
+        // reading and discarding what it still sends: a socket closed with
+        // unread input makes the kernel answer with a reset, which destroys
+        // everything still in flight to the client, close frame included.
+        // Each step is bounded, so a client that reads nothing costs at most
+        // a few seconds.
         let frame = CloseFrame {
             code: CloseCode::from(reason.code),
             reason: reason.reason.into(),
         };
-        let _ = tokio::time::timeout(CLOSE_TIMEOUT, sink.send(Message::Close(Some(frame)))).await;
+        let goodbye = async {
+            // A few batches at most: a queue that keeps filling is not ours
+            // to empty before saying goodbye.
+            for _ in 0..4 {
+                let Some(item) = rx.try_recv() else { break };
+                if write_batch(&mut sink, &mut rx, item).await.is_err() {
+                    return;
+                }
+            }
+            let _ = sink.send(Message::Close(Some(frame))).await;
+        };
+        let _ = tokio::time::timeout(CLOSE_TIMEOUT, goodbye).await;
+        let _ = tokio::time::timeout(CLOSE_TIMEOUT, async {
+            while let Some(Ok(message)) = stream.next().await {
+                if message.is_close() {
+                    break;
+                }
+            }
+        })
+        .await;
     }
     let _ = tokio::time::timeout(CLOSE_TIMEOUT, sink.close()).await;
     debug!(peer = %id, "signaling connection closed");
