@@ -22,10 +22,18 @@ use tracing::{debug, info, warn};
 use crate::assets::{is_editor_dropping, Assets, Manifest};
 use crate::rtc::Hub;
 
-/// How long the debouncer waits for a burst of writes to settle. Editors
-/// write a file in a few steps within milliseconds; 50 ms catches those and
-/// keeps the write-to-reload time well under the 300 ms we aim for.
-const DEBOUNCE: Duration = Duration::from_millis(50);
+/// How long notify's debouncer gathers events before passing them on. It
+/// only merges events per path, so it is kept short; the settling below
+/// decides when to reload.
+const DEBOUNCE: Duration = Duration::from_millis(20);
+/// A burst is over once the tree has been quiet this long: a formatter that
+/// rewrites a file in steps, or `git checkout` writing many files, produces
+/// one reload rather than one per write (measured from outside before this:
+/// ten writes 9 ms apart reloaded every device five times).
+const QUIET: Duration = Duration::from_millis(100);
+/// ...but a tree that never goes quiet (a build writing for seconds) still
+/// reloads this long after its first change.
+const MAX_SETTLE: Duration = Duration::from_secs(1);
 
 /// Starts watching `root`; the returned task runs until aborted.
 pub fn spawn(root: PathBuf, assets: Assets, hub: Hub, initial: Manifest) -> Result<JoinHandle<()>> {
@@ -60,6 +68,9 @@ pub fn spawn(root: PathBuf, assets: Assets, hub: Hub, initial: Manifest) -> Resu
         let _debouncer = debouncer;
         let mut current = initial;
         while rx.recv().await.is_some() {
+            if !settle(&mut rx).await {
+                return;
+            }
             let next = assets.manifest().await;
             if next.version == current.version {
                 debug!("live reload: files touched but their content is unchanged");
@@ -71,4 +82,56 @@ pub fn spawn(root: PathBuf, assets: Assets, hub: Hub, initial: Manifest) -> Resu
             current = next;
         }
     }))
+}
+
+/// Waits until no change has been signalled for [`QUIET`], or [`MAX_SETTLE`]
+/// has passed since the first. False when the watcher is gone.
+async fn settle(rx: &mut mpsc::Receiver<()>) -> bool {
+    let deadline = tokio::time::Instant::now() + MAX_SETTLE;
+    loop {
+        let quiet_until = (tokio::time::Instant::now() + QUIET).min(deadline);
+        match tokio::time::timeout_at(quiet_until, rx.recv()).await {
+            Ok(Some(())) if tokio::time::Instant::now() < deadline => continue,
+            Ok(Some(())) | Err(_) => return true,
+            Ok(None) => return false,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test(start_paused = true)]
+    async fn a_burst_settles_after_a_quiet_spell_or_the_deadline() {
+        let (tx, mut rx) = mpsc::channel(1);
+        // Events every 50 ms for 300 ms: settled 100 ms after the last.
+        let feeder = tokio::spawn({
+            let tx = tx.clone();
+            async move {
+                for _ in 0..6 {
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    let _ = tx.try_send(());
+                }
+            }
+        });
+        let start = tokio::time::Instant::now();
+        assert!(settle(&mut rx).await);
+        assert_eq!(start.elapsed(), Duration::from_millis(400));
+        feeder.await.unwrap();
+
+        // A change every 50 ms forever: settled at the deadline all the same.
+        let feeder = tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                if tx.send(()).await.is_err() {
+                    return;
+                }
+            }
+        });
+        let start = tokio::time::Instant::now();
+        assert!(settle(&mut rx).await);
+        assert_eq!(start.elapsed(), MAX_SETTLE);
+        feeder.abort();
+    }
 }

@@ -128,3 +128,64 @@ async fn the_version_survives_a_restart_only_when_nothing_changed() {
         "changed files must change the version"
     );
 }
+
+/// Counts the `ready` messages that arrive within `window`.
+async fn readies_within(ws: &mut Ws, window: Duration) -> Vec<serde_json::Value> {
+    let mut got = Vec::new();
+    let until = Instant::now() + window;
+    while let Ok(m) = ws
+        .next_within(until.saturating_duration_since(Instant::now()))
+        .await
+    {
+        assert_eq!(m["type"], "ready", "{m}");
+        got.push(m);
+    }
+    got
+}
+
+/// Writes `(path, content)` pairs 9 ms apart on a thread of their own, so
+/// the server keeps running meanwhile as it would beside an editor.
+async fn write_spaced(writes: Vec<(std::path::PathBuf, String)>) {
+    tokio::task::spawn_blocking(move || {
+        for (path, content) in writes {
+            std::fs::write(path, content).unwrap();
+            std::thread::sleep(Duration::from_millis(9));
+        }
+    })
+    .await
+    .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_formatter_or_a_checkout_reloads_once() {
+    let app = app_dir();
+    let certs = tempfile::tempdir().unwrap();
+    let server = server_on(app.path(), certs.path()).await;
+    let mut a = server.peer("Ann", 0).await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+
+    // One file rewritten ten times, 9 ms apart (found from outside: this
+    // reloaded every device five times).
+    let file = app.path().join("js/app.js");
+    write_spaced(
+        (0..10)
+            .map(|i| (file.clone(), format!("export const x = {i};")))
+            .collect(),
+    )
+    .await;
+    let readies = readies_within(&mut a, Duration::from_millis(2000)).await;
+    assert_eq!(readies.len(), 1, "one burst, one reload: {readies:?}");
+    assert_eq!(readies[0]["changed"], serde_json::json!(["js/app.js"]));
+
+    // Ten files written within 100 ms, as `git checkout` or a build does.
+    let dir = app.path().join("js");
+    write_spaced(
+        (0..10)
+            .map(|i| (dir.join(format!("mod{i}.js")), "export {};".into()))
+            .collect(),
+    )
+    .await;
+    let readies = readies_within(&mut a, Duration::from_millis(2000)).await;
+    assert_eq!(readies.len(), 1, "one burst, one reload: {readies:?}");
+    assert_eq!(readies[0]["changed"].as_array().map(Vec::len), Some(10));
+}
