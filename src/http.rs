@@ -33,6 +33,8 @@ pub struct App {
     pub access: Option<AccessKey>,
     /// The media server, unless `MEDIA=off`.
     pub media: Option<crate::media::Media>,
+    /// When the server certificate expires (Unix time).
+    pub cert_not_after: Option<i64>,
 }
 
 /// Handles one request. `secure` says whether it arrived over TLS.
@@ -40,12 +42,17 @@ pub async fn handle(
     req: Request<Incoming>,
     app: Arc<App>,
     secure: bool,
+    remote: std::net::IpAddr,
 ) -> Result<Response<Body>, Infallible> {
     let authority = request_authority(req.headers());
-    let mut res = if secure {
-        route(req, &app).await
-    } else {
-        route_plain(req, &app)
+    // For supervisors and scrapers, over https or plain http alike.
+    let health = matches!(*req.method(), Method::GET | Method::HEAD)
+        .then(|| crate::metrics::route(req.uri().path(), req.uri(), req.headers(), remote, &app))
+        .flatten();
+    let mut res = match health {
+        Some(res) => res,
+        None if secure => route(req, &app).await,
+        None => route_plain(req, &app),
     };
     security_headers(res.headers_mut(), authority.as_deref());
     Ok(res)

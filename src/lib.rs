@@ -23,6 +23,7 @@
 //!   viewers.
 //! - [`whip`] — WHIP and WHEP: publishing to and watching from the media
 //!   server over HTTP.
+//! - [`metrics`] — `/metrics` (Prometheus text) and `/healthz`.
 //! - [`mdns`] — announcing `HOST.local` and the `_https._tcp` service.
 //! - [`server`] — `run`: the accept loop, per-connection tasks, shutdown.
 //! - [`banner`] — what is printed at start.
@@ -38,6 +39,7 @@ pub mod config;
 pub mod http;
 pub mod mdns;
 pub mod media;
+pub mod metrics;
 pub mod net;
 pub mod qr;
 pub mod reload;

@@ -79,6 +79,7 @@ pub fn spawn(root: PathBuf, assets: Assets, hub: Hub, initial: Manifest) -> Resu
             let changed = current.changed(&next);
             info!(version = %next.version, ?changed, "live reload: app files changed");
             hub.new_version(&next.version, &changed);
+            hub.metrics().reloads.inc();
             current = next;
         }
     }))

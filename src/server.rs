@@ -100,6 +100,7 @@ pub async fn run(
         limits: config.limits.clone(),
         access: config.access.clone(),
         media,
+        cert_not_after: config.tls.not_after,
     });
     // mDNS runs its own thread; starting it only sets up sockets.
     let announcer = match &config.mdns {
@@ -147,7 +148,7 @@ pub async fn run(
         );
         let handshake_timeout = limits.handshake_timeout;
         tokio::spawn(async move {
-            serve_connection(stream, app, acceptor, handshake_timeout, stop).await;
+            serve_connection(stream, peer.ip(), app, acceptor, handshake_timeout, stop).await;
             debug!(%peer, "connection finished");
             drop(done);
         });
@@ -182,6 +183,7 @@ pub async fn run(
 
 async fn serve_connection(
     stream: TcpStream,
+    remote: std::net::IpAddr,
     app: Arc<App>,
     acceptor: tokio_rustls::TlsAcceptor,
     handshake_timeout: Duration,
@@ -202,17 +204,30 @@ async fn serve_connection(
             _ = stopped(&mut stop) => return,
         };
         match handshake {
-            Ok(Ok(tls)) => serve_http(tls, app, true, handshake_timeout, stop).await,
+            Ok(Ok(tls)) => {
+                app.hub
+                    .metrics()
+                    .connections
+                    .get_or_create(&crate::metrics::Kind { kind: "tls" })
+                    .inc();
+                serve_http(tls, remote, app, true, handshake_timeout, stop).await
+            }
             Ok(Err(err)) => debug!(%err, "TLS handshake failed"),
             Err(_) => debug!("TLS handshake timed out"),
         }
     } else {
-        serve_http(stream, app, false, handshake_timeout, stop).await;
+        app.hub
+            .metrics()
+            .connections
+            .get_or_create(&crate::metrics::Kind { kind: "plain" })
+            .inc();
+        serve_http(stream, remote, app, false, handshake_timeout, stop).await;
     }
 }
 
 async fn serve_http<S>(
     io: S,
+    remote: std::net::IpAddr,
     app: Arc<App>,
     secure: bool,
     header_timeout: Duration,
@@ -220,7 +235,7 @@ async fn serve_http<S>(
 ) where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
-    let service = service_fn(move |req| http::handle(req, app.clone(), secure));
+    let service = service_fn(move |req| http::handle(req, app.clone(), secure, remote));
     let conn = http1::Builder::new()
         // Without a timer hyper silently ignores header_read_timeout.
         .timer(TokioTimer::new())

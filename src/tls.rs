@@ -26,6 +26,8 @@ pub fn provider() -> Arc<CryptoProvider> {
 #[derive(Clone)]
 pub struct Tls {
     pub acceptor: TlsAcceptor,
+    /// When the server certificate expires (Unix time), for `/metrics`.
+    pub not_after: Option<i64>,
     /// The local authority, when the certificate was generated from one.
     pub authority: Option<Arc<certs::Authority>>,
 }
@@ -47,6 +49,11 @@ pub fn load(source: &CertSource, host: &str) -> Result<Tls> {
             )
         }
     };
+    let not_after = chain.first().and_then(|der| {
+        x509_parser::parse_x509_certificate(der)
+            .ok()
+            .map(|(_, cert)| cert.validity().not_after.timestamp())
+    });
     let config = server_config(chain, key).map_err(|err| match (source, &err) {
         (
             CertSource::Files { key, cert },
@@ -67,6 +74,7 @@ pub fn load(source: &CertSource, host: &str) -> Result<Tls> {
     })?;
     Ok(Tls {
         acceptor: TlsAcceptor::from(Arc::new(config)),
+        not_after,
         authority,
     })
 }

@@ -31,16 +31,20 @@ use crate::media::{BroadcastKey, Media};
 /// Why the server closes a socket: a WebSocket close code and a short reason.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct CloseReason {
+    /// What `/metrics` calls it.
+    pub label: &'static str,
     pub code: u16,
     pub reason: &'static str,
 }
 
 impl CloseReason {
     pub const GOING_AWAY: CloseReason = CloseReason {
+        label: "shutdown",
         code: 1001,
         reason: "server shutting down",
     };
     pub const TOO_SLOW: CloseReason = CloseReason {
+        label: "too-slow",
         code: 1008,
         reason: "not reading messages fast enough",
     };
@@ -114,6 +118,7 @@ struct Inner {
     /// so the page can put it in the links it offers for sharing.
     access_key: Option<String>,
     media: Option<Media>,
+    metrics: Arc<crate::metrics::Metrics>,
 }
 
 /// A cheap handle to the hub.
@@ -200,7 +205,24 @@ impl Hub {
             ice_servers,
             access_key,
             media,
+            metrics: Arc::default(),
         }))
+    }
+
+    /// The counters behind `/metrics`.
+    pub fn metrics(&self) -> &crate::metrics::Metrics {
+        &self.0.metrics
+    }
+
+    /// Signaling connections held, how many of them identified, and rooms
+    /// with anyone in them (the lobby included).
+    pub fn counts(&self) -> (usize, usize, usize) {
+        let state = self.lock();
+        let identified = state
+            .entries()
+            .filter(|(_, e)| e.name.is_some() && !e.whip)
+            .count();
+        (state.count, identified, state.rooms.len())
     }
 
     /// The media server, when it is on.
@@ -499,13 +521,6 @@ impl Hub {
         state.count -= 1;
     }
 
-    /// Connections held, and rooms (the lobby included) that have any.
-    #[cfg(test)]
-    fn counts(&self) -> (usize, usize) {
-        let state = self.lock();
-        (state.count, state.rooms.len())
-    }
-
     /// Refuses new connections and asks every socket to close with 1001.
     /// Returns once all have closed or `deadline` has passed.
     pub async fn shutdown(&self, deadline: std::time::Duration) {
@@ -532,13 +547,13 @@ mod tests {
         let (one, _q1) = hub.register(room.clone()).unwrap();
         let (two, _q2) = hub.register(room).unwrap();
         let (lobby, _q3) = hub.register(Room::lobby()).unwrap();
-        assert_eq!(hub.counts(), (3, 2));
+        assert_eq!(hub.counts(), (3, 0, 2));
         drop(one);
-        assert_eq!(hub.counts(), (2, 2));
+        assert_eq!(hub.counts(), (2, 0, 2));
         drop(two);
-        assert_eq!(hub.counts(), (1, 1), "an empty room must not linger");
+        assert_eq!(hub.counts(), (1, 0, 1), "an empty room must not linger");
         drop(lobby);
-        assert_eq!(hub.counts(), (0, 0));
+        assert_eq!(hub.counts(), (0, 0, 0));
     }
 
     fn texts(inbox: &mut Inbox) -> Vec<String> {

@@ -34,18 +34,22 @@ const CLOSE_TIMEOUT: Duration = Duration::from_secs(1);
 const MAX_COALESCE: usize = 64;
 
 const TOO_BIG: CloseReason = CloseReason {
+    label: "too-big",
     code: 1009,
     reason: "message over 64 KiB",
 };
 const BINARY: CloseReason = CloseReason {
+    label: "binary",
     code: 1003,
     reason: "binary frames are not supported; send JSON text",
 };
 const FLOODING: CloseReason = CloseReason {
+    label: "flooding",
     code: 1008,
     reason: "too many messages",
 };
 const IDLE: CloseReason = CloseReason {
+    label: "idle",
     code: 1001,
     reason: "no pong or message within the keepalive timeout",
 };
@@ -98,6 +102,7 @@ pub async fn serve<S>(
     // may wait on a slow client.
     drop(me);
     if let Some(reason) = reason {
+        hub.metrics().closed(reason.label);
         // A close the server starts must reach the client, after what was
         // already queued for it (a flooder's `rate-limited` errors say why
         // it is being closed). Then the client's own close is awaited,
@@ -166,17 +171,21 @@ where
                 Verdict::Allow => {
                     if let Err(err) = dispatch(text.as_str(), me, hub) {
                         debug!(peer = %me.id, code = err.code.as_str(), "protocol error");
+                        hub.metrics().error(err.code.as_str());
                         reply(me, &err);
                     }
                 }
-                Verdict::Limited => reply(
-                    me,
-                    &ProtocolError::new(
-                        ErrorCode::RateLimited,
-                        "Too many messages; this one was dropped. Slow down or you will be disconnected.",
-                        None,
-                    ),
-                ),
+                Verdict::Limited => {
+                    hub.metrics().rate_limited.inc();
+                    reply(
+                        me,
+                        &ProtocolError::new(
+                            ErrorCode::RateLimited,
+                            "Too many messages; this one was dropped. Slow down or you will be disconnected.",
+                            None,
+                        ),
+                    )
+                }
                 Verdict::Flooding => return Some(FLOODING),
             },
             Message::Binary(_) => return Some(BINARY),
@@ -201,7 +210,9 @@ fn dispatch(text: &str, me: &Membership, hub: &Hub) -> Result<(), ProtocolError>
             }
             hub.relay(me, &target, kind.as_str(), || {
                 protocol::stamp_relay(kind, message, &me.id_str)
-            })
+            })?;
+            hub.metrics().relayed.inc();
+            Ok(())
         }
     }
 }
