@@ -102,6 +102,18 @@ pub struct Settings {
     #[arg(long, env = "MAX_VIEWERS", value_name = "N")]
     pub max_viewers: Option<String>,
 
+    /// Most TCP connections one address may hold open; 0 for no limit [default: 256]
+    #[arg(long, env = "MAX_CONNECTIONS_PER_ADDRESS", value_name = "N")]
+    pub max_connections_per_address: Option<String>,
+
+    /// Most TLS handshakes one address may have in progress; 0 for no limit [default: 32]
+    #[arg(long, env = "MAX_HANDSHAKES_PER_ADDRESS", value_name = "N")]
+    pub max_handshakes_per_address: Option<String>,
+
+    /// Most signaling connections one address may hold, and never more than half of MAX_PEERS; 0 for just that half [default: 64]
+    #[arg(long, env = "MAX_PEERS_PER_ADDRESS", value_name = "N")]
+    pub max_peers_per_address: Option<String>,
+
     /// Log filter, e.g. info, debug or lanrtc=debug [default: info]
     #[arg(long = "log", env = "RUST_LOG", value_name = "FILTER")]
     pub log: Option<String>,
@@ -140,6 +152,13 @@ pub struct Limits {
     pub outbound_bytes: usize,
     /// How long shutdown waits for in-flight requests and close frames.
     pub shutdown_grace: Duration,
+    /// Per source address (0 = no limit): open TCP connections, TLS
+    /// handshakes in progress, signaling connections (at most half of
+    /// `max_peers` whatever this says).
+    pub per_address: [usize; 3],
+    /// A write to a client that makes no progress for this long ends the
+    /// connection: the client stopped reading.
+    pub write_timeout: Duration,
 }
 
 impl Default for Limits {
@@ -158,6 +177,10 @@ impl Default for Limits {
             // dozens of large SDPs; a stalled client costs no more than this.
             outbound_bytes: 2 * 1024 * 1024,
             shutdown_grace: Duration::from_secs(5),
+            per_address: DEFAULT_PER_ADDRESS,
+            // Long enough for a phone on poor Wi-Fi to take the largest
+            // file; short enough that a stuck client is gone within a minute.
+            write_timeout: Duration::from_secs(30),
         }
     }
 }
@@ -169,6 +192,11 @@ pub const DEFAULT_PORT: u16 = 8443;
 pub const DEFAULT_RATE_LIMIT: u32 = 20;
 /// Above this a limit limits nothing; it also keeps the bucket arithmetic small.
 pub const MAX_RATE_LIMIT: u32 = 100_000;
+/// Per-address defaults no household device reaches: a browser opens a few
+/// connections and one signaling socket; a phone reconnecting in a loop, or
+/// a scanner, hits these long before it can crowd anyone else out.
+pub const DEFAULT_PER_ADDRESS: [usize; 3] = [256, 32, 64];
+
 /// Default connection cap: well above any LAN, low enough to bound memory.
 pub const DEFAULT_MAX_PEERS: usize = 10_000;
 
@@ -260,6 +288,22 @@ impl Config {
             limits.max_peers = parse_number("MAX_PEERS", v, "a positive number of connections")?;
             if limits.max_peers == 0 {
                 bail!("MAX_PEERS is 0, which would refuse every device; set it to a positive number such as {DEFAULT_MAX_PEERS}");
+            }
+        }
+        for (i, (name, value)) in [
+            (
+                "MAX_CONNECTIONS_PER_ADDRESS",
+                &s.max_connections_per_address,
+            ),
+            ("MAX_HANDSHAKES_PER_ADDRESS", &s.max_handshakes_per_address),
+            ("MAX_PEERS_PER_ADDRESS", &s.max_peers_per_address),
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            if let Some(v) = value {
+                limits.per_address[i] =
+                    parse_number(name, v, "a whole number, or 0 for no limit per address")?;
             }
         }
         let access = match &s.access_key {

@@ -35,6 +35,8 @@ pub struct App {
     pub media: Option<crate::media::Media>,
     /// When the server certificate expires (Unix time).
     pub cert_not_after: Option<i64>,
+    /// Connections, handshakes and signaling sockets per source address.
+    pub per_address: Arc<crate::per_address::PerAddress>,
 }
 
 /// Handles one request. `secure` says whether it arrived over TLS.
@@ -51,14 +53,14 @@ pub async fn handle(
         .flatten();
     let mut res = match health {
         Some(res) => res,
-        None if secure => route(req, &app).await,
+        None if secure => route(req, &app, remote).await,
         None => route_plain(req, &app),
     };
     security_headers(res.headers_mut(), authority.as_deref());
     Ok(res)
 }
 
-async fn route(req: Request<Incoming>, app: &App) -> Response<Body> {
+async fn route(req: Request<Incoming>, app: &App, remote: std::net::IpAddr) -> Response<Body> {
     // WHIP and WHEP take POST and DELETE, and check the key their own way.
     if whip::handles(req.uri().path()) {
         return whip::handle(req, app).await;
@@ -78,7 +80,14 @@ async fn route(req: Request<Incoming>, app: &App) -> Response<Body> {
         }
     }
     if path == rtc::PATH {
-        return rtc::upgrade(req, &app.hub, &app.limits);
+        use crate::per_address::What;
+        let Some(place) = app.per_address.admit(remote, What::Peers) else {
+            return text_response(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "This address holds as many signaling connections as one device may (MAX_PEERS_PER_ADDRESS); close some, or try again later.\n",
+            );
+        };
+        return rtc::upgrade(req, &app.hub, &app.limits, place);
     }
     if rtc::is_upgrade(req.headers()) {
         return text_response(

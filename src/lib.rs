@@ -7,6 +7,8 @@
 //!   certificate it issues.
 //! - [`tls`] — rustls configuration; loading `KEY`/`CERT`.
 //! - [`net`] — the machine's LAN addresses.
+//! - [`per_address`] — connections, handshakes and signaling sockets per
+//!   source address, so one host cannot crowd out the others.
 //! - [`assets`] — the web app's files (embedded or from disk), path confinement,
 //!   content types, ETags, the asset version.
 //! - [`reload`] — live reload: watches the asset directory and announces new
@@ -25,6 +27,8 @@
 //!   server over HTTP.
 //! - [`metrics`] — `/metrics` (Prometheus text) and `/healthz`.
 //! - [`mdns`] — announcing `HOST.local` and the `_https._tcp` service.
+//! - [`write_timeout`] — a write deadline around each connection, for
+//!   clients that stop reading.
 //! - [`server`] — `run`: the accept loop, per-connection tasks, shutdown.
 //! - [`banner`] — what is printed at start.
 //!
@@ -41,6 +45,7 @@ pub mod mdns;
 pub mod media;
 pub mod metrics;
 pub mod net;
+pub mod per_address;
 pub mod qr;
 pub mod reload;
 pub mod rtc;
@@ -48,6 +53,7 @@ pub mod server;
 pub mod tls;
 pub mod trust;
 pub mod whip;
+pub mod write_timeout;
 
 pub use config::{Config, Settings};
 pub use server::run;

@@ -23,6 +23,7 @@ use crate::assets::Assets;
 use crate::config::Config;
 use crate::http::{self, App};
 use crate::rtc::Hub;
+use crate::write_timeout::WriteTimeout;
 use crate::{mdns, media, reload};
 
 /// First byte of a TLS handshake record.
@@ -101,6 +102,12 @@ pub async fn run(
         access: config.access.clone(),
         media,
         cert_not_after: config.tls.not_after,
+        per_address: crate::per_address::PerAddress::new(
+            config.limits.per_address[0],
+            config.limits.per_address[1],
+            config.limits.per_address[2],
+            config.limits.max_peers,
+        ),
     });
     // mDNS runs its own thread; starting it only sets up sockets.
     let announcer = match &config.mdns {
@@ -118,6 +125,7 @@ pub async fn run(
     };
     let acceptor = config.tls.acceptor.clone();
     let limits = config.limits.clone();
+    let per_address = app.per_address.clone();
 
     // Connections watch `stop` for the shutdown signal and hold a clone of
     // `done_tx`; when every clone is gone, every connection has finished.
@@ -139,6 +147,14 @@ pub async fn run(
                 }
             },
         };
+        // One host may not hold every connection: past its share it is
+        // closed at once, before any work is done for it.
+        let Some(place) = per_address.admit(peer.ip(), crate::per_address::What::Connections)
+        else {
+            app.hub.metrics().closed("address-limit");
+            drop(stream);
+            continue;
+        };
         let _ = stream.set_nodelay(true);
         let (app, acceptor, stop, done) = (
             app.clone(),
@@ -149,6 +165,7 @@ pub async fn run(
         let handshake_timeout = limits.handshake_timeout;
         tokio::spawn(async move {
             serve_connection(stream, peer.ip(), app, acceptor, handshake_timeout, stop).await;
+            drop(place);
             debug!(%peer, "connection finished");
             drop(done);
         });
@@ -189,6 +206,16 @@ async fn serve_connection(
     handshake_timeout: Duration,
     mut stop: watch::Receiver<bool>,
 ) {
+    // Silence and an unfinished handshake both hold a place here: a host
+    // that opens sockets and never finishes them runs out of its own
+    // places, not everyone's.
+    let Some(handshaking) = app
+        .per_address
+        .admit(remote, crate::per_address::What::Handshakes)
+    else {
+        app.hub.metrics().closed("address-limit");
+        return;
+    };
     let mut first = [0u8; 1];
     let peeked = tokio::select! {
         r = tokio::time::timeout(handshake_timeout, stream.peek(&mut first)) => r,
@@ -205,23 +232,27 @@ async fn serve_connection(
         };
         match handshake {
             Ok(Ok(tls)) => {
+                drop(handshaking);
                 app.hub
                     .metrics()
                     .connections
                     .get_or_create(&crate::metrics::Kind { kind: "tls" })
                     .inc();
-                serve_http(tls, remote, app, true, handshake_timeout, stop).await
+                let io = WriteTimeout::new(tls, app.limits.write_timeout);
+                serve_http(io, remote, app, true, handshake_timeout, stop).await
             }
             Ok(Err(err)) => debug!(%err, "TLS handshake failed"),
             Err(_) => debug!("TLS handshake timed out"),
         }
     } else {
+        drop(handshaking);
         app.hub
             .metrics()
             .connections
             .get_or_create(&crate::metrics::Kind { kind: "plain" })
             .inc();
-        serve_http(stream, remote, app, false, handshake_timeout, stop).await;
+        let io = WriteTimeout::new(stream, app.limits.write_timeout);
+        serve_http(io, remote, app, false, handshake_timeout, stop).await;
     }
 }
 

@@ -144,16 +144,43 @@ async fn readies_within(ws: &mut Ws, window: Duration) -> Vec<serde_json::Value>
 }
 
 /// Writes `(path, content)` pairs 9 ms apart on a thread of their own, so
-/// the server keeps running meanwhile as it would beside an editor.
-async fn write_spaced(writes: Vec<(std::path::PathBuf, String)>) {
+/// the server keeps running meanwhile as it would beside an editor. Returns
+/// the longest gap that really passed between two writes.
+async fn write_spaced(writes: Vec<(std::path::PathBuf, String)>) -> Duration {
     tokio::task::spawn_blocking(move || {
+        let mut longest = Duration::ZERO;
+        let mut last: Option<Instant> = None;
         for (path, content) in writes {
             std::fs::write(path, content).unwrap();
+            let now = Instant::now();
+            if let Some(t) = last {
+                longest = longest.max(now - t);
+            }
+            last = Some(now);
             std::thread::sleep(Duration::from_millis(9));
         }
+        longest
     })
     .await
-    .unwrap();
+    .unwrap()
+}
+
+/// Writes a burst and returns the `ready` messages it caused. A busy machine
+/// can stall the writing thread for longer than the server's quiet period,
+/// which would make it two bursts; such a try is repeated (at most thrice).
+async fn burst(
+    ws: &mut Ws,
+    writes: impl Fn(usize) -> Vec<(std::path::PathBuf, String)>,
+) -> Vec<serde_json::Value> {
+    for attempt in 0..3 {
+        let longest = write_spaced(writes(attempt)).await;
+        let readies = readies_within(ws, Duration::from_millis(2000)).await;
+        if longest < Duration::from_millis(60) {
+            return readies;
+        }
+        eprintln!("the writes were {longest:?} apart at worst; trying the burst again");
+    }
+    panic!("this machine could not write ten files 9 ms apart");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -167,25 +194,28 @@ async fn a_formatter_or_a_checkout_reloads_once() {
     // One file rewritten ten times, 9 ms apart (found from outside: this
     // reloaded every device five times).
     let file = app.path().join("js/app.js");
-    write_spaced(
+    let readies = burst(&mut a, |attempt| {
         (0..10)
-            .map(|i| (file.clone(), format!("export const x = {i};")))
-            .collect(),
-    )
+            .map(|i| (file.clone(), format!("export const x = {attempt}{i};")))
+            .collect()
+    })
     .await;
-    let readies = readies_within(&mut a, Duration::from_millis(2000)).await;
     assert_eq!(readies.len(), 1, "one burst, one reload: {readies:?}");
     assert_eq!(readies[0]["changed"], serde_json::json!(["js/app.js"]));
 
     // Ten files written within 100 ms, as `git checkout` or a build does.
     let dir = app.path().join("js");
-    write_spaced(
+    let readies = burst(&mut a, |attempt| {
         (0..10)
-            .map(|i| (dir.join(format!("mod{i}.js")), "export {};".into()))
-            .collect(),
-    )
+            .map(|i| {
+                (
+                    dir.join(format!("mod{i}.js")),
+                    format!("export const v = {attempt};"),
+                )
+            })
+            .collect()
+    })
     .await;
-    let readies = readies_within(&mut a, Duration::from_millis(2000)).await;
     assert_eq!(readies.len(), 1, "one burst, one reload: {readies:?}");
     assert_eq!(readies[0]["changed"].as_array().map(Vec::len), Some(10));
 }

@@ -12,7 +12,7 @@ use lanrtc::Config;
 use tokio::io::AsyncReadExt;
 
 /// Every setting the binary reads from the environment.
-const VARIABLES: [&str; 19] = [
+const VARIABLES: [&str; 22] = [
     "HOST",
     "PORT",
     "BIND",
@@ -31,6 +31,9 @@ const VARIABLES: [&str; 19] = [
     "MEDIA",
     "MEDIA_PORT",
     "MAX_VIEWERS",
+    "MAX_CONNECTIONS_PER_ADDRESS",
+    "MAX_HANDSHAKES_PER_ADDRESS",
+    "MAX_PEERS_PER_ADDRESS",
     "RUST_LOG",
 ];
 
@@ -107,6 +110,11 @@ fn bad_values_stop_the_program_with_one_clear_sentence() {
             "MAX_VIEWERS is \"0\"; use a number from 1",
         ),
         ("MAX_VIEWERS", "many", "MAX_VIEWERS is \"many\""),
+        (
+            "MAX_PEERS_PER_ADDRESS",
+            "-3",
+            "MAX_PEERS_PER_ADDRESS is \"-3\"",
+        ),
         (
             "ACCESS_KEY",
             "with spaces in it",
@@ -512,6 +520,9 @@ async fn running_out_of_file_descriptors_is_survived() {
             .env("PORT", "0")
             .env("CERTS_DIR", tmp.path().join("certs"))
             .env("RUST_LOG", "warn")
+            // This host must be able to exhaust the files; no share limits.
+            .env("MAX_CONNECTIONS_PER_ADDRESS", "0")
+            .env("MAX_HANDSHAKES_PER_ADDRESS", "0")
             .stdout(Stdio::piped())
             .stderr(std::fs::File::create(&log).unwrap())
             .spawn()

@@ -40,10 +40,16 @@ impl Server {
             .env("BIND", "127.0.0.1")
             .env("PORT", "0")
             .env("RATE_LIMIT", "0")
-            .env("MAX_PEERS", "12000")
+            // One address may hold half of MAX_PEERS: 12,500 covers the
+            // 10,000-peer capacity run.
+            .env("MAX_PEERS", "25000")
             .env("HOST", "bench")
             .env("CERTS_DIR", dir.path().join("certs"))
             .env("RUST_LOG", "warn")
+            // Every benchmark client comes from 127.0.0.1.
+            .env("MAX_CONNECTIONS_PER_ADDRESS", "0")
+            .env("MAX_HANDSHAKES_PER_ADDRESS", "0")
+            .env("MAX_PEERS_PER_ADDRESS", "0")
             .envs(env.iter().copied())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())

@@ -51,7 +51,13 @@ fn header_has_token(headers: &HeaderMap, name: header::HeaderName, token: &str) 
 
 /// Answers a request for `/rtc`: 101 and a spawned socket task, or an error
 /// response that says what was wrong.
-pub fn upgrade(mut req: Request<Incoming>, hub: &Hub, limits: &Limits) -> Response<Body> {
+/// `place` is this address's signaling place; the socket keeps it to its end.
+pub fn upgrade(
+    mut req: Request<Incoming>,
+    hub: &Hub,
+    limits: &Limits,
+    place: crate::per_address::Guard,
+) -> Response<Body> {
     let headers = req.headers();
     if !is_upgrade(headers) {
         return text_response(
@@ -115,6 +121,7 @@ pub fn upgrade(mut req: Request<Incoming>, hub: &Hub, limits: &Limits) -> Respon
     let guard = hub.task_guard();
     tokio::spawn(async move {
         let _guard = guard;
+        let _place = place;
         match on_upgrade.await {
             Ok(upgraded) => {
                 let ws = WebSocketStream::from_raw_socket(

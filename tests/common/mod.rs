@@ -151,6 +151,40 @@ impl TestServer {
         self.request("GET", path, &[]).await
     }
 
+    /// A TLS connection from the local address `source` (127.0.0.2, say: a
+    /// second host as far as the server can tell).
+    pub async fn tls_from(
+        &self,
+        source: std::net::IpAddr,
+    ) -> std::io::Result<TlsStream<TcpStream>> {
+        let socket = tokio::net::TcpSocket::new_v4()?;
+        socket.bind(SocketAddr::new(source, 0))?;
+        let tcp = socket.connect(self.addr).await?;
+        let name = ServerName::try_from("localhost".to_string()).unwrap();
+        TlsConnector::from(self.client_config())
+            .connect(name, tcp)
+            .await
+    }
+
+    /// A signaling client from `source` that has read its `ready`.
+    pub async fn client_from(
+        &self,
+        source: std::net::IpAddr,
+        path: &str,
+    ) -> Result<Ws, tokio_tungstenite::tungstenite::Error> {
+        let tls = self.tls_from(source).await?;
+        let url = format!("wss://localhost:{}{path}", self.port());
+        let (ws, response) = tokio_tungstenite::client_async(url, tls).await?;
+        let mut ws = Ws {
+            ws,
+            response_headers: response.headers().clone(),
+            id: String::new(),
+        };
+        let ready = ws.recv().await;
+        ws.id = ready["id"].as_str().unwrap_or_default().to_string();
+        Ok(ws)
+    }
+
     /// Opens a WebSocket at `path` over TLS.
     pub async fn ws(
         &self,
