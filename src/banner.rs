@@ -131,6 +131,13 @@ pub fn render(config: &Config, local: SocketAddr) -> String {
     };
     let _ = writeln!(out, "Access: {access}");
     let _ = writeln!(out, "App files: {}", config.assets.describe());
+    if !config.from_env.is_empty() {
+        let _ = writeln!(
+            out,
+            "Settings from the environment: {}",
+            config.from_env.join(", ")
+        );
+    }
     let _ = writeln!(out, "Press Ctrl-C to stop.");
     out
 }

@@ -23,7 +23,7 @@ use crate::tls::{self, Tls};
     name = "lanrtc",
     version,
     about = "Video calls between the phones and laptops on one network: start it, open the URL it prints on each device.",
-    after_help = "Every option can also be given as the environment variable shown in brackets; a flag wins over the variable."
+    after_help = "Every option can also be given as the environment variable shown in brackets, or the same name with LANRTC_ in front (LANRTC_HOST, LANRTC_PORT), which wins over the bare one; a flag wins over both."
 )]
 pub struct Settings {
     /// Name the server advertises: printed in URLs, put in the certificate, announced as HOST.local [default: this machine's hostname]
@@ -117,6 +117,35 @@ pub struct Settings {
     /// Log filter, e.g. info, debug or lanrtc=debug [default: info]
     #[arg(long = "log", env = "RUST_LOG", value_name = "FILTER")]
     pub log: Option<String>,
+}
+
+/// The prefix that makes a setting this program's own: `HOST` and `PORT`
+/// are also set by some shells (tcsh exports `HOST`) and dev tools, so
+/// `LANRTC_HOST` and the like win over the bare names.
+pub const ENV_PREFIX: &str = "LANRTC_";
+
+/// Copies every `LANRTC_<NAME>` onto `<NAME>` before the settings are read,
+/// and says which settings came from the environment: `NAME`, or
+/// `NAME (LANRTC_NAME)`. Call it first thing in `main`, while the process
+/// has one thread.
+pub fn apply_prefixed_env() -> Vec<String> {
+    use clap::CommandFactory;
+    let names: Vec<String> = Settings::command()
+        .get_arguments()
+        .filter_map(|a| a.get_env())
+        .map(|n| n.to_string_lossy().into_owned())
+        .collect();
+    let mut from_env = Vec::new();
+    for name in names {
+        let prefixed = format!("{ENV_PREFIX}{name}");
+        if let Some(value) = std::env::var_os(&prefixed) {
+            std::env::set_var(&name, value);
+            from_env.push(format!("{name} ({prefixed})"));
+        } else if std::env::var_os(&name).is_some() {
+            from_env.push(name);
+        }
+    }
+    from_env
 }
 
 /// Where the server certificate comes from.
@@ -237,6 +266,9 @@ pub struct Config {
     /// `MEDIA`: `None` is off (live streams go device to device).
     pub media: Option<MediaSettings>,
     pub limits: Limits,
+    /// Which settings came from the environment, for the banner (see
+    /// [`apply_prefixed_env`]); empty when none did or nobody asked.
+    pub from_env: Vec<String>,
 }
 
 impl Config {
@@ -342,6 +374,7 @@ impl Config {
             access,
             media,
             limits,
+            from_env: Vec::new(),
         })
     }
 

@@ -7,6 +7,7 @@ use tokio::net::TcpListener;
 use tracing_subscriber::EnvFilter;
 
 fn main() -> ExitCode {
+    let from_env = lanrtc::config::apply_prefixed_env();
     let settings = Settings::parse();
     let filter = settings.log.as_deref().unwrap_or("info");
     let filter = match EnvFilter::try_new(filter) {
@@ -23,7 +24,10 @@ fn main() -> ExitCode {
         .init();
 
     let config = match Config::load(&settings) {
-        Ok(config) => config,
+        Ok(mut config) => {
+            config.from_env = from_env;
+            config
+        }
         Err(err) => {
             eprintln!("lanrtc: {err:#}");
             return ExitCode::from(2);

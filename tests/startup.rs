@@ -165,6 +165,49 @@ fn flags_mirror_the_variables() {
 }
 
 #[test]
+fn lanrtc_prefixed_variables_win_and_the_banner_names_them() {
+    let tmp = tempfile::tempdir().unwrap();
+    // A shell's own HOST and a dev tool's PORT: the prefixed ones win.
+    let mut child = Running(
+        lanrtc()
+            .env("BIND", "127.0.0.1")
+            .env("HOST", "not a host name")
+            .env("LANRTC_HOST", "kitchen")
+            .env("PORT", "nope")
+            .env("LANRTC_PORT", "0")
+            .env("CERTS_DIR", tmp.path())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let mut banner = String::new();
+    for line in BufReader::new(child.stdout.take().unwrap()).lines() {
+        let line = line.unwrap();
+        banner.push_str(&line);
+        banner.push('\n');
+        if line.contains("Ctrl-C") {
+            break;
+        }
+    }
+    // It started at all: the bare HOST and PORT would each have stopped it.
+    assert!(banner.contains("is ready"), "{banner}");
+    let line = banner
+        .lines()
+        .find(|l| l.starts_with("Settings from the environment: "))
+        .unwrap_or_else(|| panic!("no settings line:\n{banner}"));
+    for part in [
+        "HOST (LANRTC_HOST)",
+        "PORT (LANRTC_PORT)",
+        "BIND",
+        "MDNS",
+        "CERTS_DIR",
+    ] {
+        assert!(line.contains(part), "{part} missing: {line}");
+    }
+}
+
+#[test]
 fn a_port_in_use_is_explained() {
     let tmp = tempfile::tempdir().unwrap();
     let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
