@@ -551,17 +551,6 @@ fn main() {
             );
             continue;
         }
-        let merged = merge_runs(results);
-        let row: Vec<String> = merged
-            .as_object()
-            .unwrap()
-            .iter()
-            .map(|(k, v)| match v.as_f64() {
-                Some(f) if f.fract() != 0.0 => format!("{k}={f:.3}"),
-                _ => format!("{k}={v}"),
-            })
-            .collect();
-        println!("| {} |", row.join(" | "));
-        println!("{merged}");
+        server::report(&merge_runs(results));
     }
 }

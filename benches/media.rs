@@ -333,19 +333,7 @@ fn main() {
     );
     for n in counts {
         match rt.block_on(async { tokio::time::timeout(SCENARIO_LIMIT, scenario(n)).await }) {
-            Ok(v) => {
-                let row: Vec<String> = v
-                    .as_object()
-                    .unwrap()
-                    .iter()
-                    .map(|(k, v)| match v.as_f64() {
-                        Some(f) if f.fract() != 0.0 => format!("{k}={f:.2}"),
-                        _ => format!("{k}={v}"),
-                    })
-                    .collect();
-                println!("| {} |", row.join(" | "));
-                println!("{v}");
-            }
+            Ok(v) => server::report(&v),
             Err(_) => println!("{}", json!({"viewers": n, "error": "timed out"})),
         }
     }

@@ -181,6 +181,10 @@ impl Default for Metrics {
 }
 
 impl Metrics {
+    pub fn connection(&self, kind: &'static str) {
+        self.connections.get_or_create(&Kind { kind }).inc();
+    }
+
     pub fn error(&self, code: &'static str) {
         self.errors.get_or_create(&Code { code }).inc();
     }

@@ -233,11 +233,7 @@ async fn serve_connection(
         match handshake {
             Ok(Ok(tls)) => {
                 drop(handshaking);
-                app.hub
-                    .metrics()
-                    .connections
-                    .get_or_create(&crate::metrics::Kind { kind: "tls" })
-                    .inc();
+                app.hub.metrics().connection("tls");
                 let io = WriteTimeout::new(tls, app.limits.write_timeout);
                 serve_http(io, remote, app, true, handshake_timeout, stop).await
             }
@@ -246,11 +242,7 @@ async fn serve_connection(
         }
     } else {
         drop(handshaking);
-        app.hub
-            .metrics()
-            .connections
-            .get_or_create(&crate::metrics::Kind { kind: "plain" })
-            .inc();
+        app.hub.metrics().connection("plain");
         let io = WriteTimeout::new(stream, app.limits.write_timeout);
         serve_http(io, remote, app, false, handshake_timeout, stop).await;
     }

@@ -5,6 +5,7 @@
 //! connection. Reads are untouched: idle keep-alive and WebSocket silence
 //! have their own timeouts.
 
+use std::future::Future;
 use std::io;
 use std::pin::Pin;
 use std::task::{Context, Poll};
@@ -46,8 +47,6 @@ impl<S> WriteTimeout<S> {
     }
 }
 
-use std::future::Future;
-
 impl<S: AsyncRead + Unpin> AsyncRead for WriteTimeout<S> {
     fn poll_read(
         self: Pin<&mut Self>,
@@ -58,6 +57,24 @@ impl<S: AsyncRead + Unpin> AsyncRead for WriteTimeout<S> {
     }
 }
 
+impl<S> WriteTimeout<S> {
+    /// What a write-side poll of the inner stream becomes: progress clears
+    /// the stall; Pending starts (or continues) it.
+    fn watch<T>(
+        &mut self,
+        cx: &mut Context<'_>,
+        polled: Poll<io::Result<T>>,
+    ) -> Poll<io::Result<T>> {
+        match polled {
+            Poll::Pending => self.check(cx).map(Err),
+            ready => {
+                self.stalled = None;
+                ready
+            }
+        }
+    }
+}
+
 impl<S: AsyncWrite + Unpin> AsyncWrite for WriteTimeout<S> {
     fn poll_write(
         self: Pin<&mut Self>,
@@ -65,32 +82,20 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for WriteTimeout<S> {
         data: &[u8],
     ) -> Poll<io::Result<usize>> {
         let this = self.get_mut();
-        match Pin::new(&mut this.inner).poll_write(cx, data) {
-            Poll::Pending => this.check(cx).map(Err),
-            ready => {
-                this.stalled = None;
-                ready
-            }
-        }
+        let polled = Pin::new(&mut this.inner).poll_write(cx, data);
+        this.watch(cx, polled)
     }
 
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         let this = self.get_mut();
-        match Pin::new(&mut this.inner).poll_flush(cx) {
-            Poll::Pending => this.check(cx).map(Err),
-            ready => {
-                this.stalled = None;
-                ready
-            }
-        }
+        let polled = Pin::new(&mut this.inner).poll_flush(cx);
+        this.watch(cx, polled)
     }
 
     fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         let this = self.get_mut();
-        match Pin::new(&mut this.inner).poll_shutdown(cx) {
-            Poll::Pending => this.check(cx).map(Err),
-            ready => ready,
-        }
+        let polled = Pin::new(&mut this.inner).poll_shutdown(cx);
+        this.watch(cx, polled)
     }
 
     fn poll_write_vectored(
@@ -99,13 +104,8 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for WriteTimeout<S> {
         bufs: &[io::IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
         let this = self.get_mut();
-        match Pin::new(&mut this.inner).poll_write_vectored(cx, bufs) {
-            Poll::Pending => this.check(cx).map(Err),
-            ready => {
-                this.stalled = None;
-                ready
-            }
-        }
+        let polled = Pin::new(&mut this.inner).poll_write_vectored(cx, bufs);
+        this.watch(cx, polled)
     }
 
     fn is_write_vectored(&self) -> bool {

@@ -181,15 +181,7 @@ fn lanrtc_prefixed_variables_win_and_the_banner_names_them() {
             .spawn()
             .unwrap(),
     );
-    let mut banner = String::new();
-    for line in BufReader::new(child.stdout.take().unwrap()).lines() {
-        let line = line.unwrap();
-        banner.push_str(&line);
-        banner.push('\n');
-        if line.contains("Ctrl-C") {
-            break;
-        }
-    }
+    let banner = read_banner(&mut child);
     // It started at all: the bare HOST and PORT would each have stopped it.
     assert!(banner.contains("is ready"), "{banner}");
     let line = banner
@@ -530,19 +522,27 @@ async fn a_request_in_flight_at_shutdown_is_answered() {
 }
 
 /// Reads the banner of a started binary and returns its port.
-fn banner_port(child: &mut std::process::Child) -> u16 {
-    let lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let mut port = None;
-    for line in lines {
+/// The banner a started server printed, up to its last line.
+fn read_banner(child: &mut std::process::Child) -> String {
+    let mut banner = String::new();
+    for line in BufReader::new(child.stdout.take().unwrap()).lines() {
         let line = line.unwrap();
-        if let Some(rest) = line.split("https://localhost:").nth(1) {
-            port = rest.split('/').next().and_then(|p| p.parse().ok());
-        }
+        banner.push_str(&line);
+        banner.push('\n');
         if line.contains("Ctrl-C") {
             break;
         }
     }
-    port.expect("the banner names the port")
+    banner
+}
+
+fn banner_port(child: &mut std::process::Child) -> u16 {
+    read_banner(child)
+        .split("https://localhost:")
+        .nth(1)
+        .and_then(|rest| rest.split('/').next())
+        .and_then(|p| p.parse().ok())
+        .expect("the banner names the port")
 }
 
 #[tokio::test]

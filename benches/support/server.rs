@@ -153,3 +153,21 @@ pub fn pin_generator() {
         std::process::exit(2);
     }
 }
+
+/// Prints a scenario's results as a table row (`key=value | …`) and as one
+/// JSON line.
+pub fn report(result: &serde_json::Value) {
+    let row: Vec<String> = result
+        .as_object()
+        .map(|o| {
+            o.iter()
+                .map(|(k, v)| match v.as_f64() {
+                    Some(f) if f.fract() != 0.0 => format!("{k}={f:.3}"),
+                    _ => format!("{k}={v}"),
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    println!("| {} |", row.join(" | "));
+    println!("{result}");
+}
