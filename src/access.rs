@@ -15,7 +15,7 @@ use ring::digest::{digest, SHA256};
 use ring::rand::{SecureRandom, SystemRandom};
 use subtle::ConstantTimeEq;
 
-use crate::http::{page_response, query_param, text_response, Body};
+use crate::respond::{page_response, query_param, text_response, Body};
 
 /// The query parameter that carries the key.
 pub const PARAM: &str = "key";

@@ -1,43 +1,21 @@
-//! The HTTP service behind the one port: routing, static files, and the
-//! headers every response carries. Over TLS it serves the app and `/rtc`; over
+//! The HTTP service behind the one port (the router): routing, static
+//! files, and the headers every response carries. The response helpers the
+//! routes share live below it, in [`crate::respond`]. Over TLS it serves the app and `/rtc`; over
 //! plain HTTP only the trust helpers, redirecting everything else to https.
 
 use std::convert::Infallible;
 use std::sync::Arc;
 
-use bytes::Bytes;
-use http_body_util::Full;
 use hyper::body::Incoming;
 use hyper::header::{self, HeaderMap, HeaderValue};
 use hyper::{Method, Request, Response, StatusCode};
 
-use crate::access::{self, AccessKey};
-use crate::assets::{Asset, Assets, PathError};
-use crate::certs::Authority;
-use crate::config::Limits;
-use crate::rtc::{self, room, Hub};
+use crate::access;
+use crate::app::App;
+use crate::assets::{Asset, PathError};
+use crate::respond::{response, text_response, Body};
+use crate::rtc::{self, room};
 use crate::{qr, trust, whip};
-
-/// Every response body is a complete buffer: the app's files are small.
-pub type Body = Full<Bytes>;
-
-/// What request handling needs, shared by every connection.
-pub struct App {
-    pub host: String,
-    pub port: u16,
-    pub assets: Assets,
-    pub authority: Option<Arc<Authority>>,
-    pub hub: Hub,
-    pub limits: Limits,
-    /// `ACCESS_KEY`: when set, everything but the trust helpers needs it.
-    pub access: Option<AccessKey>,
-    /// The media server, unless `MEDIA=off`.
-    pub media: Option<crate::media::Media>,
-    /// When the server certificate expires (Unix time).
-    pub cert_not_after: Option<i64>,
-    /// Connections, handshakes and signaling sockets per source address.
-    pub per_address: Arc<crate::per_address::PerAddress>,
-}
 
 /// Handles one request. `secure` says whether it arrived over TLS.
 pub async fn handle(
@@ -184,55 +162,6 @@ fn method_not_allowed() -> Response<Body> {
     res.headers_mut()
         .insert(header::ALLOW, HeaderValue::from_static("GET, HEAD"));
     res
-}
-
-/// A response with a body of the given type.
-pub fn response(
-    status: StatusCode,
-    content_type: &'static str,
-    body: impl Into<Bytes>,
-) -> Response<Body> {
-    let mut res = Response::new(Body::new(body.into()));
-    *res.status_mut() = status;
-    res.headers_mut()
-        .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
-    res
-}
-
-/// A self-contained HTML page: its style is inline and nothing else may
-/// load, so it renders even before the device trusts the server.
-pub fn page_response(status: StatusCode, html: String) -> Response<Body> {
-    let mut res = response(status, "text/html; charset=utf-8", html);
-    res.headers_mut().insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static(
-            "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
-        ),
-    );
-    res
-}
-
-/// The first value of the query parameter `name`, percent-decoded (bytes
-/// that are not UTF-8 become U+FFFD, which no valid value contains); `None`
-/// when it is absent.
-pub fn query_param(query: Option<&str>, name: &str) -> Option<String> {
-    query?.split('&').find_map(|pair| {
-        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-        (k == name).then(|| {
-            percent_encoding::percent_decode_str(v)
-                .decode_utf8_lossy()
-                .into_owned()
-        })
-    })
-}
-
-/// A plain-text response with a sentence for the person who sees it.
-pub fn text_response(status: StatusCode, text: &str) -> Response<Body> {
-    response(
-        status,
-        "text/plain; charset=utf-8",
-        Bytes::copy_from_slice(text.as_bytes()),
-    )
 }
 
 /// The request's `Host`, if it is a plausible `host[:port]` (it ends up in a

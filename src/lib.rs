@@ -13,8 +13,11 @@
 //!   content types, ETags, the asset version.
 //! - [`reload`] — live reload: watches the asset directory and announces new
 //!   versions to every connected client.
-//! - [`http`] — the HTTP service: routing, static files, room pages,
-//!   security headers, plain-HTTP redirect.
+//! - [`http`] — the HTTP service (the router): routing, static files, room
+//!   pages, security headers, plain-HTTP redirect.
+//! - [`respond`] — the response helpers every route shares (a leaf module).
+//! - [`app`] — what request handling shares: the hub, the assets, the
+//!   limits, the key, the media server.
 //! - [`access`] — `ACCESS_KEY`: the key check, its cookie and the 401 page.
 //! - [`trust`] — `/ca.crt`, `/ca.mobileconfig` and the `/trust` page.
 //! - [`qr`] — `/qr.svg`, a QR code of a URL for the page to show.
@@ -36,6 +39,7 @@
 //! tests start the same server in-process on `127.0.0.1:0`.
 
 pub mod access;
+pub mod app;
 pub mod assets;
 pub mod banner;
 pub mod certs;
@@ -48,6 +52,7 @@ pub mod net;
 pub mod per_address;
 pub mod qr;
 pub mod reload;
+pub mod respond;
 pub mod rtc;
 pub mod server;
 pub mod tls;

@@ -94,6 +94,7 @@ fn bind_error(config: &Config, err: &std::io::Error) -> String {
 /// this is called, not when the future is first polled, so a signal that
 /// arrives while the server is still starting is not lost (and does not kill
 /// the process with the default action).
+#[cfg(unix)]
 fn shutdown_signal() -> impl std::future::Future<Output = ()> {
     use tokio::signal::unix::{signal, SignalKind};
     let interrupt = signal(SignalKind::interrupt());
@@ -110,5 +111,13 @@ fn shutdown_signal() -> impl std::future::Future<Output = ()> {
                 let _ = tokio::signal::ctrl_c().await;
             }
         }
+    }
+}
+
+/// Elsewhere (Windows): Ctrl-C, which is also what a console close sends.
+#[cfg(not(unix))]
+fn shutdown_signal() -> impl std::future::Future<Output = ()> {
+    async {
+        let _ = tokio::signal::ctrl_c().await;
     }
 }

@@ -21,7 +21,8 @@ use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::registry::Registry;
 
-use crate::http::{response, text_response, App, Body};
+use crate::app::App;
+use crate::respond::{response, text_response, Body};
 
 pub const METRICS_PATH: &str = "/metrics";
 pub const HEALTH_PATH: &str = "/healthz";

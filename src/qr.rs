@@ -4,7 +4,7 @@
 use hyper::header::{self, HeaderValue};
 use hyper::{Response, StatusCode};
 
-use crate::http::{response, text_response, Body};
+use crate::respond::{response, text_response, Body};
 
 /// A URL longer than this is not something a person points a phone at.
 const MAX_DATA_BYTES: usize = 1024;

@@ -19,9 +19,10 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{mpsc, watch};
 use tracing::{debug, info, warn};
 
+use crate::app::App;
 use crate::assets::Assets;
 use crate::config::Config;
-use crate::http::{self, App};
+use crate::http;
 use crate::rtc::Hub;
 use crate::write_timeout::WriteTimeout;
 use crate::{mdns, media, reload};

@@ -7,7 +7,8 @@ use base64::Engine;
 use hyper::header::{self, HeaderValue};
 use hyper::{Response, StatusCode};
 
-use crate::http::{page_response, response, text_response, App, Body};
+use crate::app::App;
+use crate::respond::{page_response, response, text_response, Body};
 
 /// Answers the trust routes; `None` for any other path.
 pub fn route(path: &str, app: &App) -> Option<Response<Body>> {

@@ -19,8 +19,9 @@ use hyper::header::{self, HeaderValue};
 use hyper::{Method, Request, Response, StatusCode};
 use uuid::Uuid;
 
-use crate::http::{query_param, response, text_response, App, Body};
+use crate::app::App;
 use crate::media::{Answer, BroadcastKey, MediaError, Owner};
+use crate::respond::{query_param, response, text_response, Body};
 use crate::rtc::protocol::clean_name;
 use crate::rtc::{room, Room};
 

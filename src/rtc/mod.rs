@@ -27,7 +27,7 @@ use tokio_tungstenite::WebSocketStream;
 use tracing::debug;
 
 use crate::config::Limits;
-use crate::http::{query_param, text_response, Body};
+use crate::respond::{query_param, text_response, Body};
 pub use hub::Hub;
 pub use room::Room;
 
