@@ -67,6 +67,8 @@ pub struct Metrics {
     media_bytes_out: Counter,
     media_unknown_dropped: Counter,
     media_send_dropped: Counter,
+    /// Two scrapes at once must not both add the same media delta.
+    media_sync: std::sync::Mutex<()>,
 }
 
 impl Default for Metrics {
@@ -90,6 +92,7 @@ impl Default for Metrics {
             media_bytes_out: Counter::default(),
             media_unknown_dropped: Counter::default(),
             media_send_dropped: Counter::default(),
+            media_sync: std::sync::Mutex::new(()),
             registry: Registry::default(),
         };
         registry.register(
@@ -204,6 +207,7 @@ impl Metrics {
             self.cert_expiry.set(t);
         }
         if let Some(media) = &app.media {
+            let _one_at_a_time = self.media_sync.lock().unwrap_or_else(|p| p.into_inner());
             let c = media.counters();
             let get = |a: &std::sync::atomic::AtomicU64| a.load(Ordering::Relaxed);
             self.media_sessions.set(get(&c.sessions) as i64);

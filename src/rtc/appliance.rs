@@ -139,11 +139,14 @@ pub async fn follow(hub: Hub, mut notices: mpsc::Receiver<Notice>) {
         match notice {
             Notice::BroadcastEnded { key, owner, reason } => match owner {
                 Owner::Http => hub.remove_stream(&key.room, key.peer),
+                // "stopped" and "left" were the peer's own doing (unpublish,
+                // off air, a new publish, leaving), and the hub already knows;
+                // clearing the flag here could undo a publish that came
+                // after. Only an end the peer did not ask for is news.
+                Owner::Peer(_) if matches!(reason, "stopped" | "left") => {}
                 Owner::Peer(peer) => {
                     hub.set_appliance(&key.room, peer, false);
-                    if reason != "left" && reason != "stopped" {
-                        hub.send_to(&key.room, peer, protocol::unpublished(reason));
-                    }
+                    hub.send_to(&key.room, peer, protocol::unpublished(reason));
                 }
             },
             Notice::ViewerEnded {
