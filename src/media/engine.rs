@@ -694,7 +694,22 @@ impl Engine {
 fn parse_offer(offer: &str) -> Result<SdpOffer, MediaError> {
     std::panic::catch_unwind(|| SdpOffer::from_sdp_string(offer))
         .map_err(|_| MediaError::BadSdp("it could not be parsed".into()))?
-        .map_err(|e| MediaError::BadSdp(e.to_string()))
+        .map_err(|e| MediaError::BadSdp(parse_error_text(&e.to_string())))
+}
+
+/// The parser's error on one line, without its internal pointers: what a
+/// person can act on ("Unexpected end of input; Expected `o`; sdp line").
+fn parse_error_text(raw: &str) -> String {
+    let useful: Vec<&str> = raw
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.contains("PointerOffset"))
+        .collect();
+    if useful.is_empty() {
+        "it could not be parsed".into()
+    } else {
+        useful.join("; ")
+    }
 }
 
 /// Whether an SDP has an active audio or video section with `direction`
@@ -732,5 +747,19 @@ mod tests {
             "a rejected m-line and data channels do not count"
         );
         assert_eq!(ice_ufrag("a=x\r\na=ice-ufrag:abcd\r\n"), Some("abcd"));
+    }
+
+    #[test]
+    fn sdp_parse_errors_read_as_one_line() {
+        let raw = "SDP parse: Parse error at PointerOffset(0x7f11a0002023)\nUnexpected end of input\nExpected `o`\nsdp line\n";
+        assert_eq!(
+            parse_error_text(raw),
+            "Unexpected end of input; Expected `o`; sdp line"
+        );
+        let err = parse_offer("v=0").unwrap_err().message();
+        assert!(
+            !err.contains("PointerOffset") && !err.contains('\n'),
+            "{err}"
+        );
     }
 }
