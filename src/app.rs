@@ -21,8 +21,8 @@ pub struct App {
     pub access: Option<AccessKey>,
     /// The media server, unless `MEDIA=off`.
     pub media: Option<crate::media::Media>,
-    /// When the server certificate expires (Unix time).
-    pub cert_not_after: Option<i64>,
+    /// The server certificate being served (it can be replaced).
+    pub cert: Arc<crate::tls::ServerCert>,
     /// Connections, handshakes and signaling sockets per source address.
     pub per_address: Arc<crate::per_address::PerAddress>,
 }

@@ -81,7 +81,11 @@ pub fn render(config: &Config, local: SocketAddr) -> String {
             }
         }
         (CertSource::Files { cert, .. }, None) => {
-            let _ = writeln!(out, "Certificate: {} (from CERT)", cert.display());
+            let _ = writeln!(
+                out,
+                "Certificate: {} (from CERT; read again when it changes on disk)",
+                cert.display()
+            );
         }
         (CertSource::Generated { .. }, None) => {}
     }

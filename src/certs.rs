@@ -60,6 +60,11 @@ pub struct Generated {
 /// Every name the server certificate must cover for `host`: loopback names, the
 /// host and its `.local` name, and every current LAN address.
 pub fn server_names(host: &str) -> Vec<String> {
+    server_names_for(host, &net::lan_addresses())
+}
+
+/// [`server_names`] for a given set of LAN addresses.
+pub fn server_names_for(host: &str, addresses: &[IpAddr]) -> Vec<String> {
     let mut names = vec![
         "localhost".to_string(),
         "127.0.0.1".to_string(),
@@ -67,7 +72,7 @@ pub fn server_names(host: &str) -> Vec<String> {
         host.to_string(),
         format!("{host}.local"),
     ];
-    names.extend(net::lan_addresses().into_iter().map(|ip| ip.to_string()));
+    names.extend(addresses.iter().map(|ip| ip.to_string()));
     names.dedup();
     names
 }
@@ -131,6 +136,22 @@ pub fn ensure(dir: &Path, names: &[String]) -> Result<Generated> {
             issued,
         },
     })
+}
+
+/// Like [`ensure`] while the server runs: a new server certificate when the
+/// current one no longer covers `names` or is near expiry, but never a new
+/// authority. Pages already trust the one they were given, and `/ca.crt`
+/// keeps serving it, so an authority that vanished from `dir` is an error.
+pub fn renew(dir: &Path, names: &[String]) -> Result<Generated> {
+    for file in ["ca.pem", "ca-key.pem"] {
+        if !present(&dir.join(file))? {
+            bail!(
+                "{} is gone, so no new server certificate can be signed; restore it (the running server keeps its current certificate, and a restart would create a new authority that every device has to trust again)",
+                dir.join(file).display()
+            );
+        }
+    }
+    ensure(dir, names)
 }
 
 /// SHA-256 of a certificate as `AB:CD:…`, the form iOS, Android and browsers show.
@@ -279,7 +300,11 @@ fn read_leaf(
 
 /// Whether `leaf` chains to `ca`, covers every name, and stays valid for the
 /// renewal margin — checked with the same verifier a client would use.
-fn covers(ca: &CertificateDer<'static>, leaf: &CertificateDer<'static>, names: &[String]) -> bool {
+pub fn covers(
+    ca: &CertificateDer<'static>,
+    leaf: &CertificateDer<'static>,
+    names: &[String],
+) -> bool {
     let mut roots = RootCertStore::empty();
     if roots.add(ca.clone()).is_err() {
         return false;

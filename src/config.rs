@@ -46,7 +46,7 @@ pub struct Settings {
     #[arg(long, env = "CERT", value_name = "FILE")]
     pub cert: Option<PathBuf>,
 
-    /// Where the local certificate authority and the server certificate it signs are kept [default: certs]
+    /// Where the local certificate authority and the server certificate it signs are kept [default: certs, or $STATE_DIRECTORY/certs under systemd]
     #[arg(long, env = "CERTS_DIR", value_name = "DIR")]
     pub certs_dir: Option<PathBuf>,
 
@@ -188,6 +188,10 @@ pub struct Limits {
     /// A write to a client that makes no progress for this long ends the
     /// connection: the client stopped reading.
     pub write_timeout: Duration,
+    /// How often the server certificate is checked against the LAN
+    /// addresses, its expiry and the `KEY`/`CERT` files (see
+    /// [`crate::renew`]).
+    pub cert_recheck: Duration,
 }
 
 impl Default for Limits {
@@ -210,6 +214,10 @@ impl Default for Limits {
             // Long enough for a phone on poor Wi-Fi to take the largest
             // file; short enough that a stuck client is gone within a minute.
             write_timeout: Duration::from_secs(30),
+            // A phone that scans the QR code right after the laptop joined
+            // another network waits at most this long for a certificate that
+            // names the new address; each check is a few stat calls.
+            cert_recheck: Duration::from_secs(10),
         }
     }
 }
@@ -354,7 +362,7 @@ impl Config {
                 key.display()
             ),
             (None, None) => CertSource::Generated {
-                dir: s.certs_dir.clone().unwrap_or_else(|| PathBuf::from("certs")),
+                dir: s.certs_dir.clone().unwrap_or_else(default_certs_dir),
             },
         };
         let assets = match &s.public_dir {
@@ -397,6 +405,19 @@ impl Config {
 
 /// The machine's hostname, cut at the first dot and lowercased, or `lanrtc`
 /// when it has none usable.
+/// `certs` in the current directory, or in the service's state directory
+/// when systemd gives one (`StateDirectory=` sets `STATE_DIRECTORY`, a
+/// colon-separated list whose first entry is the unit's own).
+fn default_certs_dir() -> PathBuf {
+    match std::env::var_os("STATE_DIRECTORY") {
+        Some(dirs) if !dirs.is_empty() => {
+            let first = std::env::split_paths(&dirs).next().unwrap_or_default();
+            first.join("certs")
+        }
+        _ => PathBuf::from("certs"),
+    }
+}
+
 fn default_host() -> String {
     let raw = gethostname::gethostname().to_string_lossy().to_lowercase();
     let short = raw.split('.').next().unwrap_or_default();

@@ -6,6 +6,8 @@
 //! - [`certs`] — the local certificate authority in `CERTS_DIR` and the server
 //!   certificate it issues.
 //! - [`tls`] — rustls configuration; loading `KEY`/`CERT`.
+//! - [`renew`] — keeps the server certificate current while running: new
+//!   LAN addresses, expiry, `KEY`/`CERT` changed on disk.
 //! - [`net`] — the machine's LAN addresses.
 //! - [`per_address`] — connections, handshakes and signaling sockets per
 //!   source address, so one host cannot crowd out the others.
@@ -52,6 +54,7 @@ pub mod net;
 pub mod per_address;
 pub mod qr;
 pub mod reload;
+pub mod renew;
 pub mod respond;
 pub mod rtc;
 pub mod server;

@@ -24,6 +24,32 @@ pub fn instance_name(host: &str) -> String {
 pub struct Announcer {
     daemon: ServiceDaemon,
     fullname: String,
+    host: String,
+    port: u16,
+}
+
+/// Re-announces the service when the machine's addresses change.
+pub struct Follower {
+    daemon: ServiceDaemon,
+    host: String,
+    port: u16,
+}
+
+fn service(host: &str, port: u16, addresses: &[IpAddr]) -> Result<ServiceInfo> {
+    let properties = [
+        ("path", "/"),
+        ("rtc", "/rtc"),
+        ("version", env!("CARGO_PKG_VERSION")),
+    ];
+    ServiceInfo::new(
+        SERVICE_TYPE,
+        &instance_name(host),
+        &format!("{host}.local."),
+        addresses,
+        port,
+        &properties[..],
+    )
+    .context("the mDNS service description is invalid")
 }
 
 /// Registers the service for `host` on `port`, on every interface or only on
@@ -45,29 +71,47 @@ pub fn start(
                 .with_context(|| format!("could not enable mDNS on {name}"))?;
         }
     }
-    let properties = [
-        ("path", "/"),
-        ("rtc", "/rtc"),
-        ("version", env!("CARGO_PKG_VERSION")),
-    ];
-    let info = ServiceInfo::new(
-        SERVICE_TYPE,
-        &instance_name(host),
-        &format!("{host}.local."),
-        &addresses[..],
-        port,
-        &properties[..],
-    )
-    .context("the mDNS service description is invalid")?;
+    let info = service(host, port, &addresses)?;
     let fullname = info.get_fullname().to_string();
     daemon
         .register(info)
         .context("the mDNS service could not be registered")?;
     info!(service = %fullname, ?addresses, "announcing over mDNS");
-    Ok(Announcer { daemon, fullname })
+    Ok(Announcer {
+        daemon,
+        fullname,
+        host: host.to_string(),
+        port,
+    })
+}
+
+impl Follower {
+    /// Announces `addresses` in place of the old ones (mdns-sd replaces a
+    /// service registered again under the same name, and tells the network).
+    pub fn addresses(&self, addresses: Vec<IpAddr>) {
+        match service(&self.host, self.port, &addresses).and_then(|info| {
+            self.daemon
+                .register(info)
+                .context("the mDNS service could not be registered again")
+        }) {
+            Ok(()) => info!(?addresses, "announcing the new addresses over mDNS"),
+            Err(err) => tracing::warn!(
+                "{err:#}; devices may not find this server by name at its new address"
+            ),
+        }
+    }
 }
 
 impl Announcer {
+    /// A handle that re-announces the service with new addresses.
+    pub fn follower(&self) -> Follower {
+        Follower {
+            daemon: self.daemon.clone(),
+            host: self.host.clone(),
+            port: self.port,
+        }
+    }
+
     /// Unregisters the service (so browsers see it leave) and stops the
     /// responder, waiting at most `deadline` for each.
     pub async fn stop(self, deadline: Duration) {

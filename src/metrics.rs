@@ -203,7 +203,7 @@ impl Metrics {
         self.peers.set(peers as i64);
         self.identified.set(identified as i64);
         self.rooms.set(rooms as i64);
-        if let Some(t) = app.cert_not_after {
+        if let Some(t) = app.cert.not_after() {
             self.cert_expiry.set(t);
         }
         if let Some(media) = &app.media {

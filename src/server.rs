@@ -102,7 +102,7 @@ pub async fn run(
         limits: config.limits.clone(),
         access: config.access.clone(),
         media,
-        cert_not_after: config.tls.not_after,
+        cert: config.tls.cert.clone(),
         per_address: crate::per_address::PerAddress::new(
             config.limits.per_address[0],
             config.limits.per_address[1],
@@ -123,6 +123,26 @@ pub async fn run(
             }
         }
         None => None,
+    };
+    // The certificate and the announcement follow the network.
+    let renewal = {
+        let follow = announcer.as_ref().map(|a| a.follower());
+        let interfaces = config.mdns.clone().unwrap_or_default();
+        crate::renew::spawn(
+            crate::renew::Renewal {
+                source: config.cert_source.clone(),
+                host: config.host.clone(),
+                port,
+                cert: config.tls.cert.clone(),
+                authority: config.tls.authority.as_ref().map(|a| a.der.clone()),
+                every: config.limits.cert_recheck,
+            },
+            move |_all| {
+                if let Some(follow) = &follow {
+                    follow.addresses(crate::net::lan_addresses_on(&interfaces));
+                }
+            },
+        )
     };
     let acceptor = config.tls.acceptor.clone();
     let limits = config.limits.clone();
@@ -180,6 +200,7 @@ pub async fn run(
     if let Some(task) = notice_task {
         task.abort();
     }
+    renewal.abort();
     let _ = stop_tx.send(true);
     drop(done_tx);
     let grace = limits.shutdown_grace;

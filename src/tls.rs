@@ -3,14 +3,22 @@
 //!
 //! PEM files are read with rustls-pki-types' `PemObject`, which understands
 //! PKCS#8, PKCS#1 (RSA) and SEC1 (EC) keys.
+//!
+//! The certificate is not fixed at start: the acceptor asks a
+//! [`ServerCert`] for it on every handshake, and [`crate::renew`] swaps a
+//! new one in when the network, the expiry or the `KEY`/`CERT` files call
+//! for it. Open connections keep the certificate they started with.
 
 use std::path::Path;
-use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::{Arc, RwLock};
 
 use anyhow::{bail, Result};
 use tokio_rustls::rustls::crypto::{ring, CryptoProvider};
 use tokio_rustls::rustls::pki_types::pem::{self, PemObject};
 use tokio_rustls::rustls::pki_types::{CertificateDer, PrivateKeyDer};
+use tokio_rustls::rustls::server::{ClientHello, ResolvesServerCert};
+use tokio_rustls::rustls::sign::CertifiedKey;
 use tokio_rustls::rustls::{self, ServerConfig};
 use tokio_rustls::TlsAcceptor;
 
@@ -26,71 +34,139 @@ pub fn provider() -> Arc<CryptoProvider> {
 #[derive(Clone)]
 pub struct Tls {
     pub acceptor: TlsAcceptor,
-    /// When the server certificate expires (Unix time), for `/metrics`.
-    pub not_after: Option<i64>,
+    /// The certificate the acceptor hands out, which can be replaced.
+    pub cert: Arc<ServerCert>,
     /// The local authority, when the certificate was generated from one.
     pub authority: Option<Arc<certs::Authority>>,
 }
 
+/// The server certificate of the moment: read on every handshake, replaced
+/// by [`ServerCert::replace`].
+#[derive(Debug)]
+pub struct ServerCert {
+    current: RwLock<Arc<CertifiedKey>>,
+    /// When the current certificate expires (Unix time; 0 when unknown).
+    not_after: AtomicI64,
+}
+
+impl ServerCert {
+    fn new(material: Material) -> ServerCert {
+        ServerCert {
+            current: RwLock::new(material.key),
+            not_after: AtomicI64::new(material.not_after.unwrap_or(0)),
+        }
+    }
+
+    /// Hands new handshakes the new certificate; handshakes already done keep
+    /// theirs.
+    pub fn replace(&self, material: Material) {
+        *self.current.write().unwrap_or_else(|e| e.into_inner()) = material.key;
+        self.not_after
+            .store(material.not_after.unwrap_or(0), Ordering::Relaxed);
+    }
+
+    /// When the certificate being served expires (Unix time).
+    pub fn not_after(&self) -> Option<i64> {
+        Some(self.not_after.load(Ordering::Relaxed)).filter(|t| *t != 0)
+    }
+
+    /// The certificate chain being served, server certificate first.
+    pub fn chain(&self) -> Vec<CertificateDer<'static>> {
+        self.current
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .cert
+            .clone()
+    }
+}
+
+impl ResolvesServerCert for ServerCert {
+    fn resolve(&self, _hello: ClientHello<'_>) -> Option<Arc<CertifiedKey>> {
+        Some(
+            self.current
+                .read()
+                .unwrap_or_else(|e| e.into_inner())
+                .clone(),
+        )
+    }
+}
+
+/// A certificate and key checked to belong together, ready to serve.
+pub struct Material {
+    key: Arc<CertifiedKey>,
+    not_after: Option<i64>,
+    /// The authority that issued it, when it was generated.
+    pub authority: Option<certs::Authority>,
+}
+
 /// Loads or generates the certificate and builds the acceptor.
 pub fn load(source: &CertSource, host: &str) -> Result<Tls> {
-    let (chain, key, authority) = match source {
-        CertSource::Files { key, cert } => {
-            let chain = read_chain(cert)?;
-            let key_der = read_key(key)?;
-            (chain, key_der, None)
-        }
+    let material = match source {
         CertSource::Generated { dir } => {
-            let generated = certs::ensure(dir, &certs::server_names(host))?;
-            (
-                generated.chain,
-                generated.key,
-                Some(Arc::new(generated.authority)),
-            )
+            generated(dir, certs::ensure(dir, &certs::server_names(host))?)?
         }
+        CertSource::Files { key, cert } => from_files(key, cert)?,
     };
+    let authority = material.authority.clone().map(Arc::new);
+    let cert = Arc::new(ServerCert::new(material));
+    let mut config = ServerConfig::builder_with_provider(provider())
+        .with_safe_default_protocol_versions()?
+        .with_no_client_auth()
+        .with_cert_resolver(cert.clone());
+    // HTTP/1.1 only: WebSocket upgrades need it and the app's few files gain
+    // nothing from HTTP/2 on a LAN.
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    Ok(Tls {
+        acceptor: TlsAcceptor::from(Arc::new(config)),
+        cert,
+        authority,
+    })
+}
+
+/// `KEY` and `CERT` read and checked as at start: the same errors, the same
+/// validation.
+pub fn from_files(key: &Path, cert: &Path) -> Result<Material> {
+    let chain = read_chain(cert)?;
+    let key_der = read_key(key)?;
+    certified(chain, key_der, None).map_err(|err| match err {
+        rustls::Error::InconsistentKeys(rustls::InconsistentKeys::KeyMismatch) => anyhow::anyhow!(
+            "KEY {} does not belong to the certificate in CERT {}; point KEY at the private key that was used to create that certificate",
+            key.display(),
+            cert.display()
+        ),
+        _ => anyhow::anyhow!(
+            "KEY {} could not be used ({err}); give an RSA, ECDSA (P-256/P-384) or Ed25519 key in PEM form",
+            key.display()
+        ),
+    })
+}
+
+/// A certificate issued by the local authority in `dir`.
+pub fn generated(dir: &Path, generated: certs::Generated) -> Result<Material> {
+    certified(generated.chain, generated.key, Some(generated.authority)).map_err(|err| {
+        anyhow::anyhow!(
+            "the generated certificate in {} could not be used ({err}); delete cert.pem and key.pem there to issue a new one",
+            dir.display()
+        )
+    })
+}
+
+fn certified(
+    chain: Vec<CertificateDer<'static>>,
+    key: PrivateKeyDer<'static>,
+    authority: Option<certs::Authority>,
+) -> Result<Material, rustls::Error> {
     let not_after = chain.first().and_then(|der| {
         x509_parser::parse_x509_certificate(der)
             .ok()
             .map(|(_, cert)| cert.validity().not_after.timestamp())
     });
-    let config = server_config(chain, key).map_err(|err| match (source, &err) {
-        (
-            CertSource::Files { key, cert },
-            rustls::Error::InconsistentKeys(rustls::InconsistentKeys::KeyMismatch),
-        ) => anyhow::anyhow!(
-            "KEY {} does not belong to the certificate in CERT {}; point KEY at the private key that was used to create that certificate",
-            key.display(),
-            cert.display()
-        ),
-        (CertSource::Files { key, .. }, _) => anyhow::anyhow!(
-            "KEY {} could not be used ({err}); give an RSA, ECDSA (P-256/P-384) or Ed25519 key in PEM form",
-            key.display()
-        ),
-        (CertSource::Generated { dir }, _) => anyhow::anyhow!(
-            "the generated certificate in {} could not be used ({err}); delete cert.pem and key.pem there to issue a new one",
-            dir.display()
-        ),
-    })?;
-    Ok(Tls {
-        acceptor: TlsAcceptor::from(Arc::new(config)),
+    let key = CertifiedKey::from_der(chain, key, &provider())?;
+    Ok(Material {
+        key: Arc::new(key),
         not_after,
         authority,
     })
-}
-
-fn server_config(
-    chain: Vec<CertificateDer<'static>>,
-    key: PrivateKeyDer<'static>,
-) -> Result<ServerConfig, rustls::Error> {
-    let mut config = ServerConfig::builder_with_provider(provider())
-        .with_safe_default_protocol_versions()?
-        .with_no_client_auth()
-        .with_single_cert(chain, key)?;
-    // HTTP/1.1 only: WebSocket upgrades need it and the app's few files gain
-    // nothing from HTTP/2 on a LAN.
-    config.alpn_protocols = vec![b"http/1.1".to_vec()];
-    Ok(config)
 }
 
 fn must_exist(var: &str, path: &Path) -> Result<()> {

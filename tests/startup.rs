@@ -43,6 +43,8 @@ fn lanrtc() -> Command {
     for var in VARIABLES {
         cmd.env_remove(var);
     }
+    // systemd's, when the tests run under a unit that has one.
+    cmd.env_remove("STATE_DIRECTORY");
     // Never announce on this machine's real interfaces.
     cmd.env("MDNS", "off");
     cmd
@@ -305,6 +307,41 @@ fn banner_lists_urls_and_fingerprint_and_sigterm_exits_zero() {
     assert!(
         std::net::TcpStream::connect(("127.0.0.1", port)).is_err(),
         "still listening after exit"
+    );
+}
+
+#[test]
+fn under_systemd_the_certificates_live_in_the_state_directory() {
+    let state = tempfile::tempdir().unwrap();
+    let cwd = tempfile::tempdir().unwrap();
+    let own = state.path().join("lanrtc");
+    let other = state.path().join("other");
+    let list = std::env::join_paths([&own, &other]).unwrap();
+    let mut child = Running(
+        lanrtc()
+            .current_dir(cwd.path())
+            .env("BIND", "127.0.0.1")
+            .env("PORT", "0")
+            .env("STATE_DIRECTORY", &list)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let banner = read_banner(&mut child);
+    assert!(banner.contains("is ready"), "{banner}");
+    assert!(
+        own.join("certs/ca.pem").is_file() && own.join("certs/cert.pem").is_file(),
+        "the authority goes to the unit's own state directory"
+    );
+    assert!(
+        !cwd.path().join("certs").exists(),
+        "nothing is written to the current directory"
+    );
+    assert!(!other.exists(), "only the first state directory is used");
+    assert!(
+        banner.contains(&own.join("certs").display().to_string()),
+        "{banner}"
     );
 }
 
