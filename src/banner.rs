@@ -8,37 +8,55 @@ use std::net::{IpAddr, SocketAddr};
 use crate::config::{CertSource, Config};
 use crate::net;
 
-/// The URLs to offer, most useful first: LAN addresses, `HOST.local`, then
-/// `localhost` (this machine only). Which appear depends on the bind address.
-/// With an access key, each carries it.
+/// The URLs to offer, most useful first: LAN addresses (the default
+/// route's interface first, virtual bridges left out), `HOST.local` when mDNS
+/// announces it, then `localhost` (this machine only). Which appear depends
+/// on the bind address. With an access key, each carries it.
 pub fn urls(config: &Config, local: SocketAddr) -> Vec<String> {
-    let urls = base_urls(config, local);
-    match &config.access {
-        Some(key) => urls.iter().map(|u| key.link(u)).collect(),
-        None => urls,
-    }
+    offered(config, local)
+        .into_iter()
+        .map(|(url, _)| url)
+        .collect()
 }
 
-fn base_urls(config: &Config, local: SocketAddr) -> Vec<String> {
+/// [`urls`] with what to print beside each: the interface, or "this machine
+/// only".
+fn offered(config: &Config, local: SocketAddr) -> Vec<(String, String)> {
+    let with_key = |url: String| match &config.access {
+        Some(key) => key.link(&url),
+        None => url,
+    };
+    base_urls(config, local)
+        .into_iter()
+        .map(|(url, note)| (with_key(url), note))
+        .collect()
+}
+
+fn base_urls(config: &Config, local: SocketAddr) -> Vec<(String, String)> {
     let port = local.port();
     let ip = local.ip();
-    let mut urls = Vec::new();
-    if ip.is_unspecified() {
-        let v4_only = ip.is_ipv4();
-        urls.extend(
-            net::lan_addresses()
-                .into_iter()
-                .filter(|a| !v4_only || a.is_ipv4())
-                .map(|a| net::url_for(a, port)),
-        );
-    } else if !ip.is_loopback() {
-        urls.push(net::url_for(ip, port));
+    let (lan, _) = net::offered(ip);
+    let mut urls: Vec<(String, String)> = lan
+        .into_iter()
+        .map(|a| (net::url_for(a.ip, port), a.interface))
+        .collect();
+    if !ip.is_loopback() && config.host_name.contains('.') {
+        urls.push((
+            format!("https://{}:{port}/", config.host_name),
+            "DNS".into(),
+        ));
     }
-    if !ip.is_loopback() {
-        urls.push(format!("https://{}.local:{port}/", config.host));
+    if !ip.is_loopback() && config.mdns.is_some() {
+        urls.push((
+            format!("https://{}.local:{port}/", config.host),
+            "mDNS".into(),
+        ));
     }
     if ip.is_unspecified() || ip.is_loopback() {
-        urls.push(format!("https://localhost:{port}/"));
+        urls.push((
+            format!("https://localhost:{port}/"),
+            "this machine only".into(),
+        ));
     }
     urls
 }
@@ -46,19 +64,29 @@ fn base_urls(config: &Config, local: SocketAddr) -> Vec<String> {
 /// The banner text (without the QR code).
 pub fn render(config: &Config, local: SocketAddr) -> String {
     let mut out = String::new();
-    let urls = urls(config, local);
     let _ = writeln!(out, "lanrtc {} is ready.", env!("CARGO_PKG_VERSION"));
     let _ = writeln!(
         out,
         "Open one of these on a phone or laptop on this network:"
     );
-    for url in &urls {
-        let note = if url.contains("://localhost:") {
-            "   (this machine only)"
+    for (url, note) in offered(config, local) {
+        if note.is_empty() {
+            let _ = writeln!(out, "  {url}");
         } else {
-            ""
-        };
-        let _ = writeln!(out, "  {url}{note}");
+            let _ = writeln!(out, "  {url}   ({note})");
+        }
+    }
+    let (_, skipped) = net::offered(local.ip());
+    if !skipped.is_empty() {
+        let list: Vec<String> = skipped
+            .iter()
+            .map(|a| format!("{} ({})", a.ip, a.interface))
+            .collect();
+        let _ = writeln!(
+            out,
+            "  Not offered, on virtual interfaces other devices usually cannot reach: {}",
+            list.join(", ")
+        );
     }
     match (&config.cert_source, &config.tls.authority) {
         (_, Some(authority)) => {
@@ -76,7 +104,7 @@ pub fn render(config: &Config, local: SocketAddr) -> String {
             );
             let _ = writeln!(out, "  SHA-256 fingerprint {}", authority.fingerprint);
             if let Some(first) = base_urls(config, local).first() {
-                let plain = first.replacen("https://", "http://", 1);
+                let plain = first.0.replacen("https://", "http://", 1);
                 let _ = writeln!(out, "  Trust it once on each device: {plain}trust");
             }
         }
@@ -164,7 +192,7 @@ pub fn qr_url(config: &Config, local: SocketAddr) -> Option<String> {
         .into_iter()
         .find(|u| !u.contains("://localhost:") && !u.contains(".local:"))
         .or_else(|| {
-            (!IpAddr::is_loopback(&local.ip()))
+            (!IpAddr::is_loopback(&local.ip()) && config.mdns.is_some())
                 .then(|| format!("https://{}.local:{}/", config.host, local.port()))
         })
 }

@@ -57,23 +57,27 @@ pub struct Generated {
     pub authority: Authority,
 }
 
-/// Every name the server certificate must cover for `host`: loopback names, the
-/// host and its `.local` name, and every current LAN address.
+/// Every name the server certificate must cover for `host` (`HOST` as
+/// given, maybe `box.example.com`): loopback names, the host, its first
+/// label and that label's `.local` name, and every current LAN address.
 pub fn server_names(host: &str) -> Vec<String> {
     server_names_for(host, &net::lan_addresses())
 }
 
 /// [`server_names`] for a given set of LAN addresses.
 pub fn server_names_for(host: &str, addresses: &[IpAddr]) -> Vec<String> {
+    let label = host.split('.').next().unwrap_or(host);
     let mut names = vec![
         "localhost".to_string(),
         "127.0.0.1".to_string(),
         "::1".to_string(),
+        label.to_string(),
+        format!("{label}.local"),
         host.to_string(),
-        format!("{host}.local"),
     ];
     names.extend(addresses.iter().map(|ip| ip.to_string()));
-    names.dedup();
+    let mut seen = std::collections::HashSet::new();
+    names.retain(|n| seen.insert(n.clone()));
     names
 }
 

@@ -258,7 +258,11 @@ pub struct MediaSettings {
 /// The validated configuration the server runs with.
 #[derive(Clone)]
 pub struct Config {
+    /// The name announced as `HOST.local`: the first label of `HOST`.
     pub host: String,
+    /// `HOST` as given (`box.example.com`), or the same as `host`; it goes
+    /// into the certificate.
+    pub host_name: String,
     pub bind: SocketAddr,
     pub cert_source: CertSource,
     pub tls: Tls,
@@ -283,9 +287,12 @@ impl Config {
     /// Validates the settings and does the start-up I/O: reads `KEY`/`CERT`, or
     /// creates and reuses the local authority in `CERTS_DIR`.
     pub fn load(s: &Settings) -> Result<Config> {
-        let host = match &s.host {
+        let (host, host_name) = match &s.host {
             Some(h) => parse_host(h)?,
-            None => default_host(),
+            None => {
+                let label = default_host();
+                (label.clone(), label)
+            }
         };
         let port = match &s.port {
             Some(p) => parse_port(p)?,
@@ -369,9 +376,10 @@ impl Config {
             Some(dir) => Assets::from_dir(dir)?,
             None => Assets::default_for_build(),
         };
-        let tls = tls::load(&cert_source, &host)?;
+        let tls = tls::load(&cert_source, &host_name)?;
         Ok(Config {
             host,
+            host_name,
             bind: SocketAddr::new(bind_ip, port),
             cert_source,
             tls,
@@ -441,14 +449,22 @@ fn valid_label(label: &str) -> bool {
         && !label.ends_with('-')
 }
 
-fn parse_host(value: &str) -> Result<String> {
-    let host = value.trim().trim_end_matches(".local").to_lowercase();
-    if !valid_label(&host) {
+/// `HOST` as (its first label, the whole name): `kitchen` is both;
+/// `box.example.com` is announced as `box.local` and both go into the
+/// certificate. A trailing dot and a `.local` suffix are dropped.
+fn parse_host(value: &str) -> Result<(String, String)> {
+    let full = value.trim().trim_end_matches('.').to_lowercase();
+    let full = full.strip_suffix(".local").unwrap_or(&full).to_string();
+    let labels: Vec<&str> = full.split('.').collect();
+    let last_numeric = labels
+        .last()
+        .is_some_and(|l| l.bytes().all(|b| b.is_ascii_digit()));
+    if full.len() > 253 || last_numeric || !labels.iter().all(|l| valid_label(l)) {
         bail!(
-            "HOST is {value:?}, which is not a usable host name; use 1-63 letters, digits or hyphens, not only digits (for example \"kitchen\"), since it becomes HOST.local and goes into the certificate"
+            "HOST is {value:?}, which is not a usable host name; use a name such as \"kitchen\" or \"box.example.com\" (labels of 1-63 letters, digits or hyphens, not only digits; an IP address goes in BIND), since it becomes HOST.local and goes into the certificate"
         );
     }
-    Ok(host)
+    Ok((labels[0].to_string(), full))
 }
 
 fn parse_port(value: &str) -> Result<u16> {
@@ -568,16 +584,31 @@ mod tests {
 
     #[test]
     fn host_names() {
-        assert_eq!(parse_host("Kitchen").unwrap(), "kitchen");
-        assert_eq!(parse_host("box.local").unwrap(), "box");
+        let pair = |a: &str, b: &str| (a.to_string(), b.to_string());
+        assert_eq!(parse_host("Kitchen").unwrap(), pair("kitchen", "kitchen"));
+        assert_eq!(parse_host("box.local").unwrap(), pair("box", "box"));
+        // Fully qualified names are normal (tcsh exports one as HOST).
+        assert_eq!(
+            parse_host("Box.Example.com").unwrap(),
+            pair("box", "box.example.com")
+        );
+        assert_eq!(
+            parse_host("box.example.com.").unwrap(),
+            pair("box", "box.example.com")
+        );
+        assert_eq!(parse_host("a.b").unwrap(), pair("a", "a.b"));
         for bad in [
             "",
             "my host",
             "a/b",
             "-x",
             "x".repeat(64).as_str(),
-            "a.b",
+            "a..b",
+            ".a",
             "1234",
+            "10.0.0.1",
+            "box.-example.com",
+            &format!("{}.com", "a.".repeat(130)),
         ] {
             let err = parse_host(bad).unwrap_err().to_string();
             assert!(err.starts_with("HOST is"), "{err}");

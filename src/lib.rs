@@ -8,7 +8,8 @@
 //! - [`tls`] — rustls configuration; loading `KEY`/`CERT`.
 //! - [`renew`] — keeps the server certificate current while running: new
 //!   LAN addresses, expiry, `KEY`/`CERT` changed on disk.
-//! - [`net`] — the machine's LAN addresses.
+//! - [`net`] — the machine's LAN addresses, their interfaces, and which one
+//!   to offer other devices.
 //! - [`per_address`] — connections, handshakes and signaling sockets per
 //!   source address, so one host cannot crowd out the others.
 //! - [`assets`] — the web app's files (embedded or from disk), path confinement,

@@ -4,8 +4,9 @@
 //! Every [`crate::config::Limits::cert_recheck`] (10 s):
 //! - with the generated authority, the LAN addresses are read again; a new
 //!   address, or a certificate within 30 days of expiry, gets a new server
-//!   certificate from the *same* authority ([`certs::renew`]). The mDNS
-//!   announcement and the log follow the new addresses.
+//!   certificate from the *same* authority ([`certs::renew`]).
+//! - in both cases, new LAN addresses are logged and passed on: the mDNS
+//!   announcement and the share link new pages get follow them.
 //! - with `KEY`/`CERT`, the files are read again; when their bytes changed
 //!   (an ACME client renewed them) they are checked as at start and swapped
 //!   in. A pair that fails the checks is logged once and the old one kept.
@@ -38,7 +39,7 @@ pub struct Renewal {
 }
 
 /// Starts the re-check; `on_addresses` is told each new set of LAN
-/// addresses (the mDNS announcement follows it).
+/// addresses.
 pub fn spawn(
     renewal: Renewal,
     on_addresses: impl FnMut(&[IpAddr]) + Send + 'static,
@@ -59,20 +60,18 @@ async fn run(renewal: Renewal, mut on_addresses: impl FnMut(&[IpAddr]) + Send) {
     ticks.tick().await; // the first tick is immediate; start is already checked
     loop {
         ticks.tick().await;
+        let now = net::lan_addresses();
+        if now != addresses {
+            let urls: Vec<String> = now
+                .iter()
+                .map(|ip| net::url_for(*ip, renewal.port))
+                .collect();
+            info!(?urls, "the LAN addresses changed");
+            on_addresses(&now);
+            addresses = now;
+        }
         let outcome = match &renewal.source {
-            CertSource::Generated { dir } => {
-                let now = net::lan_addresses();
-                if now != addresses {
-                    let urls: Vec<String> = now
-                        .iter()
-                        .map(|ip| net::url_for(*ip, renewal.port))
-                        .collect();
-                    info!(?urls, "the LAN addresses changed");
-                    on_addresses(&now);
-                    addresses = now;
-                }
-                check_generated(&renewal, dir, &addresses).await
-            }
+            CertSource::Generated { dir } => check_generated(&renewal, dir, &addresses).await,
             CertSource::Files { key, cert } => {
                 let now = stamp(key, cert);
                 if now == files {

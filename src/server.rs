@@ -76,6 +76,7 @@ pub async fn run(
         config.access.as_ref().map(|k| k.as_str().to_string()),
         media.clone(),
     );
+    hub.set_lan(crate::net::lan_origin(config.bind.ip(), port));
     let notice_task = notices.map(|n| tokio::spawn(crate::rtc::appliance::follow(hub.clone(), n)));
     // Files served from disk are watched, so every open page follows edits.
     let watcher = match &config.assets {
@@ -128,16 +129,18 @@ pub async fn run(
     let renewal = {
         let follow = announcer.as_ref().map(|a| a.follower());
         let interfaces = config.mdns.clone().unwrap_or_default();
+        let (hub_for_lan, bind) = (hub.clone(), config.bind.ip());
         crate::renew::spawn(
             crate::renew::Renewal {
                 source: config.cert_source.clone(),
-                host: config.host.clone(),
+                host: config.host_name.clone(),
                 port,
                 cert: config.tls.cert.clone(),
                 authority: config.tls.authority.as_ref().map(|a| a.der.clone()),
                 every: config.limits.cert_recheck,
             },
             move |_all| {
+                hub_for_lan.set_lan(crate::net::lan_origin(bind, port));
                 if let Some(follow) = &follow {
                     follow.addresses(crate::net::lan_addresses_on(&interfaces));
                 }

@@ -23,6 +23,31 @@ fn load_err(s: &Settings) -> String {
 }
 
 #[tokio::test]
+async fn a_fully_qualified_host_is_in_the_certificate_and_announced_by_its_first_label() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut s = settings(tmp.path());
+    s.host = Some("Box.Example.com".into());
+    let server = TestServer::start_settings(s.clone(), |_| {}).await;
+    for name in ["box.example.com", "box", "box.local", "localhost"] {
+        tls_connect(server.addr, server.client_config(), name)
+            .await
+            .unwrap_or_else(|e| panic!("{name} should verify: {e}"));
+    }
+    s.mdns = Some("on".into());
+    let config = load(&s);
+    assert_eq!(
+        (config.host.as_str(), config.host_name.as_str()),
+        ("box", "box.example.com")
+    );
+    let urls = lanrtc::banner::urls(&config, "0.0.0.0:8443".parse().unwrap());
+    for url in ["https://box.example.com:8443/", "https://box.local:8443/"] {
+        assert!(urls.contains(&url.to_string()), "{url} in {urls:?}");
+    }
+    let text = lanrtc::banner::render(&config, "0.0.0.0:8443".parse().unwrap());
+    assert!(text.contains("as \"lanrtc on box\""), "{text}");
+}
+
+#[tokio::test]
 async fn generated_certificate_verifies_for_every_local_name() {
     let server = TestServer::start().await;
     for name in [

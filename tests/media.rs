@@ -565,6 +565,21 @@ fn media_port(answer: &str) -> u16 {
         .expect("the answer lists a host candidate")
 }
 
+/// Datagrams the kernel dropped for the UDP sockets on `port` because their
+/// receive buffers were full (`/proc/net/udp`'s last column).
+fn kernel_drops(port: u16) -> u64 {
+    let table = std::fs::read_to_string("/proc/net/udp").unwrap_or_default();
+    let wanted = format!(":{port:04X}");
+    table
+        .lines()
+        .skip(1)
+        .filter_map(|line| {
+            let fields: Vec<&str> = line.split_whitespace().collect();
+            (fields.get(1)?.ends_with(&wanted)).then(|| fields.last()?.parse::<u64>().ok())?
+        })
+        .sum()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_flood_from_an_unknown_address_harms_no_one() {
     let server = TestServer::start().await;
@@ -616,9 +631,15 @@ async fn a_flood_from_an_unknown_address_harms_no_one() {
         .find_map(|l| l.strip_prefix("lanrtc_media_unknown_dropped_total "))
         .and_then(|v| v.parse().ok())
         .expect("the drop counter is exported");
+    // What the kernel took in is what the server must have counted: the rest
+    // overflowed the socket's buffer (a loaded machine reads slower than one
+    // thread floods), which the kernel counts per socket.
+    let overflowed = kernel_drops(port);
+    let delivered = f64::from(sent) - overflowed as f64;
+    eprintln!("flood: {sent} sent, {overflowed} overflowed the socket buffer, {dropped} counted");
     assert!(
-        dropped >= f64::from(sent) / 4.0,
-        "{dropped} of {sent} junk datagrams counted"
+        dropped >= delivered * 0.9 && dropped > 1000.0,
+        "{dropped} of {sent} junk datagrams counted ({overflowed} overflowed the socket buffer)"
     );
     assert_watched(&watched, 9, "the viewer during the flood");
     // ~90 frames in 3 s after the flood began; most must have arrived.

@@ -26,6 +26,7 @@ import {
   privateRoomName,
   roomFromPath,
   roomLabel,
+  shareOrigin,
   shareUrl,
   socketUrl,
 } from './logic/room.js';
@@ -71,6 +72,8 @@ let name = loadName();
 const room = roomFromPath(location.pathname);
 /** The server's access key (from `ready`), for the links this page shares. */
 let accessKey = null;
+/** The origin other devices should open (from `ready`: the best LAN address). */
+let lanOrigin = location.origin;
 /** The server forwards broadcasts (its `ready` says `media: true`). */
 let mediaOn = false;
 /** Our live stream, while we are live. */
@@ -558,7 +561,7 @@ function onPeerForStreams(data) {
 
 function updateShare() {
   peerList.share(
-    shareUrl(location.origin, room, accessKey),
+    shareUrl(lanOrigin, room, accessKey),
     room
       ? 'No one else is in this room yet. Open this address on the devices that should join (only they will see this room):'
       : 'No other device is here yet. To join, open this address on a phone or laptop on the same network:',
@@ -577,6 +580,7 @@ signaling.addEventListener('ready', (e) => {
     selfId = id;
     iceServers = Array.isArray(message.iceServers) ? message.iceServers : [];
     accessKey = typeof message.accessKey === 'string' ? message.accessKey : null;
+    lanOrigin = shareOrigin(message.lan, location.origin);
     mediaOn = message.media === true;
     updateShare();
     peers = [];

@@ -23,7 +23,7 @@ use tokio_tungstenite::tungstenite::Utf8Bytes;
 use uuid::Uuid;
 
 use super::outbox::{self, Inbox, Outbound, Outbox};
-use super::protocol::{self, ErrorCode, Live, ProtocolError, ReadyTemplate};
+use super::protocol::{self, ErrorCode, Live, ProtocolError, ReadyFields, ReadyTemplate};
 use super::room::Room;
 use crate::config::Limits;
 use crate::media::{BroadcastKey, Media};
@@ -111,12 +111,11 @@ struct Inner {
     max_peers: usize,
     queue_frames: usize,
     queue_bytes: usize,
-    /// `ready` for new connections, rebuilt when the app's files change.
-    ready: Mutex<ReadyTemplate>,
-    ice_servers: Value,
-    /// Handed to every connection in `ready` (it has passed the key check),
-    /// so the page can put it in the links it offers for sharing.
-    access_key: Option<String>,
+    /// `ready` for new connections, and what it is made of; rebuilt when
+    /// the app's files or the LAN addresses change. The access key in it is
+    /// handed to every connection (each has passed the key check), so the
+    /// page can put it in the links it offers for sharing.
+    ready: Mutex<(ReadyFields, ReadyTemplate)>,
     media: Option<Media>,
     metrics: Arc<crate::metrics::Metrics>,
 }
@@ -184,13 +183,14 @@ impl Hub {
         access_key: Option<String>,
         media: Option<Media>,
     ) -> Hub {
-        let ready = ReadyTemplate::new(
-            &version,
-            &ice_servers,
-            access_key.as_deref(),
-            None,
-            media.is_some(),
-        );
+        let fields = ReadyFields {
+            version,
+            ice_servers,
+            access_key,
+            media: media.is_some(),
+            lan: None,
+        };
+        let ready = ReadyTemplate::new(&fields, None);
         Hub(Arc::new(Inner {
             state: Mutex::new(State {
                 rooms: HashMap::new(),
@@ -201,9 +201,7 @@ impl Hub {
             max_peers: limits.max_peers,
             queue_frames: limits.outbound_queue,
             queue_bytes: limits.outbound_bytes,
-            ready: Mutex::new(ready),
-            ice_servers,
-            access_key,
+            ready: Mutex::new((fields, ready)),
             media,
             metrics: Arc::default(),
         }))
@@ -240,16 +238,26 @@ impl Hub {
     /// Announces a new asset version: every connection gets a fresh `ready`
     /// with its own id, the new version and the list of changed files.
     pub fn new_version(&self, version: &str, changed: &[String]) {
-        let key = self.0.access_key.as_deref();
-        let media = self.0.media.is_some();
-        *self.0.ready.lock().unwrap_or_else(|p| p.into_inner()) =
-            ReadyTemplate::new(version, &self.0.ice_servers, key, None, media);
-        let live = ReadyTemplate::new(version, &self.0.ice_servers, key, Some(changed), media);
+        let live = {
+            let mut ready = self.0.ready.lock().unwrap_or_else(|p| p.into_inner());
+            ready.0.version = version.to_string();
+            ready.1 = ReadyTemplate::new(&ready.0, None);
+            ReadyTemplate::new(&ready.0, Some(changed))
+        };
         let state = self.lock();
         for (id, entry) in state.entries() {
             let frame = live.for_id(&id.hyphenated().to_string());
             entry.push(Outbound::Text(frame.into()));
         }
+    }
+
+    /// The LAN origin new pages are given for sharing. Open pages keep the
+    /// one they have: a machine that moved networks has lost their sockets
+    /// anyway, and each reconnect brings a fresh `ready`.
+    pub fn set_lan(&self, lan: Option<String>) {
+        let mut ready = self.0.ready.lock().unwrap_or_else(|p| p.into_inner());
+        ready.0.lan = lan;
+        ready.1 = ReadyTemplate::new(&ready.0, None);
     }
 
     /// Registers a new connection in `room` and queues its `ready` message,
@@ -273,6 +281,7 @@ impl Hub {
                 .ready
                 .lock()
                 .unwrap_or_else(|p| p.into_inner())
+                .1
                 .for_id(&id_str);
             outbox.push(Outbound::Text(ready.into()));
             state.count += 1;

@@ -260,23 +260,32 @@ pub struct ReadyTemplate {
     tail: String,
 }
 
+/// What every `ready` carries besides the connection's id.
+#[derive(Debug, Clone, Default)]
+pub struct ReadyFields {
+    pub version: String,
+    pub ice_servers: Value,
+    /// Present when the server requires a key.
+    pub access_key: Option<String>,
+    /// The appliance forwards broadcasts (so "Go live" publishes to it).
+    pub media: bool,
+    /// The best LAN origin for the page's share link and QR code
+    /// (`https://192.168.1.20:8443`), whatever address the page was opened at.
+    pub lan: Option<String>,
+}
+
 impl ReadyTemplate {
-    /// `access_key` is present when the server requires one; `changed` only
-    /// on a live-reload `ready`; `media` says the appliance forwards
-    /// broadcasts (so "Go live" publishes to it).
-    pub fn new(
-        version: &str,
-        ice_servers: &Value,
-        access_key: Option<&str>,
-        changed: Option<&[String]>,
-        media: bool,
-    ) -> ReadyTemplate {
-        let mut tail = format!(",\"iceServers\":{ice_servers}");
-        if media {
+    /// `changed` only on a live-reload `ready`.
+    pub fn new(fields: &ReadyFields, changed: Option<&[String]>) -> ReadyTemplate {
+        let mut tail = format!(",\"iceServers\":{}", fields.ice_servers);
+        if fields.media {
             tail.push_str(",\"media\":true");
         }
-        if let Some(key) = access_key {
+        if let Some(key) = &fields.access_key {
             tail.push_str(&format!(",\"accessKey\":{}", json!(key)));
+        }
+        if let Some(lan) = &fields.lan {
+            tail.push_str(&format!(",\"lan\":{}", json!(lan)));
         }
         if let Some(changed) = changed {
             tail.push_str(&format!(",\"changed\":{}", json!(changed)));
@@ -285,7 +294,7 @@ impl ReadyTemplate {
         ReadyTemplate {
             head: format!(
                 "{{\"type\":\"ready\",\"version\":{},\"id\":",
-                json!(version)
+                json!(fields.version)
             ),
             tail,
         }
@@ -541,23 +550,35 @@ mod tests {
     fn ready_template_is_the_same_json() {
         let ice = json!([{"urls": "stun:a\"b"}]);
         let id = "6f1c2b9e-0000-4000-8000-000000000000";
+        let plain_fields = ReadyFields {
+            version: "v\"1".into(),
+            ice_servers: ice.clone(),
+            ..ReadyFields::default()
+        };
+        let live_fields = ReadyFields {
+            version: "v2".into(),
+            ice_servers: ice.clone(),
+            access_key: Some("k\"ey".into()),
+            media: true,
+            lan: Some("https://10.0.0.5:8443".into()),
+        };
         let plain: Value =
-            serde_json::from_str(&ReadyTemplate::new("v\"1", &ice, None, None, false).for_id(id))
-                .unwrap();
+            serde_json::from_str(&ReadyTemplate::new(&plain_fields, None).for_id(id)).unwrap();
         assert_eq!(
             plain,
             json!({"type":"ready","version":"v\"1","id":id,"iceServers":ice})
         );
         let changed = ["style.css".to_string()];
-        let live: Value = serde_json::from_str(
-            &ReadyTemplate::new("v2", &ice, Some("k\"ey"), Some(&changed), true).for_id(id),
-        )
-        .unwrap();
+        let live: Value =
+            serde_json::from_str(&ReadyTemplate::new(&live_fields, Some(&changed)).for_id(id))
+                .unwrap();
         assert_eq!(live["changed"], json!(["style.css"]));
         assert_eq!(live["accessKey"], "k\"ey");
         assert_eq!(live["id"], id);
         assert_eq!(live["media"], true);
+        assert_eq!(live["lan"], "https://10.0.0.5:8443");
         assert_eq!(plain.get("media"), None);
+        assert_eq!(plain.get("lan"), None);
     }
 
     #[test]

@@ -6,6 +6,7 @@ import {
   privateRoomName,
   roomFromPath,
   roomLabel,
+  shareOrigin,
   shareUrl,
   socketUrl,
 } from '../../public/js/logic/room.js';
@@ -24,6 +25,16 @@ test('socket and share URLs', () => {
   assert.equal(shareUrl('https://h:8443', null, null), 'https://h:8443/');
   assert.equal(shareUrl('https://h:8443', 'team', null), 'https://h:8443/r/team');
   assert.equal(shareUrl('https://h:8443', 'team', 'k+y'), 'https://h:8443/r/team?key=k%2By');
+});
+
+test('the share link uses the LAN address the server gives, whatever the page was opened at', () => {
+  const page = 'https://localhost:8443';
+  assert.equal(shareOrigin('https://192.168.1.20:8443', page), 'https://192.168.1.20:8443');
+  assert.equal(shareOrigin('https://[fd00::5]:8443', page), 'https://[fd00::5]:8443');
+  for (const bad of [undefined, null, 42, '', 'http://192.168.1.20:8443', 'javascript:alert(1)',
+    'https://192.168.1.20:8443/path', 'not a url']) {
+    assert.equal(shareOrigin(bad, page), page, String(bad));
+  }
 });
 
 test('private room names are valid, long and unguessable', () => {

@@ -26,6 +26,21 @@ export function socketUrl(host, room) {
 }
 
 /** The page URL to share: the room's (or the lobby's), carrying the access key if any. */
+/**
+ * The origin other devices should open: the server's best LAN address (its
+ * `ready` says `lan`), not the one this page happens to use, which may be
+ * `localhost` or a Docker bridge. Anything but an https origin is ignored.
+ */
+export function shareOrigin(lan, pageOrigin) {
+  if (typeof lan !== 'string') return pageOrigin;
+  try {
+    const url = new URL(lan);
+    return url.protocol === 'https:' && url.origin === lan ? lan : pageOrigin;
+  } catch {
+    return pageOrigin;
+  }
+}
+
 export function shareUrl(origin, room, accessKey) {
   const path = room ? `/r/${room}` : '/';
   const key = accessKey ? `?key=${encodeURIComponent(accessKey)}` : '';
