@@ -26,10 +26,34 @@ fn offered(config: &Config, local: SocketAddr) -> Vec<(String, String)> {
         Some(key) => key.link(&url),
         None => url,
     };
-    base_urls(config, local)
-        .into_iter()
-        .map(|(url, note)| (with_key(url), note))
-        .collect()
+    let mut urls: Vec<(String, String)> = landing_url(config, local).into_iter().collect();
+    urls.extend(
+        base_urls(config, local)
+            .into_iter()
+            .map(|(url, note)| (with_key(url), note)),
+    );
+    urls
+}
+
+/// The first URL and the QR code: the plain-HTTP landing on the best LAN
+/// address, which checks that the device trusts the authority and then
+/// opens the app (see [`crate::trust`]). The key goes in the fragment, which
+/// the browser never sends over the unencrypted connection. Only with the
+/// generated authority: a certificate from `KEY`/`CERT` needs no trusting.
+fn landing_url(config: &Config, local: SocketAddr) -> Option<(String, String)> {
+    // With KEY/CERT there is no authority to trust: straight to https.
+    config.tls.authority.as_ref()?;
+    let origin = net::lan_origin(local.ip(), local.port())?;
+    let plain = origin.replacen("https://", "http://", 1);
+    let key = config
+        .access
+        .as_ref()
+        .map(|k| format!("#key={}", k.as_str()))
+        .unwrap_or_default();
+    Some((
+        format!("{plain}/{key}"),
+        "start here: checks that the device trusts this server, then opens the app".into(),
+    ))
 }
 
 fn base_urls(config: &Config, local: SocketAddr) -> Vec<(String, String)> {
@@ -70,6 +94,7 @@ pub fn render(config: &Config, local: SocketAddr) -> String {
         "Open one of these on a phone or laptop on this network:"
     );
     for (url, note) in offered(config, local) {
+        let note = note.as_str();
         if note.is_empty() {
             let _ = writeln!(out, "  {url}");
         } else {

@@ -1,7 +1,8 @@
 //! The HTTP service behind the one port (the router): routing, static
 //! files, and the headers every response carries. The response helpers the
 //! routes share live below it, in [`crate::respond`]. Over TLS it serves the app and `/rtc`; over
-//! plain HTTP only the trust helpers, redirecting everything else to https.
+//! plain HTTP the trust helpers and the landing that checks trust, redirecting
+//! everything else to https.
 
 use std::convert::Infallible;
 use std::sync::Arc;
@@ -32,7 +33,7 @@ pub async fn handle(
     let mut res = match health {
         Some(res) => res,
         None if secure => route(req, &app, remote).await,
-        None => route_plain(req, &app),
+        None => route_plain(req, &app).await,
     };
     security_headers(res.headers_mut(), authority.as_deref());
     Ok(res)
@@ -48,7 +49,7 @@ async fn route(req: Request<Incoming>, app: &App, remote: std::net::IpAddr) -> R
     }
     let path = req.uri().path();
     // Open to all, so a phone can trust the authority before it has the link.
-    if let Some(res) = trust::route(path, app) {
+    if let Some(res) = trust::route(path, app, visitor(req.headers())) {
         return res;
     }
     if let Some(key) = &app.access {
@@ -100,14 +101,43 @@ async fn route(req: Request<Incoming>, app: &App, remote: std::net::IpAddr) -> R
     }
 }
 
+/// Who asks, for the trust page.
+fn visitor(headers: &HeaderMap) -> trust::Visitor<'_> {
+    trust::Visitor {
+        authority: headers
+            .get(header::HOST)
+            .and_then(|v| v.to_str().ok())
+            .filter(|h| request_authority(headers).is_some_and(|a| a.eq_ignore_ascii_case(h))),
+        user_agent: headers
+            .get(header::USER_AGENT)
+            .and_then(|v| v.to_str().ok()),
+    }
+}
+
+/// The files the plain-HTTP landing needs besides itself (open to all, like
+/// the trust helpers: nothing in them is private).
+const PLAIN_FILES: [&str; 2] = ["/trust.js", "/favicon.svg"];
+
 /// Plain HTTP on the TLS port: the certificate helpers as they are (a phone
-/// must fetch the authority before it can trust https), a redirect otherwise.
-fn route_plain(req: Request<Incoming>, app: &App) -> Response<Body> {
+/// must fetch the authority before it can trust https); at `/` and a room's
+/// page the landing, which checks that https works here before going on;
+/// a redirect otherwise.
+async fn route_plain(req: Request<Incoming>, app: &App) -> Response<Body> {
     if !matches!(*req.method(), Method::GET | Method::HEAD) {
         return method_not_allowed();
     }
-    if let Some(res) = trust::route(req.uri().path(), app) {
+    let path = req.uri().path();
+    if let Some(res) = trust::route(path, app, visitor(req.headers())) {
         return res;
+    }
+    let page = path == "/" || matches!(room::from_page_path(path), Some(Ok(_)));
+    if page && app.authority.is_some() && !rtc::is_upgrade(req.headers()) {
+        return trust::landing(app, visitor(req.headers()));
+    }
+    if PLAIN_FILES.contains(&path) {
+        if let Ok(Some(asset)) = app.assets.get(path).await {
+            return file_response(&asset, req.headers());
+        }
     }
     let authority = request_authority(req.headers())
         .unwrap_or_else(|| format!("{}.local:{}", app.host, app.port));

@@ -167,9 +167,19 @@ async fn plain_http_keeps_the_key_on_its_way_to_https() {
         &format!("GET /r/team?key={KEY} HTTP/1.1\r\nHost: box:8443\r\nConnection: close\r\n\r\n"),
     )
     .await;
+    // The landing, which takes the key on to https itself (trust.js).
+    assert!(reply.starts_with("HTTP/1.1 200"), "{reply}");
+    assert!(reply.contains("data-mode=\"landing\""), "{reply}");
+    let reply = raw_plain(
+        server.addr,
+        &format!(
+            "GET /js/main.js?key={KEY} HTTP/1.1\r\nHost: box:8443\r\nConnection: close\r\n\r\n"
+        ),
+    )
+    .await;
     assert!(reply.starts_with("HTTP/1.1 308"), "{reply}");
     assert!(
-        reply.contains(&format!("location: https://box:8443/r/team?key={KEY}")),
+        reply.contains(&format!("location: https://box:8443/js/main.js?key={KEY}")),
         "{reply}"
     );
     let crt = raw_plain(

@@ -59,13 +59,15 @@ fn offered_inside_namespace() {
     let any = "0.0.0.0:8443".parse().unwrap();
     let wifi_url = format!("https://{WIFI}:8443/");
 
+    // First the plain-HTTP landing that checks trust, then the app itself.
+    let landing = format!("http://{WIFI}:8443/");
     let urls = lanrtc::banner::urls(&config, any);
-    assert_eq!(urls.first(), Some(&wifi_url), "{urls:?}");
+    assert_eq!(urls[..2], [landing.clone(), wifi_url.clone()], "{urls:?}");
     assert!(
         !urls.iter().any(|u| u.contains(BRIDGE)),
         "the bridge is not offered: {urls:?}"
     );
-    assert_eq!(lanrtc::banner::qr_url(&config, any), Some(wifi_url.clone()));
+    assert_eq!(lanrtc::banner::qr_url(&config, any), Some(landing));
     let text = lanrtc::banner::render(&config, any);
     assert!(
         text.contains(&format!("  {wifi_url}   (wlan0)\n")),

@@ -91,6 +91,12 @@ pub struct Browser {
 
 impl Browser {
     pub async fn launch(name: &str, root: &Path, ca_pem: &Path) -> Browser {
+        Self::launch_trusting(name, root, Some(ca_pem)).await
+    }
+
+    /// A browser that trusts the authority in `ca_pem`, or (with `None`)
+    /// nothing but the system's roots: a phone before its first visit.
+    pub async fn launch_trusting(name: &str, root: &Path, ca_pem: Option<&Path>) -> Browser {
         use std::os::unix::process::CommandExt;
         let home = root.join(format!("home-{name}"));
         let tmp = home.join("tmp");
@@ -98,9 +104,11 @@ impl Browser {
         let nssdb = format!("sql:{}", home.join(".pki/nssdb").display());
         std::fs::create_dir_all(home.join(".pki/nssdb")).unwrap();
         run(Command::new("certutil").args(["-d", &nssdb, "-N", "--empty-password"]));
-        run(Command::new("certutil")
-            .args(["-d", &nssdb, "-A", "-t", "C,,", "-n", "lanrtc-test", "-i"])
-            .arg(ca_pem));
+        if let Some(ca_pem) = ca_pem {
+            run(Command::new("certutil")
+                .args(["-d", &nssdb, "-A", "-t", "C,,", "-n", "lanrtc-test", "-i"])
+                .arg(ca_pem));
+        }
 
         let port = free_port();
         let driver = Command::new("chromedriver")
