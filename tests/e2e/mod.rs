@@ -10,6 +10,7 @@
 //! the machine's real network. The outer test creates a namespace holding
 //! loopback and one veth pair whose both ends live inside it (see
 //! tests/netns/), then re-runs this test binary inside it to do the real work.
+#![allow(dead_code)] // each browser test uses a different part of the harness
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
