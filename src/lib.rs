@@ -22,7 +22,8 @@
 //! - [`app`] — what request handling shares: the hub, the assets, the
 //!   limits, the key, the media server.
 //! - [`access`] — `ACCESS_KEY`: the key check, its cookie and the 401 page.
-//! - [`trust`] — `/ca.crt`, `/ca.mobileconfig` and the `/trust` page.
+//! - [`trust`] — `/ca.crt`, `/ca.mobileconfig`, the `/trust` page and the
+//!   plain-HTTP landing that checks trust before opening the app.
 //! - [`qr`] — `/qr.svg`, a QR code of a URL for the page to show.
 //! - [`rtc`] — signaling at `/rtc`: upgrade, rooms, protocol, hub, socket
 //!   loop, rate limiting.
