@@ -38,7 +38,7 @@ async fn scenario() {
     let certs = root.path().join("certs");
     // A copy of the app, so the test can edit it while pages are open.
     let app = root.path().join("public");
-    copy_dir(
+    e2e::copy_dir(
         std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/public")),
         &app,
     );
@@ -229,17 +229,4 @@ async fn scenario() {
     carol.quit().await;
     let _ = stop.send(());
     server.await.unwrap().unwrap();
-}
-
-fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), target).unwrap();
-        }
-    }
 }

@@ -3,6 +3,10 @@
 //! authority straight into the app, key and all; a browser that does not
 //! (a phone on its first visit) stays on the trust steps for its own
 //! platform, and "Done, open the app" tells it that it is not there yet.
+//! Then a browser without WebRTC (its RTCPeerConnection deleted before the
+//! app loads, as in Debian's WebKitGTK or an in-app web view) is told it
+//! cannot make calls and offered no Call button, and calling it ends at
+//! once with a sentence instead of ringing into nothing.
 //! Inside a private network namespace, as every browser test here.
 
 mod common;
@@ -34,7 +38,29 @@ const KEY: &str = "landing-key-1234";
 async fn scenario() {
     let root = tempfile::tempdir().unwrap();
     let certs = root.path().join("certs");
+    // A copy of the app with one hook: at #no-webrtc, a classic script that
+    // runs before the app's modules takes WebRTC away (opened in a room, so
+    // that going there is a new page load, not a jump within the page).
+    let app = root.path().join("public");
+    e2e::copy_dir(
+        std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/public")),
+        &app,
+    );
+    std::fs::write(
+        app.join("no-webrtc.js"),
+        "if (location.hash === '#no-webrtc') { delete window.RTCPeerConnection; delete window.webkitRTCPeerConnection; }\n",
+    )
+    .unwrap();
+    let index = std::fs::read_to_string(app.join("index.html")).unwrap();
+    let hooked = index.replacen(
+        "<head>",
+        "<head>\n<script src=\"/no-webrtc.js\"></script>",
+        1,
+    );
+    assert_ne!(index, hooked);
+    std::fs::write(app.join("index.html"), hooked).unwrap();
     let mut settings = common::settings(&certs);
+    settings.public_dir = Some(app);
     settings.bind = Some(SERVER_ADDR.into());
     settings.access_key = Some(KEY.into());
     let config = lanrtc::Config::load(&settings).unwrap();
@@ -106,8 +132,51 @@ async fn scenario() {
         )
         .await;
 
-    trusting.quit().await;
     phone.quit().await;
+
+    // No WebRTC: said plainly, nothing offered that cannot work.
+    trusting
+        .client
+        .goto(&format!("https://{local}/r/webview#no-webrtc"))
+        .await
+        .unwrap();
+    trusting
+        .wait_for(
+            "the cannot-make-calls notice",
+            "(() => { const n = document.getElementById('unsupported'); \
+             return typeof RTCPeerConnection === 'undefined' && n && !n.hidden && n.textContent.includes('cannot make video calls'); })()",
+        )
+        .await;
+    trusting.fill("Your name", "Webview").await;
+    let caller = Browser::launch_trusting("caller", root.path(), Some(&ca)).await;
+    caller
+        .client
+        .goto(&format!("https://{local}/r/webview?key={KEY}"))
+        .await
+        .unwrap();
+    caller.fill("Your name", "Caller").await;
+    trusting
+        .wait_for(
+            "Caller listed, with no Call button and no Go live",
+            "(() => { const names = [...document.querySelectorAll('#peers .peer-name')].map(e => e.textContent); \
+             const buttons = [...document.querySelectorAll('#peers button')].filter(b => !b.hidden); \
+             return names.includes('Caller') && buttons.length === 0 && document.getElementById('go-live').hidden; })()",
+        )
+        .await;
+    caller.press("Call Webview").await;
+    caller
+        .wait_status("Webview's browser cannot take calls.")
+        .await;
+    assert_eq!(
+        trusting
+            .js("return document.getElementById('incoming').hidden;")
+            .await,
+        true,
+        "nothing rang"
+    );
+
+    trusting.quit().await;
+    caller.quit().await;
     let _ = stop.send(());
     let _ = tokio::time::timeout(Duration::from_secs(10), server).await;
 }

@@ -7,7 +7,7 @@ import { CallSession, MediaProblem } from './call.js';
 import { ApplianceBroadcast, Broadcast, Viewing } from './live.js';
 import { Signaling } from './signaling.js';
 import { idleCall, transition } from './logic/callState.js';
-import { MODE_LABELS } from './logic/media.js';
+import { MODE_LABELS, unsupportedText, webrtcSupport } from './logic/media.js';
 import { cleanName, randomName } from './logic/names.js';
 import { bustedHref, reloadPlan } from './logic/reload.js';
 import { applyPeerMessage, findPeer } from './logic/peers.js';
@@ -68,6 +68,8 @@ const timers = new Map();
 /** Fallback offered in the status line after a camera problem: {peer, modes, answer}. */
 let retry = null;
 let name = loadName();
+/** What this browser can do: without WebRTC, no Call, Accept, Watch or Go live. */
+const support = webrtcSupport(window);
 /** The room named by the page URL; null is the lobby. */
 const room = roomFromPath(location.pathname);
 /** The server's access key (from `ready`), for the links this page shares. */
@@ -109,6 +111,12 @@ const signaling = new Signaling(socketUrl(location.host, room));
 
 const status = createStatus($('status'), $('status-actions'), onStatusAction);
 const signalState = createSignalState($('signal-state'));
+
+const unsupported = unsupportedText(support);
+if (unsupported) {
+  $('unsupported').textContent = unsupported;
+  $('unsupported').hidden = false;
+}
 
 createNameField($('name'), name, (next) => {
   name = next;
@@ -679,6 +687,11 @@ function onMessage(message) {
   if (onStreamMessage(message, relay)) return;
   switch (message.type) {
     case 'offer': {
+      // Nothing here could answer it: say so at once instead of ringing.
+      if (!support.calls) {
+        signaling.send(reject(relay.from, 'unsupported'));
+        break;
+      }
       const peer = findPeer(peers, relay.from) || { id: relay.from, name: 'Someone' };
       dispatch({ type: 'offer-received', peer, sdp: relay.sdp });
       break;
@@ -740,7 +753,13 @@ function render() {
   document.body.dataset.callState = call.state;
   const connected = signaling.connected;
   signalState.render(connected);
-  peerList.render({ peers, canCall: connected && call.state === 'idle', canWatch: connected });
+  peerList.render({
+    peers,
+    canCall: connected && call.state === 'idle',
+    canWatch: connected,
+    offerCalls: support.calls,
+    offerWatch: support.watch,
+  });
   livePanel.render(
     broadcast ? { stream: broadcast.stream, text: liveText(broadcast) } : null,
   );
@@ -751,8 +770,8 @@ function render() {
   );
   document.body.dataset.live = broadcast ? 'on' : 'off';
   document.body.dataset.watchState = !viewing ? 'idle' : viewing.playing ? 'watching' : 'connecting';
-  $('go-live').hidden = broadcast !== null;
-  $('go-live-screen').hidden = broadcast !== null || !canShareScreen();
+  $('go-live').hidden = broadcast !== null || !support.calls;
+  $('go-live-screen').hidden = broadcast !== null || !canShareScreen() || !support.calls;
   $('go-live').disabled = $('go-live-screen').disabled = !connected;
   $('new-room').disabled = call.state !== 'idle' || broadcast !== null;
   $('leave-room').hidden = room === null;

@@ -291,3 +291,17 @@ fn xpath_literal(s: &str) -> String {
         format!("concat({})", parts.join(", \"'\", "))
     }
 }
+
+/// Copies a directory tree (the app, so a test can change its copy).
+pub fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).unwrap();
+        }
+    }
+}

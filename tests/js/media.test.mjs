@@ -50,3 +50,16 @@ test('switching cameras cycles through the list', () => {
   assert.equal(m.nextCamera(['a', 'b', 'c'], 'c'), 'a');
   assert.equal(m.nextCamera(['a', 'b'], 'unknown'), 'a');
 });
+
+test('a browser without WebRTC is told so, and what it can still do', () => {
+  const full = { RTCPeerConnection: function () {}, navigator: { mediaDevices: { getUserMedia() {} } } };
+  assert.deepEqual(m.webrtcSupport(full), { calls: true, watch: true });
+  assert.equal(m.unsupportedText(m.webrtcSupport(full)), null);
+  const noCamera = { RTCPeerConnection: function () {}, navigator: {} };
+  assert.deepEqual(m.webrtcSupport(noCamera), { calls: false, watch: true });
+  assert.match(m.unsupportedText(m.webrtcSupport(noCamera)), /can still watch/);
+  for (const bare of [{ navigator: { mediaDevices: { getUserMedia() {} } } }, {}, undefined]) {
+    assert.deepEqual(m.webrtcSupport(bare), { calls: false, watch: false });
+    assert.match(m.unsupportedText(m.webrtcSupport(bare)), /cannot make video calls \(it has no WebRTC\)/);
+  }
+});

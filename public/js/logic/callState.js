@@ -102,6 +102,8 @@ function rejectText(name, reason) {
       return `${name} is busy.`;
     case 'timeout':
       return `No answer from ${name}.`;
+    case 'unsupported':
+      return `${name}'s browser cannot take calls.`;
     default:
       return `${name} could not take the call.`;
   }

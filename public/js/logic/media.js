@@ -99,3 +99,25 @@ export function nextCamera(cameraIds, currentId) {
   const i = cameraIds.indexOf(currentId);
   return cameraIds[(i + 1) % cameraIds.length];
 }
+
+/**
+ * What this browser can do, from its globals (`window`): `watch` needs
+ * RTCPeerConnection; `calls` (and going live) also need getUserMedia.
+ * Debian's WebKitGTK and some in-app web views have neither.
+ */
+export function webrtcSupport(globals) {
+  const g = globals || {};
+  const watch = typeof g.RTCPeerConnection === 'function';
+  const md = g.navigator && g.navigator.mediaDevices;
+  const calls = watch && Boolean(md) && typeof md.getUserMedia === 'function';
+  return { calls, watch };
+}
+
+/** What to tell a person whose browser cannot do `support` lacks; null when it can. */
+export function unsupportedText(support) {
+  if (support.calls) return null;
+  const which = 'Open this address in Safari, Chrome, Firefox or Edge instead.';
+  return support.watch
+    ? `This browser cannot use a camera or microphone, so it cannot make calls or go live; it can still watch. ${which}`
+    : `This browser cannot make video calls (it has no WebRTC). ${which}`;
+}

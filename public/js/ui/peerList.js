@@ -72,8 +72,12 @@ export function createPeerList(els, on) {
       }
     },
 
-    /** @param {{peers: Array<{id,name,live}>, canCall: boolean, canWatch: boolean}} props */
-    render({ peers, canCall, canWatch }) {
+    /**
+     * `offerCalls`/`offerWatch` false: this browser cannot, so the buttons
+     * are not shown at all (rather than disabled).
+     * @param {{peers: Array<{id,name,live}>, canCall: boolean, canWatch: boolean, offerCalls: boolean, offerWatch: boolean}} props
+     */
+    render({ peers, canCall, canWatch, offerCalls = true, offerWatch = true }) {
       const ids = new Set(peers.map((p) => p.id));
       for (const [id, entry] of items) {
         if (!ids.has(id)) {
@@ -84,8 +88,9 @@ export function createPeerList(els, on) {
       peers.forEach((peer, i) => {
         const entry = item(peer);
         entry.button.disabled = !canCall;
-        entry.button.hidden = peer.stream === true;
+        entry.button.hidden = peer.stream === true || !offerCalls;
         entry.watch.disabled = !canWatch;
+        entry.watch.hidden = !peer.live || !offerWatch;
         // Move only what is out of place: moving a node can drop its focus.
         if (list.children[i] !== entry.li) list.insertBefore(entry.li, list.children[i] || null);
       });
