@@ -224,6 +224,28 @@ async fn scenario() {
         b.wait_call_state("idle").await;
     }
 
+    // A script with a syntax error: the pages say the app failed to load
+    // (not "Reconnecting…" forever), and saving the fix brings them back.
+    let chat = app.join("js/ui/chat.js");
+    let good = std::fs::read_to_string(&chat).unwrap();
+    std::fs::write(&chat, format!("{good}\nthis is not javascript(\n")).unwrap();
+    for b in [&alice, &bob] {
+        b.wait_for(
+            "the failed-to-load notice",
+            "document.body.dataset.boot === 'failed' && document.getElementById('signal-state').textContent === 'The app failed to load' \
+             && document.getElementById('status').textContent.includes('chat.js')",
+        )
+        .await;
+    }
+    std::fs::write(&chat, good).unwrap();
+    for b in [&alice, &bob] {
+        b.wait_for(
+            "the app back after the fix",
+            "document.body.dataset.boot === undefined && document.getElementById('signal-state')?.textContent === 'Connected'",
+        )
+        .await;
+    }
+
     alice.quit().await;
     bob.quit().await;
     carol.quit().await;

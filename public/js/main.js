@@ -841,3 +841,6 @@ Object.defineProperty(window, 'lanrtc', {
 updateShare();
 render();
 signaling.start();
+// Tells boot.js the app is running (without it, the page says it failed to
+// load and waits for fixed files).
+window.lanrtcStarted = true;
