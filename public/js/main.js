@@ -10,7 +10,7 @@ import { idleCall, transition } from './logic/callState.js';
 import { MODE_LABELS, unsupportedText, webrtcSupport } from './logic/media.js';
 import { cleanName, randomName } from './logic/names.js';
 import { bustedHref, reloadPlan } from './logic/reload.js';
-import { applyPeerMessage, findPeer } from './logic/peers.js';
+import { applyPeerMessage, findPeer, withLabels } from './logic/peers.js';
 import { accept, identify, isObject, offer, readRelay, reject } from './logic/protocol.js';
 import {
   BROADCASTER,
@@ -754,7 +754,7 @@ function render() {
   const connected = signaling.connected;
   signalState.render(connected);
   peerList.render({
-    peers,
+    peers: withLabels(peers),
     canCall: connected && call.state === 'idle',
     canWatch: connected,
     offerCalls: support.calls,

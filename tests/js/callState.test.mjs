@@ -4,6 +4,7 @@ import {
   CALLEE_TIMEOUT_MS,
   LINK_GRACE_MS,
   RING_TIMEOUT_MS,
+  connectionText,
   idleCall,
   transition,
 } from '../../public/js/logic/callState.js';
@@ -319,5 +320,20 @@ test('every path returns to idle with teardown', () => {
     assert.equal(call, idleCall, start.state);
     assert.ok(has(effects, 'teardown'));
     assert.ok(has(effects, 'stop-timer'));
+  }
+});
+
+test('connection states are said in words, not WebRTC terms', () => {
+  for (const [state, words] of [
+    ['new', 'Connecting\u2026'],
+    ['checking', 'Connecting\u2026'],
+    ['connecting', 'Connecting\u2026'],
+    ['connected', 'Connected'],
+    ['disconnected', 'Reconnecting\u2026'],
+    ['failed', 'Connection lost'],
+    ['closed', 'Ended'],
+    [undefined, 'Connecting\u2026'],
+  ]) {
+    assert.equal(connectionText(state), words, String(state));
   }
 });

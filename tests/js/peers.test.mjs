@@ -1,6 +1,6 @@
 import test from 'node:test';
 import assert from 'node:assert/strict';
-import { applyPeerMessage, findPeer } from '../../public/js/logic/peers.js';
+import { applyPeerMessage, findPeer, withLabels } from '../../public/js/logic/peers.js';
 
 const apply = (messages, selfId) =>
   messages.reduce((peers, data) => applyPeerMessage(peers, data, selfId), []);
@@ -73,4 +73,16 @@ test('a WHIP stream is listed as a stream, not a device', () => {
   assert.deepEqual(applyPeerMessage([], { id: 'd', name: 'Ann', live: true, via: 'appliance' }), [
     { id: 'd', name: 'Ann', live: true },
   ]);
+});
+
+test('two peers with the same name are told apart, the same way everywhere', () => {
+  const peers = [
+    { id: 'ab12cd34-0000-4000-8000-000000000001', name: 'iPhone', live: false },
+    { id: 'ff00ee11-0000-4000-8000-000000000002', name: 'iphone', live: false },
+    { id: '12345678-0000-4000-8000-000000000003', name: 'Laptop', live: false },
+  ];
+  const labels = withLabels(peers).map((p) => p.label);
+  assert.deepEqual(labels, ['iPhone \u00b7 ab12', 'iphone \u00b7 ff00', 'Laptop']);
+  assert.equal(withLabels(peers)[0].name, 'iPhone', 'the name itself is kept');
+  assert.deepEqual(withLabels([]), []);
 });

@@ -345,3 +345,19 @@ function readLink(link, event) {
     channel: typeof event.channel === 'string' ? event.channel : link.channel,
   };
 }
+
+/** The words a person sees for an RTCPeerConnection's connectionState. */
+export function connectionText(state) {
+  switch (state) {
+    case 'connected':
+      return 'Connected';
+    case 'disconnected':
+      return 'Reconnecting\u2026';
+    case 'failed':
+      return 'Connection lost';
+    case 'closed':
+      return 'Ended';
+    default:
+      return 'Connecting\u2026';
+  }
+}

@@ -35,3 +35,22 @@ export function applyPeerMessage(peers, data, selfId = null) {
 export function findPeer(peers, id) {
   return peers.find((p) => p.id === id);
 }
+
+/**
+ * Peers with a `label` to show: the name, or when another peer has the same
+ * name (case aside), the name and the first four characters of the id, so
+ * two phones both called "iPhone" can be told apart (the same on every
+ * device, since ids are the server's).
+ */
+export function withLabels(peers) {
+  const counts = new Map();
+  for (const p of peers) {
+    const key = p.name.toLocaleLowerCase();
+    counts.set(key, (counts.get(key) || 0) + 1);
+  }
+  return peers.map((p) =>
+    counts.get(p.name.toLocaleLowerCase()) > 1
+      ? { ...p, label: `${p.name} \u00b7 ${p.id.replace(/-/g, '').slice(0, 4)}` }
+      : { ...p, label: p.name },
+  );
+}

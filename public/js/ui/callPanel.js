@@ -1,6 +1,7 @@
 // The call view: remote video (large), local preview (small), the timer,
 // the connection state, and the call controls.
 
+import { connectionText } from '../logic/callState.js';
 import { formatDuration } from '../logic/clock.js';
 
 /**
@@ -70,13 +71,14 @@ export function createCallPanel(els, handlers) {
         ticker = null;
         startedAt = null;
         timer.textContent = formatDuration(0);
-        connection.textContent = 'new';
+        connection.textContent = connectionText('new');
         // The streams stay attached: a callee's camera opens while the panel
         // is still hidden (ringing), and teardown detaches them explicitly.
         return;
       }
       if (peerName.textContent !== name) peerName.textContent = name;
-      if (connection.textContent !== connectionState) connection.textContent = connectionState;
+      const words = connectionText(connectionState);
+      if (connection.textContent !== words) connection.textContent = words;
       connection.dataset.state = connectionState;
 
       startedAt = state === 'in-call' ? connectedAt : null;

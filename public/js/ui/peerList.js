@@ -41,11 +41,12 @@ export function createPeerList(els, on) {
       items.set(peer.id, entry);
     }
     entry.peer = peer;
-    if (entry.name.textContent !== peer.name) {
-      entry.name.textContent = peer.name;
+    const label = peer.label || peer.name;
+    if (entry.name.textContent !== label) {
+      entry.name.textContent = label;
       entry.avatar.textContent = initials(peer.name);
-      entry.button.textContent = `Call ${peer.name}`;
-      entry.watch.textContent = `Watch ${peer.name}`;
+      entry.button.textContent = `Call ${label}`;
+      entry.watch.textContent = `Watch ${label}`;
     }
     entry.badge.hidden = !peer.live;
     entry.watch.hidden = !peer.live;

@@ -1,0 +1,140 @@
+//! A call on phone-sized screens, in two real browsers: at 360×640,
+//! 390×844 and 844×390, with 64-character names on both sides, the call's
+//! controls are inside the viewport, nothing overflows sideways, and the
+//! remote picture is there; the peer list with a long name does not widen
+//! the page either; connection states are words. Inside a private network
+//! namespace, as every browser test here. With `LANRTC_SCREENSHOTS=<dir>`,
+//! each size is saved as a PNG to look at.
+
+mod common;
+mod e2e;
+mod netns;
+
+use std::time::Duration;
+
+use e2e::{Browser, SERVER_ADDR};
+
+#[test]
+fn a_call_fits_every_phone_screen() {
+    e2e::run_outer(
+        "the phone layout test",
+        "phone",
+        "phone_inside_namespace",
+        Duration::from_secs(150),
+    );
+}
+
+#[test]
+#[ignore = "run by a_call_fits_every_phone_screen inside its network namespace"]
+fn phone_inside_namespace() {
+    e2e::run_inner(scenario);
+}
+
+// The longest names allowed: one without a space (the worst case for
+// wrapping) and one of words.
+const ALICE: &str = "AlexandraKatharinaMontgomeryWellingtonOfTheLowerValleyFarmhouse1";
+const BOB: &str = "Bartholomew Fitzgerald the Third of the Northern Kingdom Valleys";
+
+/// Everything that would make a person scroll or miss a control.
+const FITS: &str = "(() => { const w = innerWidth, h = innerHeight; \
+    const page = document.documentElement.scrollWidth <= w; \
+    const controls = [...document.querySelectorAll('#call .controls button')].filter(b => !b.hidden); \
+    const inside = controls.length >= 2 && controls.every(b => { const r = b.getBoundingClientRect(); \
+        return r.top >= 0 && r.left >= 0 && r.bottom <= h && r.right <= w && r.width > 0; }); \
+    const v = document.getElementById('remote-video').getBoundingClientRect(); \
+    const picture = v.height >= 120 && v.bottom <= h + 1; \
+    return JSON.stringify({w, h, page, inside, picture, n: controls.length}); })()";
+
+/// Makes the page's viewport `w`×`h`: the window is that plus whatever the
+/// browser's own frame takes.
+async fn viewport(b: &Browser, w: u32, h: u32) {
+    b.client.set_window_size(w, h).await.unwrap();
+    let inner = b.js("return [innerWidth, innerHeight];").await;
+    let dw = w - inner[0].as_u64().unwrap() as u32;
+    let dh = h - inner[1].as_u64().unwrap() as u32;
+    if dw > 0 || dh > 0 {
+        b.client.set_window_size(w + dw, h + dh).await.unwrap();
+    }
+}
+
+async fn scenario() {
+    assert_eq!(ALICE.chars().count(), 64);
+    assert_eq!(BOB.chars().count(), 64);
+    let root = tempfile::tempdir().unwrap();
+    let certs = root.path().join("certs");
+    let mut settings = common::settings(&certs);
+    settings.bind = Some(SERVER_ADDR.into());
+    let config = lanrtc::Config::load(&settings).unwrap();
+    let listener = tokio::net::TcpListener::bind((SERVER_ADDR, 0))
+        .await
+        .unwrap();
+    let url = format!("https://{}/", listener.local_addr().unwrap());
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(lanrtc::run(config, listener, async {
+        let _ = stopped.await;
+    }));
+    let ca = certs.join("ca.pem");
+    let (alice, bob) = tokio::join!(
+        Browser::launch("alice", root.path(), &ca),
+        Browser::launch("bob", root.path(), &ca)
+    );
+    for b in [&alice, &bob] {
+        b.client.goto(&url).await.unwrap();
+        viewport(b, 360, 640).await;
+    }
+    alice.fill("Your name", ALICE).await;
+    bob.fill("Your name", BOB).await;
+    alice
+        .wait_for(
+            "Bob listed without widening the page",
+            &format!(
+                "[...document.querySelectorAll('#peers .peer-name')].some(e => e.textContent === {}) \
+                 && document.documentElement.scrollWidth <= innerWidth",
+                serde_json::to_string(BOB).unwrap()
+            ),
+        )
+        .await;
+    bob.wait_for(
+        "Alice listed without widening the page",
+        "document.querySelectorAll('#peers .peer').length === 1 && document.documentElement.scrollWidth <= innerWidth",
+    )
+    .await;
+
+    alice.press(&format!("Call {BOB}")).await;
+    bob.press("Accept").await;
+    for b in [&alice, &bob] {
+        b.wait_call_state("in-call").await;
+        b.wait_for(
+            "the connection said in words",
+            "document.getElementById('connection-state').textContent === 'Connected'",
+        )
+        .await;
+    }
+    bob.js("document.getElementById('chat-input').focus(); return true;")
+        .await;
+
+    let shots = std::env::var_os("LANRTC_SCREENSHOTS").map(std::path::PathBuf::from);
+    for (w, h) in [(360, 640), (390, 844), (844, 390)] {
+        for b in [&alice, &bob] {
+            viewport(b, w, h).await;
+            if let Some(dir) = &shots {
+                let png = b.client.screenshot().await.unwrap();
+                std::fs::create_dir_all(dir).unwrap();
+                std::fs::write(dir.join(format!("{}-{w}x{h}.png", b.name)), png).unwrap();
+            }
+            b.wait_for(
+                &format!("the call to fit {w}x{h}"),
+                &format!(
+                    "(() => {{ const f = JSON.parse({FITS}); return f.w === {w} && f.h === {h} && f.page && f.inside && f.picture; }})()"
+                ),
+            )
+            .await;
+        }
+    }
+
+    alice.press("Hang up").await;
+    alice.quit().await;
+    bob.quit().await;
+    let _ = stop.send(());
+    let _ = tokio::time::timeout(Duration::from_secs(10), server).await;
+}
