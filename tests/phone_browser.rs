@@ -2,7 +2,8 @@
 //! 390×844 and 844×390, with 64-character names on both sides, the call's
 //! controls are inside the viewport, nothing overflows sideways, and the
 //! remote picture is there; the peer list with a long name does not widen
-//! the page either; connection states are words. Inside a private network
+//! the page either; connection states are words; the other side's mute and
+//! camera-off show, and the toggles carry aria-pressed. Inside a private network
 //! namespace, as every browser test here. With `LANRTC_SCREENSHOTS=<dir>`,
 //! each size is saved as a PNG to look at.
 
@@ -110,6 +111,42 @@ async fn scenario() {
         )
         .await;
     }
+    // The other side's microphone and camera show: a mark, and the name
+    // instead of a black picture. The toggles keep their label and say
+    // they are pressed.
+    alice.press("Mute").await;
+    alice.press("Camera off").await;
+    alice
+        .wait_for(
+            "pressed toggles",
+            "['mute-button', 'camera-button'].every(id => { const b = document.getElementById(id); \
+             return b.getAttribute('aria-pressed') === 'true'; }) && document.getElementById('mute-button').textContent === 'Mute'",
+        )
+        .await;
+    bob.wait_for(
+        "Alice shown muted, with her name instead of her camera",
+        &format!(
+            "!document.getElementById('remote-muted').hidden && !document.getElementById('remote-off').hidden \
+             && document.getElementById('remote-off-text').textContent === {}",
+            serde_json::to_string(&format!("{ALICE}: camera off")).unwrap()
+        ),
+    )
+    .await;
+    if let Some(dir) = std::env::var_os("LANRTC_SCREENSHOTS") {
+        let png = bob.client.screenshot().await.unwrap();
+        std::fs::write(
+            std::path::Path::new(&dir).join("bob-sees-alice-off.png"),
+            png,
+        )
+        .unwrap();
+    }
+    alice.press("Mute").await;
+    alice.press("Camera off").await;
+    bob.wait_for(
+        "Alice back on",
+        "document.getElementById('remote-muted').hidden && document.getElementById('remote-off').hidden",
+    )
+    .await;
     bob.js("document.getElementById('chat-input').focus(); return true;")
         .await;
 

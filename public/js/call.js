@@ -12,6 +12,7 @@ import {
   MAX_CHAT_CHARS,
   chatMessage,
   iceCandidate,
+  mediaMessage,
   parseChannelMessage,
 } from './logic/protocol.js';
 
@@ -69,6 +70,8 @@ export class CallSession {
     this.chatQueue = [];
     this.muted = false;
     this.cameraOff = false;
+    /** What the other side says it sends (until it says, assume both). */
+    this.remote = { audio: true, video: true };
     this.cameraIds = [];
     this.connectedAt = null;
     this.busy = false; // a camera switch or share change is in progress
@@ -145,6 +148,8 @@ export class CallSession {
       hasVideo,
       muted: this.muted,
       cameraOff: this.cameraOff,
+      remoteMuted: !this.remote.audio,
+      remoteCameraOff: !this.remote.video,
       canSwitch: hasVideo && !this.screenTrack && this.cameraIds.length > 1,
       canShare: hasVideo && canShare,
       sharing: Boolean(this.screenTrack),
@@ -157,13 +162,22 @@ export class CallSession {
     if (!track) return;
     this.muted = !this.muted;
     track.enabled = !this.muted;
+    this.sendMediaState();
     this.on.media();
+  }
+
+  /** Tells the other side whether our microphone and picture are on. */
+  sendMediaState() {
+    const audio = Boolean(this.audioTrack) && !this.muted;
+    const video = Boolean(this.screenTrack) || (Boolean(this.cameraTrack) && !this.cameraOff);
+    this.sendChannel(mediaMessage(audio, video));
   }
 
   toggleCamera() {
     if (!this.cameraTrack) return;
     this.cameraOff = !this.cameraOff;
     this.cameraTrack.enabled = !this.cameraOff;
+    this.sendMediaState();
     this.on.media();
   }
 
@@ -233,6 +247,7 @@ export class CallSession {
       });
       await this.videoSender.replaceTrack(track);
       this.on.localStream(new MediaStream([track]), { mirrored: false });
+      this.sendMediaState();
     } finally {
       this.busy = false;
       if (!this.closed) this.on.media();
@@ -250,6 +265,7 @@ export class CallSession {
     } catch (err) {
       console.warn('lanrtc: could not restore the camera', err);
     }
+    this.sendMediaState();
     this.on.localStream(this.localStream, { mirrored: true });
     this.on.media();
   }
@@ -279,6 +295,7 @@ export class CallSession {
     this.channel = channel;
     channel.onopen = () => {
       for (const text of this.chatQueue.splice(0)) channel.send(text);
+      this.sendMediaState();
       this.reportLink();
     };
     channel.onclose = () => this.reportLink();
@@ -287,6 +304,10 @@ export class CallSession {
       if (!message) return;
       if (message.type === 'chat') this.on.chat(message.text);
       else if (message.type === 'disconnect') this.on.disconnect();
+      else if (message.type === 'media') {
+        this.remote = { audio: message.audio, video: message.video };
+        this.on.media();
+      }
     };
   }
 

@@ -192,6 +192,10 @@ const panel = createCallPanel(
     share: $('share-button'),
     hangup: $('hangup-button'),
     cancel: $('cancel-button'),
+    remoteMuted: $('remote-muted'),
+    remoteOff: $('remote-off'),
+    remoteOffText: $('remote-off-text'),
+    remoteOffInitials: $('remote-off-initials'),
   },
   {
     onMute: () => session && session.toggleMute(),

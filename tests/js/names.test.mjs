@@ -1,6 +1,6 @@
 import test from 'node:test';
 import assert from 'node:assert/strict';
-import { cleanName, randomName, MAX_NAME_CHARS } from '../../public/js/logic/names.js';
+import { cleanName, initials, randomName, MAX_NAME_CHARS } from '../../public/js/logic/names.js';
 
 test('names are cleaned as the server cleans them', () => {
   const table = [
@@ -43,4 +43,11 @@ test('random names are two capitalised words', () => {
   }
   assert.equal(randomName(() => 0), 'Amber Otter');
   assert.notEqual(randomName(() => 0), randomName(() => 0.9));
+});
+
+test('avatars show up to two initials', () => {
+  assert.equal(initials('Ada Lovelace'), 'AL');
+  assert.equal(initials('grace  brewster murray'), 'GB');
+  assert.equal(initials('Émile'), 'É');
+  assert.equal(initials('   '), '?');
 });

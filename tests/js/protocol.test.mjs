@@ -115,3 +115,12 @@ test('an accept says whether the appliance answered for the broadcaster', () => 
   assert.equal(p.readRelay({ ...base, data: { ...base.data, via: 'appliance' } }).via, 'appliance');
   assert.equal(p.readRelay({ ...base, data: { ...base.data, via: 7 } }).via, 'direct');
 });
+
+test('the other side\'s microphone and camera state travels on the data channel', () => {
+  assert.equal(p.mediaMessage(false, true), '{"type":"media","data":{"audio":false,"video":true}}');
+  assert.deepEqual(p.parseChannelMessage(p.mediaMessage(true, false)), { type: 'media', audio: true, video: false });
+  for (const bad of ['{"type":"media"}', '{"type":"media","data":{"audio":"no","video":true}}',
+    '{"type":"media","data":{"audio":true}}', '{"type":"media","data":[true,true]}']) {
+    assert.equal(p.parseChannelMessage(bad), null, bad);
+  }
+});

@@ -46,3 +46,10 @@ function pick(list, random) {
 export function randomName(random = Math.random) {
   return `${pick(ADJECTIVES, random)} ${pick(ANIMALS, random)}`;
 }
+
+/** Up to two letters for an avatar: "Ada Lovelace" is "AL". */
+export function initials(name) {
+  const words = String(name).split(/\s+/).filter(Boolean);
+  const letters = words.slice(0, 2).map((w) => Array.from(w)[0]);
+  return letters.join('').toUpperCase() || '?';
+}

@@ -99,7 +99,18 @@ export function disconnectMessage() {
   return JSON.stringify({ type: 'disconnect' });
 }
 
-/** `{type:'chat', text}`, `{type:'disconnect'}`, or null for anything else. */
+/**
+ * What this side sends: `audio` false when muted, `video` false when the
+ * camera is off or there is none. An extension: SitePen clients ignore it.
+ */
+export function mediaMessage(audio, video) {
+  return JSON.stringify({ type: 'media', data: { audio: Boolean(audio), video: Boolean(video) } });
+}
+
+/**
+ * `{type:'chat', text}`, `{type:'disconnect'}`, `{type:'media', audio,
+ * video}`, or null for anything else.
+ */
 export function parseChannelMessage(text) {
   const value = parseJson(text);
   if (!isObject(value)) return null;
@@ -107,5 +118,9 @@ export function parseChannelMessage(text) {
     return { type: 'chat', text: Array.from(value.data).slice(0, MAX_CHAT_CHARS).join('') };
   }
   if (value.type === 'disconnect') return { type: 'disconnect' };
+  if (value.type === 'media' && isObject(value.data)) {
+    const { audio, video } = value.data;
+    if (typeof audio === 'boolean' && typeof video === 'boolean') return { type: 'media', audio, video };
+  }
   return null;
 }

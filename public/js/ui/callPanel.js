@@ -3,6 +3,7 @@
 
 import { connectionText } from '../logic/callState.js';
 import { formatDuration } from '../logic/clock.js';
+import { initials } from '../logic/names.js';
 
 /**
  * The timer redraws this often; a whole second would let the display trail
@@ -12,7 +13,8 @@ const TICK_MS = 250;
 
 /**
  * @param {object} els  {root, peerName, remoteVideo, localVideo, timer,
- *   connection, mute, camera, switchCamera, share, hangup, cancel}
+ *   connection, mute, camera, switchCamera, share, hangup, cancel,
+ *   remoteMuted, remoteOff, remoteOffText, remoteOffInitials}
  * @param {object} handlers  {onMute, onCamera, onSwitchCamera, onShare, onHangup, onCancel}
  */
 export function createCallPanel(els, handlers) {
@@ -93,9 +95,19 @@ export function createCallPanel(els, handlers) {
       show(els.camera, inCall && m.hasVideo);
       show(els.switchCamera, inCall && m.canSwitch);
       show(els.share, inCall && m.canShare);
-      els.mute.textContent = m.muted ? 'Unmute' : 'Mute';
-      els.camera.textContent = m.cameraOff ? 'Camera on' : 'Camera off';
-      els.share.textContent = m.sharing ? 'Stop sharing' : 'Share screen';
+      // Toggles keep their label and place; pressed means on.
+      els.mute.setAttribute('aria-pressed', String(Boolean(m.muted)));
+      els.camera.setAttribute('aria-pressed', String(Boolean(m.cameraOff)));
+      els.share.setAttribute('aria-pressed', String(Boolean(m.sharing)));
+      // The other side's microphone and camera, as it reports them.
+      show(els.remoteMuted, inCall && Boolean(m.remoteMuted));
+      const off = inCall && Boolean(m.remoteCameraOff);
+      show(els.remoteOff, off);
+      if (off) {
+        const text = `${name}: camera off`;
+        if (els.remoteOffText.textContent !== text) els.remoteOffText.textContent = text;
+        els.remoteOffInitials.textContent = initials(name);
+      }
       els.switchCamera.disabled = Boolean(m.busy);
       els.share.disabled = Boolean(m.busy);
     },

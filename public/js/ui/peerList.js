@@ -3,6 +3,8 @@
 // #peers-empty explains how to join from another device; when it is not,
 // #invite keeps the same link and QR code one click away.
 
+import { initials } from '../logic/names.js';
+
 /**
  * @param {object} els  {list, empty, emptyText, joinUrl, qr, invite, inviteUrl, inviteQr}
  * @param {object} on  {call(peer), watch(peer)}
@@ -99,10 +101,4 @@ export function createPeerList(els, on) {
       invite.hidden = peers.length === 0;
     },
   };
-}
-
-function initials(name) {
-  const words = name.split(/\s+/).filter(Boolean);
-  const letters = words.slice(0, 2).map((w) => Array.from(w)[0]);
-  return letters.join('').toUpperCase() || '?';
 }
