@@ -192,6 +192,10 @@ export class Broadcast {
   }
 }
 
+/** How long a viewer waits for the picture before it gives up and says so:
+ * a broadcaster that never answers must not leave it "connecting" forever. */
+export const WATCH_DEADLINE_MS = 15000;
+
 export class Viewing {
   /**
    * @param {object} o
@@ -220,6 +224,9 @@ export class Viewing {
         else onChange();
       },
     });
+    this.deadline = setTimeout(() => {
+      if (!this.playing) this.giveUp('timeout');
+    }, WATCH_DEADLINE_MS);
     this.remoteStream = new MediaStream();
     this.link.pc.addEventListener('track', (e) => {
       this.remoteStream.addTrack(e.track);
@@ -268,14 +275,23 @@ export class Viewing {
   end(reason) {
     if (this.ended) return;
     this.ended = true;
+    clearTimeout(this.deadline);
     this.link.close();
     this.onEnd(reason);
+  }
+
+  /** This side gives up (the deadline): frees its slot, then reports. */
+  giveUp(reason) {
+    if (this.ended) return;
+    this.link.send(this.link.message(hangup(this.broadcaster.id)));
+    this.end(reason);
   }
 
   /** This viewer stops watching: tells the broadcaster, which frees the slot. */
   stop() {
     if (this.ended) return;
     this.ended = true;
+    clearTimeout(this.deadline);
     this.link.send(this.link.message(hangup(this.broadcaster.id)));
     this.link.close();
   }

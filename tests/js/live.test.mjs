@@ -40,7 +40,8 @@ test('phones serve fewer viewers than laptops', () => {
 test('every way a stream ends has its own sentence', () => {
   assert.match(endedText('Ann', 'full'), /^The broadcaster is full/);
   assert.equal(endedText('Ann', 'stopped'), 'Ann ended the live stream.');
-  const texts = ['full', 'stopped', 'left', 'failed', 'offline', undefined].map((r) => endedText('Ann', r));
+  assert.match(endedText('Ann', 'timeout'), /did not start: no picture came within 15 seconds/);
+  const texts = ['full', 'stopped', 'left', 'failed', 'timeout', 'offline', undefined].map((r) => endedText('Ann', r));
   assert.equal(new Set(texts).size, texts.length);
   assert.match(audienceText(0, 6), /No one is watching/);
   assert.equal(audienceText(2, 6), 'Live to 2 viewers (up to 6).');

@@ -71,6 +71,8 @@ export function endedText(name, reason) {
       return `${name} left, so the live stream ended.`;
     case 'failed':
       return `The live stream from ${name} was lost (the connection failed).`;
+    case 'timeout':
+      return `The live stream from ${name} did not start: no picture came within 15 seconds. Try watching again.`;
     case 'offline':
       return `The live stream from ${name} stopped: the connection to the server was lost.`;
     default:
