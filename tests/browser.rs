@@ -102,7 +102,15 @@ async fn scenario() {
         )
         .await;
     bob.wait_for("the incoming-call dialog", "[...document.querySelectorAll('[role=dialog]')].some(d => d.offsetParent !== null && d.innerText.includes('Alice is calling'))").await;
+    // It rings: a generated tone through a running audio context.
+    bob.wait_for(
+        "the ring tone",
+        "window.lanrtc.ringer.ringing && window.lanrtc.ringer.tone === 'running'",
+    )
+    .await;
     bob.press("Decline").await;
+    bob.wait_for("the ringing to stop", "!window.lanrtc.ringer.ringing")
+        .await;
     alice.wait_status("Bob declined the call.").await;
     for b in [&alice, &bob] {
         b.wait_call_state("idle").await;

@@ -106,6 +106,11 @@ async fn scenario() {
     for b in [&alice, &bob] {
         b.wait_call_state("in-call").await;
         b.wait_for(
+            "the screen kept awake during the call",
+            "window.lanrtc.wakeLock === true",
+        )
+        .await;
+        b.wait_for(
             "the connection said in words",
             "document.getElementById('connection-state').textContent === 'Connected'",
         )
@@ -170,6 +175,12 @@ async fn scenario() {
     }
 
     alice.press("Hang up").await;
+    alice
+        .wait_for(
+            "the screen allowed to sleep again",
+            "window.lanrtc.wakeLock === false",
+        )
+        .await;
     alice.quit().await;
     bob.quit().await;
     let _ = stop.send(());

@@ -36,6 +36,8 @@ import { createIncomingDialog } from './ui/incomingDialog.js';
 import { createLivePanel, createWatchPanel } from './ui/livePanels.js';
 import { createNameField } from './ui/nameField.js';
 import { createPeerList } from './ui/peerList.js';
+import { createRinger } from './ui/ringer.js';
+import { createWakeLock } from './ui/wakeLock.js';
 import { createSignalState } from './ui/signalState.js';
 import { createStatus } from './ui/status.js';
 
@@ -111,6 +113,8 @@ const signaling = new Signaling(socketUrl(location.host, room));
 
 const status = createStatus($('status'), $('status-actions'), onStatusAction);
 const signalState = createSignalState($('signal-state'));
+const ringer = createRinger();
+const wakeLock = createWakeLock();
 
 const unsupported = unsupportedText(support);
 if (unsupported) {
@@ -136,7 +140,11 @@ const peerList = createPeerList(
     inviteQr: $('invite-qr'),
   },
   {
-    call: (peer) => dispatch({ type: 'dial', peer, mode: 'full' }),
+    call: (peer) => {
+      // A sensible moment to ask: this person makes calls, so will get them.
+      ringer.askForNotifications();
+      dispatch({ type: 'dial', peer, mode: 'full' });
+    },
     watch: (peer) => watchPeer(peer),
   },
 );
@@ -173,7 +181,10 @@ const dialog = createIncomingDialog(
     decline: $('decline-call'),
   },
   {
-    onAccept: () => dispatch({ type: 'accept', mode: 'full' }),
+    onAccept: () => {
+      ringer.askForNotifications();
+      dispatch({ type: 'accept', mode: 'full' });
+    },
     onDecline: () => dispatch({ type: 'decline' }),
   },
 );
@@ -780,6 +791,8 @@ function render() {
   $('new-room').disabled = call.state !== 'idle' || broadcast !== null;
   $('leave-room').hidden = room === null;
   $('people-title').textContent = room ? roomLabel(room) : 'Devices here';
+  ringer.render(call.state === 'ringing', call.peer ? call.peer.name : '');
+  wakeLock.render(call.state === 'in-call' || broadcast !== null || viewing !== null);
   dialog.render({
     open: call.state === 'ringing',
     name: call.peer ? call.peer.name : '',
@@ -838,6 +851,12 @@ Object.defineProperty(window, 'lanrtc', {
   value: Object.freeze({
     get broadcast() {
       return broadcast;
+    },
+    get ringer() {
+      return ringer.state;
+    },
+    get wakeLock() {
+      return wakeLock.held;
     },
   }),
 });
