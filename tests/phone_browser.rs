@@ -3,7 +3,8 @@
 //! controls are inside the viewport, nothing overflows sideways, and the
 //! remote picture is there; the peer list with a long name does not widen
 //! the page either; connection states are words; the other side's mute and
-//! camera-off show, and the toggles carry aria-pressed. Inside a private network
+//! camera-off show, and the toggles carry aria-pressed; a refused autoplay
+//! offers "Tap to play"; tapping the small picture swaps the two. Inside a private network
 //! namespace, as every browser test here. With `LANRTC_SCREENSHOTS=<dir>`,
 //! each size is saved as a PNG to look at.
 
@@ -101,6 +102,14 @@ async fn scenario() {
     )
     .await;
 
+    // Bob's browser refuses to autoplay (as iOS Safari can): he must get a
+    // button, not a frozen frame.
+    bob.js(
+        "window.__play = HTMLMediaElement.prototype.play; \
+         HTMLMediaElement.prototype.play = function () { return Promise.reject(new DOMException('refused', 'NotAllowedError')); }; \
+         return true;",
+    )
+    .await;
     alice.press(&format!("Call {BOB}")).await;
     bob.press("Accept").await;
     for b in [&alice, &bob] {
@@ -116,6 +125,54 @@ async fn scenario() {
         )
         .await;
     }
+    bob.wait_for(
+        "Tap to play",
+        "(() => { const b = document.getElementById('remote-play'); return !b.hidden && b.offsetParent !== null; })()",
+    )
+    .await;
+    bob.js("HTMLMediaElement.prototype.play = window.__play; return true;")
+        .await;
+    bob.press("Tap to play").await;
+    bob.wait_for(
+        "the picture playing after the tap",
+        "document.getElementById('remote-play').hidden && !document.getElementById('remote-video').paused",
+    )
+    .await;
+
+    // Tapping the small picture swaps the two; tapping it again swaps back.
+    let sizes = "(() => { const r = document.getElementById('remote-video').getBoundingClientRect(); \
+        const l = document.getElementById('local-video').getBoundingClientRect(); return r.width > l.width ? 'remote-big' : 'local-big'; })()";
+    assert_eq!(alice.js(&format!("return {sizes};")).await, "remote-big");
+    alice
+        .client
+        .find(fantoccini::Locator::Id("local-video"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    alice
+        .wait_for("the swap", &format!("{sizes} === 'local-big'"))
+        .await;
+    alice
+        .client
+        .find(fantoccini::Locator::Id("remote-video"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    alice
+        .wait_for("the swap back", &format!("{sizes} === 'remote-big'"))
+        .await;
+    assert_eq!(
+        alice
+            .js("return !document.getElementById('remote-fullscreen').hidden;")
+            .await,
+        true,
+        "Fullscreen is offered where the browser has it"
+    );
+
     // The other side's microphone and camera show: a mark, and the name
     // instead of a black picture. The toggles keep their label and say
     // they are pressed.

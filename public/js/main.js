@@ -161,6 +161,9 @@ const watchPanel = createWatchPanel(
     title: $('watch-title'),
     state: $('watch-state'),
     stop: $('stop-watching'),
+    play: $('watch-play'),
+    fullscreen: $('watch-fullscreen'),
+    pip: $('watch-pip'),
   },
   () => stopWatching(),
 );
@@ -207,6 +210,9 @@ const panel = createCallPanel(
     remoteOff: $('remote-off'),
     remoteOffText: $('remote-off-text'),
     remoteOffInitials: $('remote-off-initials'),
+    remotePlay: $('remote-play'),
+    fullscreen: $('remote-fullscreen'),
+    pip: $('remote-pip'),
   },
   {
     onMute: () => session && session.toggleMute(),

@@ -4,6 +4,7 @@
 import { connectionText } from '../logic/callState.js';
 import { formatDuration } from '../logic/clock.js';
 import { initials } from '../logic/names.js';
+import { createVideoView } from './videoView.js';
 
 /**
  * The timer redraws this often; a whole second would let the display trail
@@ -14,7 +15,8 @@ const TICK_MS = 250;
 /**
  * @param {object} els  {root, peerName, remoteVideo, localVideo, timer,
  *   connection, mute, camera, switchCamera, share, hangup, cancel,
- *   remoteMuted, remoteOff, remoteOffText, remoteOffInitials}
+ *   remoteMuted, remoteOff, remoteOffText, remoteOffInitials, remotePlay,
+ *   fullscreen, pip}
  * @param {object} handlers  {onMute, onCamera, onSwitchCamera, onShare, onHangup, onCancel}
  */
 export function createCallPanel(els, handlers) {
@@ -27,6 +29,19 @@ export function createCallPanel(els, handlers) {
   els.cancel.addEventListener('click', handlers.onCancel);
   // The attribute is in the page too; the property is what browsers obey.
   localVideo.muted = true;
+  const remote = createVideoView(remoteVideo, {
+    play: els.remotePlay,
+    fullscreen: els.fullscreen,
+    pip: els.pip,
+  });
+  // Tapping the small picture swaps it with the big one.
+  const stage = remoteVideo.parentElement;
+  for (const video of [localVideo, remoteVideo]) {
+    video.addEventListener('click', () => {
+      const small = stage.classList.contains('swapped') ? remoteVideo : localVideo;
+      if (video === small && !localVideo.hidden) stage.classList.toggle('swapped');
+    });
+  }
 
   let ticker = null;
   let startedAt = null;
@@ -58,7 +73,7 @@ export function createCallPanel(els, handlers) {
     },
 
     setRemoteStream(stream) {
-      attach(remoteVideo, stream);
+      remote.show(stream);
     },
 
     /**
@@ -74,6 +89,7 @@ export function createCallPanel(els, handlers) {
         startedAt = null;
         timer.textContent = formatDuration(0);
         connection.textContent = connectionText('new');
+        stage.classList.remove('swapped');
         // The streams stay attached: a callee's camera opens while the panel
         // is still hidden (ringing), and teardown detaches them explicitly.
         return;

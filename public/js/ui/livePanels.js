@@ -2,6 +2,8 @@
 // preview, who is watching, Stop live), and #watch, what a viewer sees (the
 // stream, whose it is, Stop watching).
 
+import { createVideoView } from './videoView.js';
+
 /**
  * @param {object} els  {root, preview, audience, stop}
  * @param {() => void} onStop
@@ -20,17 +22,17 @@ export function createLivePanel({ root, preview, audience, stop }, onStop) {
 }
 
 /**
- * @param {object} els  {root, video, title, state, stop}
+ * @param {object} els  {root, video, title, state, stop, play, fullscreen, pip}
  * @param {() => void} onStop
  */
-export function createWatchPanel({ root, video, title, state, stop }, onStop) {
+export function createWatchPanel({ root, video, title, state, stop, play, fullscreen, pip }, onStop) {
   stop.addEventListener('click', onStop);
+  const view = createVideoView(video, { play, fullscreen, pip });
   return {
     /** @param {{name: string, stream: MediaStream | null, playing: boolean, via: string | null} | null} watching */
     render(watching) {
       root.hidden = !watching;
-      const stream = watching ? watching.stream : null;
-      if (video.srcObject !== stream) video.srcObject = stream;
+      view.show(watching ? watching.stream : null);
       title.textContent = watching ? `Watching ${watching.name}` : '';
       const now = watching && watching.playing ? 'connected' : 'connecting';
       state.textContent = watching ? pathText(now, watching.via, watching.name) : '';
