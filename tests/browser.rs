@@ -213,6 +213,34 @@ async fn scenario() {
             .await;
     }
 
+    // Going live during the call shares the call's camera instead of
+    // opening it a second time (iOS would stop the call's capture).
+    alice
+        .js("window.__captures = 0; const real = navigator.mediaDevices.getUserMedia.bind(navigator.mediaDevices); \
+             navigator.mediaDevices.getUserMedia = (c) => { window.__captures++; return real(c); }; return true;")
+        .await;
+    alice.press("Go live").await;
+    alice
+        .wait_for(
+            "live during the call",
+            "window.lanrtc.broadcast !== null && document.body.dataset.live === 'on'",
+        )
+        .await;
+    assert_eq!(
+        alice.js("return window.__captures;").await,
+        0,
+        "no second capture"
+    );
+    alice.press("Stop live").await;
+    alice
+        .wait_for("off air", "document.body.dataset.live === 'off'")
+        .await;
+    alice.wait_call_state("in-call").await;
+    alice.js("window.__lastT = []; return true;").await;
+    bob.js("window.__lastT = []; return true;").await;
+    bob.wait_for("the call still playing after live", REMOTE_PLAYING)
+        .await;
+
     // Hang up ends it on both sides.
     alice.press("Hang up").await;
     for b in [&alice, &bob] {

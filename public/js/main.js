@@ -501,6 +501,12 @@ function meshBroadcast(stream) {
 async function captureForLive(source) {
   const devices = navigator.mediaDevices;
   if (source === 'screen') return devices.getDisplayMedia({ video: true, audio: true });
+  // During a call, the call's camera and microphone are shared, not opened
+  // again: iOS stops the first capture when a second one starts.
+  const running = session && session.localStream
+    ? session.localStream.getTracks().filter((t) => t.readyState === 'live')
+    : [];
+  if (running.some((t) => t.kind === 'video')) return new MediaStream(running.map((t) => t.clone()));
   try {
     return await devices.getUserMedia({ video: true, audio: true });
   } catch (err) {
