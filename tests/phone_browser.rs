@@ -4,7 +4,8 @@
 //! remote picture is there; the peer list with a long name does not widen
 //! the page either; connection states are words; the other side's mute and
 //! camera-off show, and the toggles carry aria-pressed; a refused autoplay
-//! offers "Tap to play"; tapping the small picture swaps the two. Inside a private network
+//! offers "Tap to play"; tapping the small picture swaps the two; answering
+//! with the camera refused offers one clear set of other ways to answer. Inside a private network
 //! namespace, as every browser test here. With `LANRTC_SCREENSHOTS=<dir>`,
 //! each size is saved as a PNG to look at.
 
@@ -238,6 +239,33 @@ async fn scenario() {
             "window.lanrtc.wakeLock === false",
         )
         .await;
+
+    // Answering with the camera refused: the dialog says why and offers the
+    // other ways to answer, with their own verbs, in place of Accept.
+    bob.wait_call_state("idle").await;
+    bob.js(
+        "const real = navigator.mediaDevices.getUserMedia.bind(navigator.mediaDevices); \
+         navigator.mediaDevices.getUserMedia = (c) => c && c.video \
+           ? Promise.reject(new DOMException('refused', 'NotAllowedError')) : real(c); return true;",
+    )
+    .await;
+    alice.press(&format!("Call {BOB}")).await;
+    bob.press("Accept").await;
+    bob.wait_for(
+        "one clear set of choices",
+        "(() => { const d = document.getElementById('incoming'); \
+           const shown = [...d.querySelectorAll('button')].filter(b => !b.hidden && b.offsetParent !== null).map(b => b.textContent); \
+           return !d.hidden && document.getElementById('incoming-detail').textContent.includes('or answer without camera or receive-only') \
+             && JSON.stringify(shown) === JSON.stringify(['Answer without camera', 'Answer receive-only', 'Decline']) \
+             && document.getElementById('status-actions').hidden; })()",
+    )
+    .await;
+    bob.press("Answer without camera").await;
+    for b in [&alice, &bob] {
+        b.wait_call_state("in-call").await;
+    }
+    bob.press("Hang up").await;
+
     alice.quit().await;
     bob.quit().await;
     let _ = stop.send(());

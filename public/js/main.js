@@ -7,7 +7,13 @@ import { CallSession, MediaProblem } from './call.js';
 import { ApplianceBroadcast, Broadcast, Viewing } from './live.js';
 import { Signaling } from './signaling.js';
 import { idleCall, transition } from './logic/callState.js';
-import { MODE_LABELS, unsupportedText, webrtcSupport } from './logic/media.js';
+import {
+  MODE_LABELS,
+  describeLiveProblem,
+  mediaProblemKind,
+  unsupportedText,
+  webrtcSupport,
+} from './logic/media.js';
 import { cleanName, randomName } from './logic/names.js';
 import { bustedHref, reloadPlan } from './logic/reload.js';
 import { applyPeerMessage, findPeer, withLabels } from './logic/peers.js';
@@ -69,6 +75,8 @@ let session = null;
 const timers = new Map();
 /** Fallback offered in the status line after a camera problem: {peer, modes, answer}. */
 let retry = null;
+/** Why answering failed, shown in the incoming dialog: {text, modes}. */
+let answerProblem = null;
 let name = loadName();
 /** What this browser can do: without WebRTC, no Call, Accept, Watch or Go live. */
 const support = webrtcSupport(window);
@@ -181,6 +189,7 @@ const dialog = createIncomingDialog(
     title: $('incoming-title'),
     detail: $('incoming-detail'),
     accept: $('accept-call'),
+    choices: $('incoming-choices'),
     decline: $('decline-call'),
   },
   {
@@ -188,6 +197,7 @@ const dialog = createIncomingDialog(
       ringer.askForNotifications();
       dispatch({ type: 'accept', mode: 'full' });
     },
+    onChoice: (mode) => onStatusAction(mode),
     onDecline: () => dispatch({ type: 'decline' }),
   },
 );
@@ -387,6 +397,13 @@ function teardown() {
 
 function showCallStatus({ text, retry: offered }) {
   retry = offered && offered.modes.length > 0 ? offered : null;
+  // A failed answer is explained in the incoming dialog, with the other
+  // ways to answer as its buttons; the status line stays out of it.
+  if (offered && offered.answer) {
+    answerProblem = { text, modes: retry ? retry.modes : [] };
+    status.clear('call');
+    return;
+  }
   const actions = retry
     ? retry.modes.map((mode) => ({ label: MODE_LABELS[mode], value: mode }))
     : [];
@@ -446,8 +463,7 @@ async function goLive(source) {
     stream = await captureForLive(source);
   } catch (err) {
     console.warn('lanrtc: could not go live', err);
-    const what = source === 'screen' ? 'The screen could not be shared' : 'The camera could not be started';
-    status.show(`${what}, so you are not live.`, { key: 'live' });
+    status.show(describeLiveProblem(mediaProblemKind(err), source), { key: 'live' });
     return;
   }
   if (broadcast || !selfId) {
@@ -805,8 +821,10 @@ function render() {
   $('people-title').textContent = room ? roomLabel(room) : 'Devices here';
   ringer.render(call.state === 'ringing', call.peer ? call.peer.name : '');
   wakeLock.render(call.state === 'in-call' || broadcast !== null || viewing !== null);
+  if (call.state !== 'ringing') answerProblem = null;
   dialog.render({
     open: call.state === 'ringing',
+    problem: answerProblem,
     name: call.peer ? call.peer.name : '',
     answering: call.answering,
   });

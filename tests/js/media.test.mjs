@@ -43,6 +43,24 @@ test('every problem has a sentence that says what to do', () => {
   assert.match(m.describeMediaProblem('not-found', 'full'), /No camera/);
 });
 
+test('a problem while answering speaks of answering, as its buttons do', () => {
+  for (const kind of ['denied', 'not-found', 'in-use', 'unsupported', 'other']) {
+    const text = m.describeMediaProblem(kind, 'full', 'answer');
+    assert.doesNotMatch(text, /\bcall\b/, text);
+    assert.match(text, /answer/, text);
+  }
+  assert.equal(m.ANSWER_LABELS.audio, 'Answer without camera');
+  assert.equal(m.ANSWER_LABELS.recvonly, 'Answer receive-only');
+});
+
+test('"Go live" failures say why and how to fix it', () => {
+  assert.match(m.describeLiveProblem('denied', 'camera'), /permission .* denied.*Allow the camera/);
+  assert.match(m.describeLiveProblem('not-found', 'camera'), /no camera was found/);
+  assert.match(m.describeLiveProblem('denied', 'screen'), /cancelled or refused/);
+  const texts = ['denied', 'not-found', 'in-use', 'other'].map((k) => m.describeLiveProblem(k, 'camera'));
+  assert.equal(new Set(texts).size, texts.length);
+});
+
 test('switching cameras cycles through the list', () => {
   assert.equal(m.nextCamera(['a'], 'a'), null);
   assert.equal(m.nextCamera([], undefined), null);

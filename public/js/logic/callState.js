@@ -248,7 +248,7 @@ function fromRinging(call, event) {
     case 'media-failed': {
       const kind = event.kind || 'other';
       return stay({ ...call, answering: false }, [
-        status(describeMediaProblem(kind, call.mode), {
+        status(describeMediaProblem(kind, call.mode, 'answer'), {
           retry: { peer: call.peer, modes: retryModes(kind, call.mode), answer: true },
         }),
       ]);

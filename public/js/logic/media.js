@@ -68,25 +68,54 @@ export function retryModes(kind, mode) {
   return fallbackModes(mode);
 }
 
-/** A sentence saying what went wrong and what to do, for the status line. */
-export function describeMediaProblem(kind, mode) {
+/** The same choices when answering a call: the verb is "answer". */
+export const ANSWER_LABELS = Object.freeze({
+  audio: 'Answer without camera',
+  recvonly: 'Answer receive-only',
+});
+
+/**
+ * A sentence saying what went wrong and what to do. `verb` is "call" when
+ * placing a call, "answer" when taking one, so the sentence matches the
+ * buttons offered beside it.
+ */
+export function describeMediaProblem(kind, mode, verb = 'call') {
   const what = mode === 'audio' ? 'microphone' : 'camera and microphone';
   const alternatives = mode === 'audio'
-    ? 'or call receive-only.'
-    : 'or call without camera or receive-only.';
+    ? `or ${verb} receive-only.`
+    : `or ${verb} without camera or receive-only.`;
   switch (kind) {
     case 'denied':
       return `Permission to use the ${what} was denied. Allow it in the browser's site settings and try again, ${alternatives}`;
     case 'not-found':
       return mode === 'audio'
-        ? 'No microphone was found on this device. You can still call receive-only.'
+        ? `No microphone was found on this device. You can still ${verb} receive-only.`
         : `No camera was found on this device. Plug one in and try again, ${alternatives}`;
     case 'in-use':
       return `The ${what} could not be started; another app may be using it. Close that app and try again, ${alternatives}`;
     case 'unsupported':
-      return 'This browser cannot use a camera or microphone on this page. You can still call receive-only.';
+      return `This browser cannot use a camera or microphone on this page. You can still ${verb} receive-only.`;
     default:
       return `The ${what} could not be started. Try again, ${alternatives}`;
+  }
+}
+
+/** Why "Go live" did not start, and how to fix it. */
+export function describeLiveProblem(kind, source) {
+  if (source === 'screen') {
+    return kind === 'denied'
+      ? 'You are not live: sharing the screen was cancelled or refused. Press "Go live with screen" again and pick a screen or window.'
+      : 'You are not live: the screen could not be shared. Try again, or go live with the camera.';
+  }
+  switch (kind) {
+    case 'denied':
+      return 'You are not live: permission to use the camera was denied. Allow the camera for this site in the browser\'s settings, then press "Go live" again.';
+    case 'not-found':
+      return 'You are not live: no camera was found on this device. Plug one in and press "Go live" again, or go live with the screen.';
+    case 'in-use':
+      return 'You are not live: the camera could not be started; another app may be using it. Close that app and press "Go live" again.';
+    default:
+      return 'You are not live: the camera could not be started. Press "Go live" to try again.';
   }
 }
 
