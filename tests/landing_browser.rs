@@ -6,7 +6,9 @@
 //! Then a browser without WebRTC (its RTCPeerConnection deleted before the
 //! app loads, as in Debian's WebKitGTK or an in-app web view) is told it
 //! cannot make calls and offered no Call button, and calling it ends at
-//! once with a sentence instead of ringing into nothing.
+//! once with a sentence instead of ringing into nothing. Last, the app is
+//! installable (manifest, icons, a service worker) and its page still opens
+//! when the appliance is gone.
 //! Inside a private network namespace, as every browser test here.
 
 mod common;
@@ -175,8 +177,37 @@ async fn scenario() {
         "nothing rang"
     );
 
+    // Installable: a manifest whose icons load, and a service worker in
+    // control; with the appliance gone, the page still opens (from that
+    // worker's copy) and says it is connecting, not a browser error page.
+    caller
+        .wait_for(
+            "the service worker in control",
+            "navigator.serviceWorker && navigator.serviceWorker.controller !== null",
+        )
+        .await;
+    caller
+        .js("window.__manifest = null; fetch('/manifest.webmanifest').then(r => r.json()).then(async m => { \
+             const icons = await Promise.all(m.icons.map(i => fetch(i.src).then(r => r.ok && r.headers.get('content-type') === i.type))); \
+             window.__manifest = {name: m.name, start: m.start_url, display: m.display, sizes: m.icons.map(i => i.sizes), icons}; }); return true;")
+        .await;
+    caller
+        .wait_for(
+            "a manifest with loadable icons",
+            "window.__manifest && window.__manifest.name === 'lanrtc' && window.__manifest.start === '/' \
+             && window.__manifest.display === 'standalone' && window.__manifest.sizes.includes('192x192') \
+             && window.__manifest.sizes.includes('512x512') && window.__manifest.icons.every(Boolean)",
+        )
+        .await;
     trusting.quit().await;
-    caller.quit().await;
     let _ = stop.send(());
     let _ = tokio::time::timeout(Duration::from_secs(10), server).await;
+    caller.client.refresh().await.unwrap();
+    caller
+        .wait_for(
+            "the app shell without the appliance",
+            "document.title === 'lanrtc' && document.getElementById('signal-state')?.textContent === 'Connecting to the server\u{2026}'",
+        )
+        .await;
+    caller.quit().await;
 }

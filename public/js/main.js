@@ -897,3 +897,22 @@ signaling.start();
 // Tells boot.js the app is running (without it, the page says it failed to
 // load and waits for fixed files).
 window.lanrtcStarted = true;
+
+// Installable, and openable when the appliance is out of reach (sw.js).
+// Only where the page is trusted https: a worker cannot register otherwise.
+if ('serviceWorker' in navigator && window.isSecureContext) {
+  navigator.serviceWorker
+    .register('/sw.js')
+    .then(() => navigator.serviceWorker.ready)
+    .then((registration) => {
+      const loaded = performance
+        .getEntriesByType('resource')
+        .map((entry) => new URL(entry.name))
+        .filter((url) => url.origin === location.origin)
+        .map((url) => url.pathname);
+      registration.active.postMessage({ type: 'keep', paths: ['/', ...new Set(loaded)] });
+    })
+    .catch((err) => {
+      console.debug('lanrtc: no service worker', err);
+    });
+}
