@@ -213,6 +213,43 @@ async fn scenario() {
             .await;
     }
 
+    // A network cut longer than a blip: every UDP datagram dropped for 9 s
+    // (policy routing, as the fallback test does for the media port). The
+    // link goes "disconnected", the caller restarts ICE over the server
+    // (the other side's ICE credentials change), and once the network is
+    // back the call goes on with video both ways.
+    let before = alice.js("return window.lanrtc.remoteIceUfrag;").await;
+    assert!(before.is_string(), "{before}");
+    for args in [
+        &["rule", "add", "pref", "100", "lookup", "local"][..],
+        &["rule", "del", "pref", "0"][..],
+        &["rule", "add", "pref", "10", "ipproto", "udp", "blackhole"][..],
+    ] {
+        netns::run(std::process::Command::new("ip").args(args));
+    }
+    alice
+        .wait_for(
+            "the link to drop",
+            "document.getElementById('connection-state').textContent === 'Reconnecting\u{2026}'",
+        )
+        .await;
+    alice.wait_status("Reconnecting to Bobby\u{2026}").await;
+    tokio::time::sleep(std::time::Duration::from_secs(4)).await;
+    netns::run(std::process::Command::new("ip").args(["rule", "del", "pref", "10"]));
+    for b in [&alice, &bob] {
+        b.wait_for(
+            "the call back after the cut",
+            "document.getElementById('connection-state').textContent === 'Connected'",
+        )
+        .await;
+        b.wait_call_state("in-call").await;
+        b.js("window.__lastT = []; return true;").await;
+        b.wait_for("remote video playing after the cut", REMOTE_PLAYING)
+            .await;
+    }
+    let after = alice.js("return window.lanrtc.remoteIceUfrag;").await;
+    assert_ne!(before, after, "the link came back through an ICE restart");
+
     // Going live during the call shares the call's camera instead of
     // opening it a second time (iOS would stop the call's capture).
     alice

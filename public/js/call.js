@@ -346,6 +346,23 @@ export class CallSession {
     return pc.localDescription.sdp;
   }
 
+  /** Caller: an offer with new ICE credentials, for a link that dropped. */
+  async restartOffer() {
+    const pc = this.pc;
+    if (!pc || this.closed) return null;
+    await pc.setLocalDescription(await pc.createOffer({ iceRestart: true }));
+    return pc.localDescription.sdp;
+  }
+
+  /** Callee: answers the caller's ICE restart on the running connection. */
+  async answerRestart(sdp) {
+    const pc = this.pc;
+    if (!pc || this.closed) return null;
+    await pc.setRemoteDescription({ type: 'offer', sdp });
+    await pc.setLocalDescription(await pc.createAnswer());
+    return pc.localDescription.sdp;
+  }
+
   /** Caller: applies the callee's answer. */
   async applyAnswer(sdp) {
     if (!this.pc || this.closed) return;

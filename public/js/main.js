@@ -284,6 +284,15 @@ function run(effect) {
     case 'stop-timer':
       stopTimer('ring');
       break;
+    case 'restart-ice':
+      restartIce();
+      break;
+    case 'answer-restart':
+      answerRestart(effect.sdp);
+      break;
+    case 'retry-restart':
+      startTimer('restart', effect.ms, 'restart-retry');
+      break;
     case 'check-link':
       startTimer('link', effect.ms, 'link-check');
       break;
@@ -367,6 +376,31 @@ async function answerCall(sdp, mode) {
   }
 }
 
+/** The caller's side of an ICE restart: a new offer over the server. */
+async function restartIce() {
+  const s = session;
+  if (!s) return;
+  try {
+    const sdp = await s.restartOffer();
+    if (sdp && session === s) signaling.send(offer(s.peer.id, sdp));
+  } catch (err) {
+    // The restart's own deadline ends the call if the link stays down.
+    console.warn('lanrtc: ICE restart failed', err);
+  }
+}
+
+/** The callee's side: answers the caller's restart offer. */
+async function answerRestart(sdp) {
+  const s = session;
+  if (!s) return;
+  try {
+    const answer = await s.answerRestart(sdp);
+    if (answer && session === s) signaling.send(accept(s.peer.id, answer));
+  } catch (err) {
+    console.warn('lanrtc: could not answer an ICE restart', err);
+  }
+}
+
 function applyAnswer(sdp) {
   const s = session;
   if (!s) return;
@@ -387,6 +421,7 @@ function reportFailure(s, err) {
 function teardown() {
   stopTimer('ring');
   stopTimer('link');
+  stopTimer('restart');
   if (session) {
     session.close({ linger: true });
     session = null;
@@ -887,6 +922,12 @@ Object.defineProperty(window, 'lanrtc', {
     },
     get wakeLock() {
       return wakeLock.held;
+    },
+    /** The other side's ICE username fragment: it changes on an ICE restart. */
+    get remoteIceUfrag() {
+      const sdp = session && session.pc && session.pc.remoteDescription ? session.pc.remoteDescription.sdp : '';
+      const m = /a=ice-ufrag:(\S+)/.exec(sdp);
+      return m ? m[1] : null;
     },
   }),
 });

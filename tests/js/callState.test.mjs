@@ -2,7 +2,10 @@ import test from 'node:test';
 import assert from 'node:assert/strict';
 import {
   CALLEE_TIMEOUT_MS,
+  DISCONNECT_GRACE_MS,
   LINK_GRACE_MS,
+  RESTART_MS,
+  RESTART_RETRY_MS,
   RING_TIMEOUT_MS,
   connectionText,
   idleCall,
@@ -227,13 +230,61 @@ test('a data channel that closes mid-call ends it', () => {
   assert.equal(lastStatus(effects), 'Ann left.');
 });
 
-test('a failed connection ends the call and tells the peer', () => {
-  const { call, effects } = run([{ type: 'link-changed', connection: 'failed' }], inCall);
-  assert.equal(call.state, 'idle');
-  assert.equal(lastStatus(effects), 'The connection to Ann was lost.');
-  assert.deepEqual(sent(effects), [{ type: 'hangup', data: { target: ann.id } }]);
-  // A brief "disconnected" is not the end while the peer is still around.
-  assert.equal(run([{ type: 'link-changed', connection: 'disconnected' }], inCall).call.state, 'in-call');
+test('a dropped link gets an ICE restart, and only a failed restart ends the call', () => {
+  // "failed": the caller restarts at once.
+  const failed = run([{ type: 'link-changed', connection: 'failed' }], inCall);
+  assert.equal(failed.call.state, 'in-call');
+  assert.equal(failed.call.restarting, true);
+  assert.ok(has(failed.effects, 'restart-ice'));
+  assert.ok(failed.effects.some((e) => e.type === 'check-link' && e.ms === RESTART_MS));
+  assert.equal(lastStatus(failed.effects), 'Reconnecting to Ann\u2026');
+  assert.ok(failed.effects.some((e) => e.type === 'retry-restart' && e.ms === RESTART_RETRY_MS));
+  // Still down at the retry: another restart (the network may be back now).
+  const again = run([{ type: 'restart-retry' }], failed.call);
+  assert.deepEqual(again.effects, [{ type: 'restart-ice' }, { type: 'retry-restart', ms: RESTART_RETRY_MS }]);
+  // Its answer is applied; the link coming back says so.
+  const answered = run([{ type: 'answer-received', from: ann.id, sdp: 'restart-answer' }], failed.call);
+  assert.deepEqual(answered.effects, [{ type: 'apply-answer', sdp: 'restart-answer' }]);
+  const back = run([UP], answered.call);
+  assert.equal(back.call.restarting, false);
+  assert.equal(lastStatus(back.effects), 'In a call with Ann.');
+  assert.equal(run([{ type: 'link-check' }], back.call).call.state, 'in-call');
+  assert.deepEqual(run([{ type: 'restart-retry' }], back.call).effects, [], 'no restart once back');
+  // No link within RESTART_MS: lost, the peer told, "Call again" offered.
+  const gone = run([{ type: 'link-check' }], failed.call);
+  assert.equal(gone.call.state, 'idle');
+  assert.equal(lastStatus(gone.effects), 'The connection to Ann was lost.');
+  assert.deepEqual(sent(gone.effects), [{ type: 'hangup', data: { target: ann.id } }]);
+  const offered = gone.effects.find((e) => e.type === 'status').retry;
+  assert.deepEqual(offered, { peer: ann, modes: ['full'], answer: false });
+
+  // "disconnected": a grace period first; a blip that heals needs nothing.
+  const blip = run([{ type: 'link-changed', connection: 'disconnected' }], inCall);
+  assert.deepEqual(blip.effects, [{ type: 'check-link', ms: DISCONNECT_GRACE_MS }]);
+  const healed = run([UP, { type: 'link-check' }], blip.call);
+  assert.equal(healed.call.restarting, false);
+  assert.ok(!has(healed.effects, 'restart-ice'));
+  const stuck = run([{ type: 'link-check' }], blip.call);
+  assert.ok(has(stuck.effects, 'restart-ice'));
+
+  // The callee does not offer (no glare): it answers the caller's restart.
+  const calleeInCall = run([{ type: 'accept' }, { type: 'answer-sent' }, UP], ringing).call;
+  const waiting = run([{ type: 'link-changed', connection: 'failed' }], calleeInCall);
+  assert.equal(waiting.call.restarting, true);
+  assert.ok(!has(waiting.effects, 'restart-ice'));
+  const answering = run([{ type: 'offer-received', peer: ann, sdp: 'restart-offer' }], waiting.call);
+  assert.deepEqual(answering.effects, [{ type: 'answer-restart', sdp: 'restart-offer' }]);
+  assert.equal(answering.call.state, 'in-call');
+  // An offer that comes before the callee noticed the drop brings its own
+  // deadline, which replaces a pending grace check.
+  const early = run([{ type: 'offer-received', peer: ann, sdp: 'restart-offer' }], calleeInCall);
+  assert.deepEqual(early.effects, [
+    { type: 'answer-restart', sdp: 'restart-offer' },
+    { type: 'check-link', ms: RESTART_MS },
+  ]);
+  // Anyone else calling meanwhile hears "busy".
+  const other = run([{ type: 'offer-received', peer: bob, sdp: 'x' }], calleeInCall);
+  assert.deepEqual(sent(other.effects), [{ type: 'reject', data: { target: bob.id, reason: 'busy' } }]);
 });
 
 test('camera problems for the caller offer fallbacks for the same peer', () => {

@@ -25,6 +25,9 @@
 //   {type:'channel-send', message}         a data-channel message
 //   {type:'start-timer', ms} / {type:'stop-timer'}   the ring timer
 //   {type:'check-link', ms}                dispatch link-check after `ms`
+//   {type:'restart-ice'}                   offer new ICE credentials (caller)
+//   {type:'retry-restart', ms}             dispatch restart-retry after `ms`
+//   {type:'answer-restart', sdp}           answer the caller's restart offer
 //   {type:'teardown'}                      stop media, close the connection
 //   {type:'status', text, retry?}          a sentence for the status line;
 //                                          retry = {peer, modes, answer}
@@ -51,6 +54,23 @@ export const CALLEE_TIMEOUT_MS = RING_TIMEOUT_MS + 2_000;
  */
 export const LINK_GRACE_MS = 4_000;
 
+/**
+ * A running call whose link is "disconnected" this long (or at once when it
+ * is "failed") gets an ICE restart: the caller offers new candidates over
+ * the server, the callee answers. A Wi-Fi blip or a new address is survived.
+ */
+export const DISCONNECT_GRACE_MS = 3_000;
+
+/** How long the link may stay down, restarts and all, before the call is lost. */
+export const RESTART_MS = 20_000;
+
+/**
+ * While the link stays down the caller restarts again this often: a restart
+ * made while the network is still cut cannot succeed, so the one made
+ * after it returns must not wait for the deadline.
+ */
+export const RESTART_RETRY_MS = 4_000;
+
 export const STATES = Object.freeze(['idle', 'calling', 'ringing', 'in-call']);
 
 const NO_LINK = Object.freeze({ connection: 'new', channel: 'connecting' });
@@ -64,6 +84,8 @@ export const idleCall = Object.freeze({
   answering: false, // ringing, and Accept was pressed
   peerSignalingGone: false, // in-call, and the server announced the peer removed
   link: NO_LINK, // last reported peer-connection and data-channel states
+  caller: false, // this side dialled (it is the one that restarts ICE)
+  restarting: false, // in-call, the link dropped and an ICE restart is under way
 });
 
 /** True when media and chat flow between the two devices. */
@@ -146,7 +168,13 @@ function fromIdle(call, event) {
       const peer = event.peer;
       if (!peer || typeof peer.id !== 'string') return stay(call);
       const mode = modeOf(event);
-      const next = { ...idleCall, state: 'calling', peer: { id: peer.id, name: peer.name }, mode };
+      const next = {
+        ...idleCall,
+        state: 'calling',
+        peer: { id: peer.id, name: peer.name },
+        mode,
+        caller: true,
+      };
       return stay(next, [
         { type: 'open-session', peer: next.peer },
         { type: 'start-call', peer: next.peer, mode },
@@ -308,25 +336,52 @@ function fromInCall(call, event) {
     case 'channel-disconnect':
       return finish(`${name} ended the call.`);
     case 'offer-received':
+      // From the other side of this call: its ICE restart, to be answered.
+      if (event.peer && event.peer.id === id && typeof event.sdp === 'string') {
+        // A restart deadline of its own, unless one is running: a pending
+        // grace check must not find "restarting" and call the call lost.
+        return stay({ ...call, restarting: true }, [
+          { type: 'answer-restart', sdp: event.sdp },
+          ...(call.restarting ? [] : [{ type: 'check-link', ms: RESTART_MS }]),
+        ]);
+      }
       return stay(call, busy(event));
+    case 'answer-received':
+      // The answer to our ICE restart.
+      if (fromPeer && typeof event.sdp === 'string' && call.restarting) {
+        return stay(call, [{ type: 'apply-answer', sdp: event.sdp }]);
+      }
+      return stay(call);
     case 'peer-left':
       if (event.id !== id) return stay(call);
       if (!linkUp(call.link)) return finish(left);
       return stay({ ...call, peerSignalingGone: true }, [
         { type: 'check-link', ms: LINK_GRACE_MS },
       ]);
+    case 'restart-retry':
+      if (!call.restarting || !call.caller || call.link.connection === 'connected') return stay(call);
+      return stay(call, [{ type: 'restart-ice' }, { type: 'retry-restart', ms: RESTART_RETRY_MS }]);
     case 'link-check':
-      return call.peerSignalingGone && !linkUp(call.link) ? finish(left) : stay(call);
+      if (linkUp(call.link)) return stay(call);
+      if (call.peerSignalingGone) return finish(left);
+      if (call.restarting) return lost(call);
+      return call.link.connection === 'disconnected' ? restart(call) : stay(call);
     case 'link-changed': {
       const link = readLink(call.link, event);
       const next = { ...call, link };
       if (link.channel === 'closed') return finish(left);
-      if (link.connection === 'failed') {
-        return finish(call.peerSignalingGone ? left : `The connection to ${name} was lost.`, [
-          ...(call.peerSignalingGone ? [] : [{ type: 'send', message: hangup(id) }]),
-        ]);
+      if (call.peerSignalingGone) {
+        return link.connection === 'failed' || link.connection === 'disconnected'
+          ? finish(left)
+          : stay(next);
       }
-      if (link.connection === 'disconnected' && call.peerSignalingGone) return finish(left);
+      if (link.connection === 'connected' && call.restarting) {
+        return stay({ ...next, restarting: false }, [status(`In a call with ${name}.`)]);
+      }
+      if (link.connection === 'failed' && !call.restarting) return restart(next);
+      if (link.connection === 'disconnected' && !call.restarting && call.link.connection !== 'disconnected') {
+        return stay(next, [{ type: 'check-link', ms: DISCONNECT_GRACE_MS }]);
+      }
       return stay(next);
     }
     case 'failed':
@@ -337,6 +392,28 @@ function fromInCall(call, event) {
     default:
       return stay(call);
   }
+}
+
+/**
+ * The link dropped while the peer is still on the server: the caller
+ * restarts ICE (the callee waits for its offer), and both give it
+ * RESTART_MS before calling the call lost.
+ */
+function restart(call) {
+  return stay({ ...call, restarting: true }, [
+    ...(call.caller ? [{ type: 'restart-ice' }, { type: 'retry-restart', ms: RESTART_RETRY_MS }] : []),
+    { type: 'check-link', ms: RESTART_MS },
+    status(`Reconnecting to ${call.peer.name}${ELLIPSIS}`),
+  ]);
+}
+
+/** The restart did not bring the link back: the call ends, "Call again" offered. */
+function lost(call) {
+  return finish(
+    `The connection to ${call.peer.name} was lost.`,
+    [{ type: 'send', message: hangup(call.peer.id) }],
+    { retry: { peer: call.peer, modes: ['full'], answer: false } },
+  );
 }
 
 function readLink(link, event) {

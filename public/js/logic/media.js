@@ -11,6 +11,7 @@ export const MODES = Object.freeze(['full', 'audio', 'recvonly']);
 
 /** The label of the button that retries a call in `mode`. */
 export const MODE_LABELS = Object.freeze({
+  full: 'Call again',
   audio: 'Call without camera',
   recvonly: 'Call receive-only',
 });
