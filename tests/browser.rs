@@ -27,12 +27,6 @@ fn call_scenario_inside_namespace() {
     e2e::run_inner(scenario);
 }
 
-/// A remote video that really plays: frames have a size and time advances.
-const REMOTE_PLAYING: &str = "(() => { const v = document.getElementById('remote-video'); \
-    if (!v || v.videoWidth === 0) return false; \
-    const t = v.currentTime; window.__lastT = window.__lastT || []; window.__lastT.push(t); \
-    const seen = window.__lastT; return seen.length > 3 && seen[seen.length - 1] > seen[seen.length - 4]; })()";
-
 async fn scenario() {
     let root = tempfile::tempdir().unwrap();
     let certs = root.path().join("certs");
@@ -131,7 +125,8 @@ async fn scenario() {
     bob.press("Accept").await;
     for b in [&alice, &bob] {
         b.wait_call_state("in-call").await;
-        b.wait_for("remote video playing", REMOTE_PLAYING).await;
+        b.wait_for("remote video playing", e2e::REMOTE_PLAYING)
+            .await;
         b.wait_for(
             "own camera preview",
             "document.getElementById('local-video').videoWidth > 0",
@@ -209,7 +204,7 @@ async fn scenario() {
         .await;
         b.wait_call_state("in-call").await;
         b.js("window.__lastT = []; return true;").await;
-        b.wait_for("remote video still playing", REMOTE_PLAYING)
+        b.wait_for("remote video still playing", e2e::REMOTE_PLAYING)
             .await;
     }
 
@@ -244,7 +239,7 @@ async fn scenario() {
         .await;
         b.wait_call_state("in-call").await;
         b.js("window.__lastT = []; return true;").await;
-        b.wait_for("remote video playing after the cut", REMOTE_PLAYING)
+        b.wait_for("remote video playing after the cut", e2e::REMOTE_PLAYING)
             .await;
     }
     let after = alice.js("return window.lanrtc.remoteIceUfrag;").await;
@@ -275,7 +270,7 @@ async fn scenario() {
     alice.wait_call_state("in-call").await;
     alice.js("window.__lastT = []; return true;").await;
     bob.js("window.__lastT = []; return true;").await;
-    bob.wait_for("the call still playing after live", REMOTE_PLAYING)
+    bob.wait_for("the call still playing after live", e2e::REMOTE_PLAYING)
         .await;
 
     // Hang up ends it on both sides.

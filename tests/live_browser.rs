@@ -140,7 +140,8 @@ async fn fallback_scenario() {
     bob.wait_for("Alice live", &peer_button("Watch Alice"))
         .await;
     bob.press("Watch Alice").await;
-    bob.wait_for("the stream playing", STREAM_PLAYING).await;
+    bob.wait_for("the stream playing", e2e::STREAM_PLAYING)
+        .await;
     bob.wait_for(
         "the stream's path",
         "document.getElementById('watch-state').dataset.via === 'direct'",
@@ -171,12 +172,6 @@ const OUTBOUND_VIDEO: &str = "const b = window.lanrtc.broadcast; \
     const pcs = b.pc ? [b.pc] : [...b.links.values()].map(l => l.pc); \
     return Promise.all(pcs.map(pc => pc.getStats())).then(all => all.flatMap(r => [...r.values()]) \
       .filter(s => s.type === 'outbound-rtp' && s.kind === 'video' && s.bytesSent > 0).length);";
-
-/// The watched stream really plays: frames have a size and time advances.
-const STREAM_PLAYING: &str = "(() => { const v = document.getElementById('watch-video'); \
-    if (!v || v.videoWidth === 0) return false; \
-    const t = v.currentTime; window.__watchT = window.__watchT || []; window.__watchT.push(t); \
-    const seen = window.__watchT; return seen.length > 3 && seen[seen.length - 1] > seen[seen.length - 4]; })()";
 
 const CONNECTED: &str = "document.getElementById('signal-state')?.textContent === 'Connected'";
 
@@ -298,7 +293,7 @@ async fn scenario(media: bool) {
             "document.body.dataset.watchState === 'watching'",
         )
         .await;
-        b.wait_for("the stream playing", STREAM_PLAYING).await;
+        b.wait_for("the stream playing", e2e::STREAM_PLAYING).await;
     }
     let (two, one) = if media {
         (
@@ -393,7 +388,7 @@ async fn scenario(media: bool) {
     carol.js("window.__watchT = []; return true;").await;
     carol.press("Watch Alice").await;
     carol
-        .wait_for("the stream playing again", STREAM_PLAYING)
+        .wait_for("the stream playing again", e2e::STREAM_PLAYING)
         .await;
 
     // Alice stops: both viewers are told and return to idle.
@@ -454,7 +449,7 @@ async fn whip_stream_is_watched_in_the_app(
     );
     bob.js("window.__watchT = []; return true;").await;
     bob.press("Watch Studio camera").await;
-    bob.wait_for("the WHIP stream playing", STREAM_PLAYING)
+    bob.wait_for("the WHIP stream playing", e2e::STREAM_PLAYING)
         .await;
     bob.wait_for(
         "the stream's path",

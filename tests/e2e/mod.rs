@@ -21,6 +21,20 @@ use serde_json::{json, Value};
 
 /// The server's (and the page's) address: one end of the veth pair.
 pub const SERVER_ADDR: &str = "10.99.1.1";
+
+/// A call's remote video that really plays: frames have a size and time
+/// advances (polled: each evaluation records the time).
+pub const REMOTE_PLAYING: &str = "(() => { const v = document.getElementById('remote-video'); \
+    if (!v || v.videoWidth === 0) return false; \
+    const t = v.currentTime; window.__lastT = window.__lastT || []; window.__lastT.push(t); \
+    const seen = window.__lastT; return seen.length > 3 && seen[seen.length - 1] > seen[seen.length - 4]; })()";
+
+/// The watched live stream really plays, the same way.
+pub const STREAM_PLAYING: &str = "(() => { const v = document.getElementById('watch-video'); \
+    if (!v || v.videoWidth === 0) return false; \
+    const t = v.currentTime; window.__watchT = window.__watchT || []; window.__watchT.push(t); \
+    const seen = window.__watchT; return seen.length > 3 && seen[seen.length - 1] > seen[seen.length - 4]; })()";
+
 /// The other end of the pair, so WebRTC has two host addresses to pair.
 pub const PEER_ADDR: &str = "10.99.1.2";
 
@@ -31,7 +45,18 @@ use crate::netns::{kill_group, run, Netns};
 /// pair inside it and re-runs this test binary's `inner` test there. Skips
 /// (or fails under CI) when the machine cannot.
 pub fn run_outer(what: &str, tag: &str, inner: &str, limit: Duration) {
-    if let Err(why) = prerequisites() {
+    run_outer_checked(what, tag, inner, limit, prerequisites);
+}
+
+/// [`run_outer`] with its own check of what the machine must have.
+pub fn run_outer_checked(
+    what: &str,
+    tag: &str,
+    inner: &str,
+    limit: Duration,
+    check: fn() -> Result<(), String>,
+) {
+    if let Err(why) = check() {
         crate::netns::skip_or_fail(what, &why);
         return;
     }
@@ -74,6 +99,29 @@ pub fn prerequisites() -> Result<(), String> {
     Ok(())
 }
 
+/// Whether Firefox can be driven here; `Err` says why not.
+pub fn firefox_prerequisites() -> Result<(), String> {
+    prerequisites()?;
+    if which("firefox-esr").is_none() {
+        return Err("firefox-esr is not installed (apt-get install firefox-esr)".into());
+    }
+    if geckodriver().is_none() {
+        return Err("geckodriver is not installed (cargo install geckodriver)".into());
+    }
+    Ok(())
+}
+
+/// geckodriver on PATH, or where `cargo install` puts it.
+fn geckodriver() -> Option<PathBuf> {
+    which("geckodriver").or_else(|| {
+        let home = std::env::var_os("CARGO_HOME")
+            .map(PathBuf::from)
+            .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cargo")))?;
+        let path = home.join("bin/geckodriver");
+        path.is_file().then_some(path)
+    })
+}
+
 fn which(tool: &str) -> Option<PathBuf> {
     std::env::var_os("PATH")?
         .to_str()?
@@ -98,7 +146,6 @@ impl Browser {
     /// A browser that trusts the authority in `ca_pem`, or (with `None`)
     /// nothing but the system's roots: a phone before its first visit.
     pub async fn launch_trusting(name: &str, root: &Path, ca_pem: Option<&Path>) -> Browser {
-        use std::os::unix::process::CommandExt;
         let home = root.join(format!("home-{name}"));
         let tmp = home.join("tmp");
         std::fs::create_dir_all(&tmp).unwrap();
@@ -111,24 +158,6 @@ impl Browser {
                 .arg(ca_pem));
         }
 
-        let port = free_port();
-        let driver = Command::new("chromedriver")
-            .arg(format!("--port={port}"))
-            .env("HOME", &home)
-            .env("TMPDIR", &tmp)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .process_group(0)
-            .spawn()
-            .expect("chromedriver starts");
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(
-                Instant::now() < deadline,
-                "chromedriver did not listen on {port}"
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
         let profile = home.join("profile");
         let caps = json!({
             "browserName": "chrome",
@@ -146,15 +175,58 @@ impl Browser {
                 ]
             }
         });
-        let Value::Object(caps) = caps else {
-            unreachable!()
-        };
-        let connector = hyper_util::client::legacy::connect::HttpConnector::new();
-        let client = ClientBuilder::new(connector)
-            .capabilities(caps)
-            .connect(&format!("http://127.0.0.1:{port}"))
-            .await
-            .expect("WebDriver session");
+        let mut driver = Command::new("chromedriver");
+        driver.env("HOME", &home).env("TMPDIR", &tmp);
+        let (client, driver) = start_session(driver, caps).await;
+        Browser {
+            client,
+            driver,
+            name: name.to_string(),
+        }
+    }
+
+    /// Firefox (Debian's firefox-esr, over geckodriver), trusting the
+    /// authority in `ca_pem` through its profile's NSS database, with a fake
+    /// camera and microphone and no permission prompts.
+    pub async fn launch_firefox(name: &str, root: &Path, ca_pem: &Path) -> Browser {
+        let home = root.join(format!("home-{name}"));
+        let profile = home.join("profile");
+        let tmp = home.join("tmp");
+        std::fs::create_dir_all(&profile).unwrap();
+        std::fs::create_dir_all(&tmp).unwrap();
+        let nssdb = format!("sql:{}", profile.display());
+        run(Command::new("certutil").args(["-d", &nssdb, "-N", "--empty-password"]));
+        run(Command::new("certutil")
+            .args(["-d", &nssdb, "-A", "-t", "C,,", "-n", "lanrtc-test", "-i"])
+            .arg(ca_pem));
+        let prefs = [
+            ("media.navigator.streams.fake", "true"),
+            ("media.navigator.permission.disabled", "true"),
+            ("media.autoplay.default", "0"),
+            ("media.autoplay.blocking_policy", "0"),
+            // Host candidates as addresses, not mDNS names (no resolver here).
+            ("media.peerconnection.ice.obfuscate_host_addresses", "false"),
+            ("network.dns.disableIPv6", "true"),
+            ("browser.shell.checkDefaultBrowser", "false"),
+            ("datareporting.policy.dataSubmissionEnabled", "false"),
+            ("app.update.enabled", "false"),
+        ];
+        let user_js: String = prefs
+            .iter()
+            .map(|(k, v)| format!("user_pref(\"{k}\", {v});\n"))
+            .collect();
+        std::fs::write(profile.join("user.js"), user_js).unwrap();
+        let caps = json!({
+            "browserName": "firefox",
+            "acceptInsecureCerts": false,
+            "moz:firefoxOptions": {
+                "binary": "/usr/bin/firefox-esr",
+                "args": ["-headless", "-profile", profile.to_str().unwrap(), "--width=1100", "--height=800"]
+            }
+        });
+        let mut driver = Command::new(geckodriver().expect("geckodriver is installed"));
+        driver.env("HOME", &home).env("TMPDIR", &tmp);
+        let (client, driver) = start_session(driver, caps).await;
         Browser {
             client,
             driver,
@@ -270,6 +342,39 @@ impl Drop for Browser {
         // it takes chromedriver and its Chromium with it.
         kill_group(self.driver.id());
     }
+}
+
+/// Starts a WebDriver server (`driver`, given its port with `--port=`) in
+/// its own process group and opens a session with `caps`.
+async fn start_session(mut driver: Command, caps: Value) -> (Client, Child) {
+    use std::os::unix::process::CommandExt;
+    let port = free_port();
+    let program = driver.get_program().to_string_lossy().into_owned();
+    let child = driver
+        .arg(format!("--port={port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .process_group(0)
+        .spawn()
+        .unwrap_or_else(|e| panic!("{program} starts: {e}"));
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            Instant::now() < deadline,
+            "{program} did not listen on {port}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let Value::Object(caps) = caps else {
+        unreachable!()
+    };
+    let connector = hyper_util::client::legacy::connect::HttpConnector::new();
+    let client = ClientBuilder::new(connector)
+        .capabilities(caps)
+        .connect(&format!("http://127.0.0.1:{port}"))
+        .await
+        .expect("WebDriver session");
+    (client, child)
 }
 
 fn free_port() -> u16 {
