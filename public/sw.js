@@ -9,6 +9,32 @@
 
 const CACHE = 'lanrtc-shell';
 
+/**
+ * A page load that has not answered in this long falls back to the copy:
+ * an appliance out of reach (the phone on another network) often drops
+ * packets silently, and a TCP connect timeout is far longer than a person
+ * waits.
+ */
+const NAVIGATION_DEADLINE_MS = 4000;
+
+/** `promise`, or a rejection after `ms` (none when `ms` is 0). */
+function withDeadline(promise, ms) {
+  if (!ms) return promise;
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('no answer in time')), ms);
+    promise.then(
+      (value) => {
+        clearTimeout(timer);
+        resolve(value);
+      },
+      (err) => {
+        clearTimeout(timer);
+        reject(err);
+      },
+    );
+  });
+}
+
 /** Whether a same-origin GET path belongs to the app shell. */
 function isShell(path) {
   return (
@@ -56,7 +82,7 @@ self.addEventListener('fetch', (event) => {
   if (!isShell(url.pathname) && !room) return;
   if (navigation && url.searchParams.has('key')) return;
   event.respondWith(
-    fetch(request).then(
+    withDeadline(fetch(request), navigation ? NAVIGATION_DEADLINE_MS : 0).then(
       (response) => {
         if (response.ok && response.type === 'basic') {
           const copy = response.clone();

@@ -37,21 +37,22 @@ fn offered(config: &Config, local: SocketAddr) -> Vec<(String, String)> {
 
 /// The first URL and the QR code: the plain-HTTP landing on the best LAN
 /// address, which checks that the device trusts the authority and then
-/// opens the app (see [`crate::trust`]). The key goes in the fragment, which
-/// the browser never sends over the unencrypted connection. Only with the
-/// generated authority: a certificate from `KEY`/`CERT` needs no trusting.
+/// opens the app (see [`crate::trust`]). Only with the generated authority
+/// (a certificate from `KEY`/`CERT` needs no trusting) and without an access
+/// key (see below).
 fn landing_url(config: &Config, local: SocketAddr) -> Option<(String, String)> {
     // With KEY/CERT there is no authority to trust: straight to https.
     config.tls.authority.as_ref()?;
+    // With an access key, the link that carries it stays https: a plain
+    // page could be rewritten on its way by someone on the LAN, and read
+    // the key even from the fragment. The landing is then the trust line's.
+    if config.access.is_some() {
+        return None;
+    }
     let origin = net::lan_origin(local.ip(), local.port())?;
     let plain = origin.replacen("https://", "http://", 1);
-    let key = config
-        .access
-        .as_ref()
-        .map(|k| format!("#key={}", k.as_str()))
-        .unwrap_or_default();
     Some((
-        format!("{plain}/{key}"),
+        format!("{plain}/"),
         "start here: checks that the device trusts this server, then opens the app".into(),
     ))
 }
@@ -131,6 +132,12 @@ pub fn render(config: &Config, local: SocketAddr) -> String {
             if let Some(first) = base_urls(config, local).first() {
                 let plain = first.0.replacen("https://", "http://", 1);
                 let _ = writeln!(out, "  Trust it once on each device: {plain}trust");
+                if config.access.is_some() {
+                    let _ = writeln!(
+                        out,
+                        "  A device that does not trust it yet: open {plain} first, then the link with the key"
+                    );
+                }
             }
         }
         (CertSource::Files { cert, .. }, None) => {

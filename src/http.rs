@@ -52,6 +52,12 @@ async fn route(req: Request<Incoming>, app: &App, remote: std::net::IpAddr) -> R
     if let Some(res) = trust::route(path, app, visitor(req.headers())) {
         return res;
     }
+    // The trust page's own files, so its check works before the key does.
+    if PLAIN_FILES.contains(&path) {
+        if let Ok(Some(asset)) = app.assets.get(path).await {
+            return file_response(&asset, req.headers());
+        }
+    }
     if let Some(key) = &app.access {
         let socket = path == rtc::PATH;
         if let Some(res) = access::check(key, app.port, req.uri(), req.headers(), socket) {

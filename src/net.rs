@@ -47,7 +47,9 @@ pub fn lan() -> Vec<LanAddress> {
         .filter(|iface| is_lan(iface.ip()))
         .map(|iface| LanAddress {
             ip: iface.ip(),
-            virtual_interface: is_virtual(&iface.name),
+            // The interface the default route leaves by is the LAN, whatever
+            // it is called (OpenWrt's is the bridge br-lan).
+            virtual_interface: is_virtual(&iface.name) && !routed.contains(&iface.name),
             interface: iface.name,
         })
         .collect();
@@ -101,7 +103,6 @@ pub fn lan_origin(bind: IpAddr, port: u16) -> Option<String> {
 pub fn is_virtual(interface: &str) -> bool {
     const PREFIXES: &[&str] = &[
         "docker",
-        "br-",
         "veth",
         "virbr",
         "cni",
@@ -124,7 +125,12 @@ pub fn is_virtual(interface: &str) -> bool {
         "ham",
         "zerotier",
     ];
-    PREFIXES.iter().any(|p| interface.starts_with(p))
+    // Docker's user networks are br- and 12 hex digits; other bridges named
+    // br-something (OpenWrt's br-lan) are real LANs.
+    let docker_network = interface
+        .strip_prefix("br-")
+        .is_some_and(|id| id.len() == 12 && id.bytes().all(|b| b.is_ascii_hexdigit()));
+    docker_network || PREFIXES.iter().any(|p| interface.starts_with(p))
 }
 
 /// The interfaces that carry a default route (Linux: `/proc/net/route` and
@@ -211,7 +217,9 @@ mod tests {
     fn virtual_interfaces() {
         for (name, virt) in [
             ("docker0", true),
-            ("br-1a2b3c", true),
+            ("br-1a2b3c4d5e6f", true),
+            ("br-lan", false),
+            ("br-1a2b3c", false),
             ("veth12ab", true),
             ("virbr0", true),
             ("cni0", true),

@@ -55,6 +55,9 @@ async fn run(renewal: Renewal, mut on_addresses: impl FnMut(&[IpAddr]) + Send) {
     };
     // Said once per cause, not every 10 s.
     let mut last_problem: Option<String> = None;
+    // The names a fresh certificate could not cover (the authority itself
+    // about to expire, or replaced on disk): not issued again every 10 s.
+    let mut gave_up: Option<Vec<String>> = None;
     let mut ticks = tokio::time::interval(renewal.every);
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     ticks.tick().await; // the first tick is immediate; start is already checked
@@ -71,7 +74,9 @@ async fn run(renewal: Renewal, mut on_addresses: impl FnMut(&[IpAddr]) + Send) {
             addresses = now;
         }
         let outcome = match &renewal.source {
-            CertSource::Generated { dir } => check_generated(&renewal, dir, &addresses).await,
+            CertSource::Generated { dir } => {
+                check_generated(&renewal, dir, &addresses, &mut gave_up).await
+            }
             CertSource::Files { key, cert } => {
                 let now = stamp(key, cert);
                 if now == files {
@@ -108,22 +113,35 @@ async fn check_generated(
     renewal: &Renewal,
     dir: &Path,
     addresses: &[IpAddr],
+    gave_up: &mut Option<Vec<String>>,
 ) -> Result<(), String> {
     let names = certs::server_names_for(&renewal.host, addresses);
-    let covered = match (&renewal.authority, renewal.cert.chain().first()) {
+    let covers = |leaf: Option<&tokio_rustls::rustls::pki_types::CertificateDer<'static>>| match (
+        &renewal.authority,
+        leaf,
+    ) {
         (Some(ca), Some(leaf)) => certs::covers(ca, leaf, &names),
         _ => false,
     };
-    if covered {
+    if covers(renewal.cert.chain().first()) {
         return Ok(());
     }
+    if gave_up.as_ref() == Some(&names) {
+        return Ok(()); // already said; tried again when the names change
+    }
+    let wanted = names.clone();
+    let for_issue = names.clone();
     let dir: PathBuf = dir.to_path_buf();
     // Key generation and file writes: off the async threads.
     let issued = tokio::task::spawn_blocking(move || {
-        certs::renew(&dir, &names).and_then(|generated| tls::generated(&dir, generated))
+        certs::renew(&dir, &for_issue).and_then(|generated| tls::generated(&dir, generated))
     })
     .await;
     match issued {
+        Ok(Ok(material)) if !covers(material.leaf()) => {
+            *gave_up = Some(wanted);
+            Err("a new server certificate from the authority still would not be trusted by the devices (the authority expires within 30 days, or ca.pem was replaced while the server ran); restart to use what is on disk, or make a new authority".to_string())
+        }
         Ok(Ok(material)) => {
             renewal.cert.replace(material);
             info!(

@@ -99,6 +99,13 @@ pub struct Material {
     pub authority: Option<certs::Authority>,
 }
 
+impl Material {
+    /// The server certificate itself.
+    pub fn leaf(&self) -> Option<&CertificateDer<'static>> {
+        self.key.cert.first()
+    }
+}
+
 /// Loads or generates the certificate and builds the acceptor.
 pub fn load(source: &CertSource, host: &str) -> Result<Tls> {
     let material = match source {

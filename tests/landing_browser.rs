@@ -1,6 +1,6 @@
 //! The first contact, in two real browsers: the banner's first URL (plain
-//! HTTP, the access key in its fragment) takes a browser that trusts the
-//! authority straight into the app, key and all; a browser that does not
+//! HTTP) takes a browser that trusts the authority straight into the app; a
+//! browser that does not
 //! (a phone on its first visit) stays on the trust steps for its own
 //! platform, and "Done, open the app" tells it that it is not there yet.
 //! Then a browser without WebRTC (its RTCPeerConnection deleted before the
@@ -35,8 +35,6 @@ fn landing_inside_namespace() {
     e2e::run_inner(scenario);
 }
 
-const KEY: &str = "landing-key-1234";
-
 async fn scenario() {
     let root = tempfile::tempdir().unwrap();
     let certs = root.path().join("certs");
@@ -64,7 +62,6 @@ async fn scenario() {
     let mut settings = common::settings(&certs);
     settings.public_dir = Some(app);
     settings.bind = Some(SERVER_ADDR.into());
-    settings.access_key = Some(KEY.into());
     let config = lanrtc::Config::load(&settings).unwrap();
     let listener = tokio::net::TcpListener::bind((SERVER_ADDR, 0))
         .await
@@ -72,7 +69,7 @@ async fn scenario() {
     let local = listener.local_addr().unwrap();
     // What a person scans: the banner's QR code.
     let first = lanrtc::banner::qr_url(&config, local).expect("a QR code");
-    assert_eq!(first, format!("http://{local}/#key={KEY}"));
+    assert_eq!(first, format!("http://{local}/"));
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let server = tokio::spawn(lanrtc::run(config, listener, async {
         let _ = stopped.await;
@@ -84,8 +81,7 @@ async fn scenario() {
         Browser::launch_trusting("first-visit", root.path(), None)
     );
 
-    // Trusted: straight into the app over https, the key taken in (and
-    // gone from the address bar, as with any link that carries it).
+    // Trusted: straight into the app over https.
     trusting.client.goto(&first).await.unwrap();
     trusting
         .wait_for(
@@ -118,7 +114,7 @@ async fn scenario() {
     let app_link = phone
         .js("return document.getElementById('app-link').href;")
         .await;
-    assert_eq!(app_link, format!("https://{local}/?key={KEY}"));
+    assert_eq!(app_link, format!("https://{local}/"));
     phone
         .client
         .find(fantoccini::Locator::Id("done"))
@@ -153,7 +149,7 @@ async fn scenario() {
     let caller = Browser::launch_trusting("caller", root.path(), Some(&ca)).await;
     caller
         .client
-        .goto(&format!("https://{local}/r/webview?key={KEY}"))
+        .goto(&format!("https://{local}/r/webview"))
         .await
         .unwrap();
     caller.fill("Your name", "Caller").await;

@@ -468,11 +468,22 @@ fn banner_urls_cover_lan_dot_local_and_localhost() {
     assert!(text.contains("http://localhost:9000/trust\n"), "{text}");
     let any = "0.0.0.0:8443".parse().unwrap();
     if let Some(url) = lanrtc::banner::qr_url(&keyed, any) {
-        // The plain-HTTP landing, the key in the fragment (never sent in
-        // clear); the landing carries it on to https.
+        // The key never goes into a plain-HTTP link: the QR code is https.
         assert!(
-            url.starts_with("http://") && url.ends_with("/#key=abcdefgh"),
+            url.starts_with("https://") && url.ends_with("/?key=abcdefgh"),
             "{url}"
+        );
+    }
+    assert!(
+        !lanrtc::banner::urls(&keyed, any)
+            .iter()
+            .any(|u| u.starts_with("http://") && u.contains("abcdefgh")),
+        "no plain link carries the key"
+    );
+    if let Some(url) = lanrtc::banner::qr_url(&config, any) {
+        assert!(
+            url.starts_with("http://"),
+            "without a key, the QR code is the landing: {url}"
         );
     }
     let qr = lanrtc::banner::qr("https://10.0.0.2:8443/").unwrap();

@@ -363,6 +363,23 @@ export class CallSession {
     return pc.localDescription.sdp;
   }
 
+  /**
+   * Caller: the answer to an ICE restart. Applied only while an offer is
+   * outstanding; an answer to an older restart offer (several can cross on
+   * a slow link) is dropped. Returns whether it was applied.
+   */
+  async applyRestartAnswer(sdp) {
+    const pc = this.pc;
+    if (!pc || this.closed || pc.signalingState !== 'have-local-offer') return false;
+    try {
+      await pc.setRemoteDescription({ type: 'answer', sdp });
+      return true;
+    } catch (err) {
+      console.debug('lanrtc: a stale restart answer was dropped', err);
+      return false;
+    }
+  }
+
   /** Caller: applies the callee's answer. */
   async applyAnswer(sdp) {
     if (!this.pc || this.closed) return;

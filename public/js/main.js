@@ -290,6 +290,9 @@ function run(effect) {
     case 'answer-restart':
       answerRestart(effect.sdp);
       break;
+    case 'apply-restart-answer':
+      if (session) session.applyRestartAnswer(effect.sdp);
+      break;
     case 'retry-restart':
       startTimer('restart', effect.ms, 'restart-retry');
       break;

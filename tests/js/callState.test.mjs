@@ -244,7 +244,12 @@ test('a dropped link gets an ICE restart, and only a failed restart ends the cal
   assert.deepEqual(again.effects, [{ type: 'restart-ice' }, { type: 'retry-restart', ms: RESTART_RETRY_MS }]);
   // Its answer is applied; the link coming back says so.
   const answered = run([{ type: 'answer-received', from: ann.id, sdp: 'restart-answer' }], failed.call);
-  assert.deepEqual(answered.effects, [{ type: 'apply-answer', sdp: 'restart-answer' }]);
+  assert.deepEqual(answered.effects, [{ type: 'apply-restart-answer', sdp: 'restart-answer' }]);
+  // A late answer, after the link came back by itself, is still handed on.
+  assert.deepEqual(run([{ type: 'answer-received', from: ann.id, sdp: 'late' }], inCall).effects, [
+    { type: 'apply-restart-answer', sdp: 'late' },
+  ]);
+  assert.deepEqual(run([{ type: 'answer-received', from: bob.id, sdp: 'x' }], inCall).effects, []);
   const back = run([UP], answered.call);
   assert.equal(back.call.restarting, false);
   assert.equal(lastStatus(back.effects), 'In a call with Ann.');
@@ -275,6 +280,9 @@ test('a dropped link gets an ICE restart, and only a failed restart ends the cal
   const answering = run([{ type: 'offer-received', peer: ann, sdp: 'restart-offer' }], waiting.call);
   assert.deepEqual(answering.effects, [{ type: 'answer-restart', sdp: 'restart-offer' }]);
   assert.equal(answering.call.state, 'in-call');
+  // A callee whose own link never dropped is not left "restarting".
+  const steady = run([{ type: 'offer-received', peer: ann, sdp: 'o' }, { type: 'link-check' }], calleeInCall);
+  assert.equal(steady.call.restarting, false);
   // An offer that comes before the callee noticed the drop brings its own
   // deadline, which replaces a pending grace check.
   const early = run([{ type: 'offer-received', peer: ann, sdp: 'restart-offer' }], calleeInCall);

@@ -347,9 +347,11 @@ function fromInCall(call, event) {
       }
       return stay(call, busy(event));
     case 'answer-received':
-      // The answer to our ICE restart.
-      if (fromPeer && typeof event.sdp === 'string' && call.restarting) {
-        return stay(call, [{ type: 'apply-answer', sdp: event.sdp }]);
+      // The answer to one of our ICE restarts, also one that arrives after
+      // the link came back by itself (the session applies it only while an
+      // offer is outstanding, and a stale one is dropped, not fatal).
+      if (fromPeer && typeof event.sdp === 'string') {
+        return stay(call, [{ type: 'apply-restart-answer', sdp: event.sdp }]);
       }
       return stay(call);
     case 'peer-left':
@@ -362,7 +364,9 @@ function fromInCall(call, event) {
       if (!call.restarting || !call.caller || call.link.connection === 'connected') return stay(call);
       return stay(call, [{ type: 'restart-ice' }, { type: 'retry-restart', ms: RESTART_RETRY_MS }]);
     case 'link-check':
-      if (linkUp(call.link)) return stay(call);
+      // Up at the deadline (a callee that answered a restart while its own
+      // link never dropped): the restart is over.
+      if (linkUp(call.link)) return stay({ ...call, restarting: false });
       if (call.peerSignalingGone) return finish(left);
       if (call.restarting) return lost(call);
       return call.link.connection === 'disconnected' ? restart(call) : stay(call);
@@ -375,7 +379,7 @@ function fromInCall(call, event) {
           ? finish(left)
           : stay(next);
       }
-      if (link.connection === 'connected' && call.restarting) {
+      if (linkUp(link) && call.restarting) {
         return stay({ ...next, restarting: false }, [status(`In a call with ${name}.`)]);
       }
       if (link.connection === 'failed' && !call.restarting) return restart(next);

@@ -29,13 +29,17 @@ export function createVideoView(video, { play, fullscreen, pip }) {
   if (play) play.addEventListener('click', tryPlay);
 
   const stage = video.parentElement;
-  const canFullscreen = Boolean(stage && (stage.requestFullscreen || stage.webkitRequestFullscreen));
+  // iPhone Safari has no element fullscreen, only the video's own player.
+  const canFullscreen = Boolean(
+    stage && (stage.requestFullscreen || stage.webkitRequestFullscreen || video.webkitEnterFullscreen),
+  );
   if (fullscreen) {
     fullscreen.hidden = !canFullscreen;
     fullscreen.addEventListener('click', () => {
       const current = document.fullscreenElement || document.webkitFullscreenElement;
       if (current) (document.exitFullscreen || document.webkitExitFullscreen).call(document);
       else if (stage.requestFullscreen) stage.requestFullscreen().catch(() => {});
+      else if (stage.webkitRequestFullscreen) stage.webkitRequestFullscreen();
       else if (video.webkitEnterFullscreen) video.webkitEnterFullscreen(); // iPhone: the video itself
     });
     document.addEventListener('fullscreenchange', () => {
