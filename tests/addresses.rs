@@ -2,10 +2,13 @@
 //! and a Wi-Fi interface that carries the default route, the banner's first
 //! URL, its QR code and the share link a page is given (in `ready`, also
 //! for a page opened at `localhost`) all use the Wi-Fi address; the bridge
-//! is named as not offered. Checked inside a private network namespace
-//! whose interfaces the test names `docker0` and `wlan0`.
+//! is named as not offered; and a Chromium that opens the app at
+//! `localhost` shows the Wi-Fi address as the link and QR code to share.
+//! Checked inside a private network namespace whose interfaces the test
+//! names `docker0` and `wlan0`.
 
 mod common;
+mod e2e;
 mod netns;
 
 use std::process::Command;
@@ -20,7 +23,7 @@ const GATEWAY: &str = "10.99.9.2";
 
 #[test]
 fn the_default_routes_interface_is_offered_and_bridges_are_not() {
-    if let Err(why) = netns::prerequisites() {
+    if let Err(why) = e2e::prerequisites() {
         netns::skip_or_fail("the offered-address test", &why);
         return;
     }
@@ -97,5 +100,24 @@ fn offered_inside_namespace() {
             format!("https://{WIFI}:{}", server.port()),
             "{ready}"
         );
+
+        // What a person sees on the server's own laptop: the page at
+        // localhost offers the Wi-Fi address to the other devices.
+        let page = e2e::Browser::launch("laptop", tmp.path(), &tmp.path().join("ca.pem")).await;
+        page.client
+            .goto(&format!("https://localhost:{}/", server.port()))
+            .await
+            .unwrap();
+        let share = serde_json::to_string(&format!("https://{WIFI}:{}/", server.port())).unwrap();
+        page.wait_for(
+            "the Wi-Fi address as the link and QR code to share",
+            &format!(
+                "document.getElementById('join-url').textContent === {share} \
+                 && document.getElementById('join-qr').src.includes(encodeURIComponent({share})) \
+                 && document.getElementById('join-qr').naturalWidth > 0"
+            ),
+        )
+        .await;
+        page.quit().await;
     });
 }
