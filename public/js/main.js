@@ -1,32 +1,17 @@
-// Wires the app together: the signaling socket, the call state machine, the
-// per-call media session and the UI pieces. State lives here and flows down
-// into the UI modules through render(); what a person does comes back up as
-// callbacks that become state-machine events.
-
+// The shell: the signaling socket, routing each message type to the feature
+// that owns it, the call state machine and its effects, and render(). A
+// feature with its own controller (features/streams.js: going live and
+// watching) keeps its state and handles its messages itself; calls, rooms
+// and sharing are still wired here. What a person does comes back up as
+// callbacks that become state-machine events or feature calls.
 import { CallSession, MediaProblem } from './call.js';
-import { ApplianceBroadcast, Broadcast, Viewing } from './live.js';
 import { Signaling } from './signaling.js';
 import { idleCall, transition } from './logic/callState.js';
-import {
-  MODE_LABELS,
-  describeLiveProblem,
-  mediaProblemKind,
-  unsupportedText,
-  webrtcSupport,
-} from './logic/media.js';
+import { MODE_LABELS, unsupportedText, webrtcSupport } from './logic/media.js';
 import { cleanName, randomName } from './logic/names.js';
 import { bustedHref, reloadPlan } from './logic/reload.js';
 import { applyPeerMessage, findPeer, withLabels } from './logic/peers.js';
 import { accept, identify, isObject, offer, readRelay, reject } from './logic/protocol.js';
-import {
-  BROADCASTER,
-  VIEWER,
-  applianceAudienceText,
-  audienceText,
-  endedText,
-  maxViewers,
-  onStream,
-} from './logic/live.js';
 import {
   PRIVATE_ROOM_BYTES,
   privateRoomName,
@@ -36,6 +21,7 @@ import {
   shareUrl,
   socketUrl,
 } from './logic/room.js';
+import { createStreams } from './features/streams.js';
 import { createCallPanel } from './ui/callPanel.js';
 import { createChat } from './ui/chat.js';
 import { createIncomingDialog } from './ui/incomingDialog.js';
@@ -88,12 +74,6 @@ let accessKey = null;
 let lanOrigin = location.origin;
 /** The server forwards broadcasts (its `ready` says `media: true`). */
 let mediaOn = false;
-/** Our live stream, while we are live. */
-let broadcast = null;
-/** The stream we watch, while we watch one. */
-let viewing = null;
-/** Its media, once it arrives. */
-let watchedStream = null;
 
 function loadName() {
   let stored = null;
@@ -122,6 +102,17 @@ const signaling = new Signaling(socketUrl(location.host, room));
 const status = createStatus($('status'), $('status-actions'), onStatusAction);
 const signalState = createSignalState($('signal-state'));
 const ringer = createRinger();
+/** Going live and watching: a feature that owns its own state. */
+const streams = createStreams({
+  send: (message) => signaling.send(message),
+  status,
+  render: () => render(),
+  self: () => ({ id: selfId, name }),
+  iceServers: () => iceServers,
+  mediaOn: () => mediaOn,
+  callStream: () => (session ? session.localStream : null),
+  peerName: (id) => (findPeer(peers, id) || { name: 'someone' }).name,
+});
 const wakeLock = createWakeLock();
 
 const unsupported = unsupportedText(support);
@@ -133,7 +124,7 @@ if (unsupported) {
 createNameField($('name'), name, (next) => {
   name = next;
   saveName(next);
-  if (selfId) signaling.send(identify(selfId, next, broadcast !== null));
+  if (selfId) signaling.send(identify(selfId, next, streams.live));
 });
 
 const peerList = createPeerList(
@@ -153,13 +144,13 @@ const peerList = createPeerList(
       ringer.askForNotifications();
       dispatch({ type: 'dial', peer, mode: 'full' });
     },
-    watch: (peer) => watchPeer(peer),
+    watch: (peer) => streams.watch(peer),
   },
 );
 
 const livePanel = createLivePanel(
   { root: $('live'), preview: $('live-preview'), audience: $('live-audience'), stop: $('stop-live') },
-  () => stopLive(),
+  () => streams.stopLive(),
 );
 
 const watchPanel = createWatchPanel(
@@ -173,11 +164,11 @@ const watchPanel = createWatchPanel(
     fullscreen: $('watch-fullscreen'),
     pip: $('watch-pip'),
   },
-  () => stopWatching(),
+  () => streams.stopWatching(),
 );
 
-$('go-live').addEventListener('click', () => goLive('camera'));
-$('go-live-screen').addEventListener('click', () => goLive('screen'));
+$('go-live').addEventListener('click', () => streams.goLive('camera'));
+$('go-live-screen').addEventListener('click', () => streams.goLive('screen'));
 $('new-room').addEventListener('click', () => {
   const bytes = crypto.getRandomValues(new Uint8Array(PRIVATE_ROOM_BYTES));
   location.assign(`/r/${privateRoomName(bytes)}`);
@@ -492,162 +483,6 @@ async function toggleShare() {
   }
 }
 
-// ---- going live and watching ----
-
-async function goLive(source) {
-  if (broadcast || !selfId) return;
-  let stream;
-  try {
-    stream = await captureForLive(source);
-  } catch (err) {
-    console.warn('lanrtc: could not go live', err);
-    status.show(describeLiveProblem(mediaProblemKind(err), source), { key: 'live' });
-    return;
-  }
-  if (broadcast || !selfId) {
-    for (const track of stream.getTracks()) track.stop();
-    return;
-  }
-  status.clear('live');
-  if (mediaOn) {
-    const b = new ApplianceBroadcast({
-      stream,
-      send: (message) => signaling.send(message),
-      onSourceEnded: () => stopLive(),
-      onLost: () => {
-        stopLive();
-        status.show('Your live stream stopped: the connection to the appliance was lost.', { key: 'live' });
-      },
-    });
-    broadcast = b;
-    render();
-    try {
-      await b.start();
-    } catch (err) {
-      if (broadcast !== b) return; // stopped meanwhile
-      console.warn('lanrtc: the appliance did not take the stream', err);
-      broadcast = meshBroadcast(stream);
-      status.show(
-        `The appliance\u2019s media server could not be reached (${err.message}), so you stream from this device, to at most ${broadcast.max} viewers.`,
-        { key: 'live' },
-      );
-    }
-  } else {
-    broadcast = meshBroadcast(stream);
-  }
-  signaling.send(identify(selfId, name, true));
-  render();
-}
-
-/** Streaming from this device to each viewer (no media server). */
-function meshBroadcast(stream) {
-  return new Broadcast({
-    stream,
-    max: maxViewers(navigator),
-    iceServers,
-    send: (message) => signaling.send(message),
-    onChange: render,
-    onSourceEnded: () => stopLive(),
-  });
-}
-
-/** The camera (with the microphone when there is one), or the screen. */
-async function captureForLive(source) {
-  const devices = navigator.mediaDevices;
-  if (source === 'screen') return devices.getDisplayMedia({ video: true, audio: true });
-  // During a call, the call's camera and microphone are shared, not opened
-  // again: iOS stops the first capture when a second one starts.
-  const running = session && session.localStream
-    ? session.localStream.getTracks().filter((t) => t.readyState === 'live')
-    : [];
-  if (running.some((t) => t.kind === 'video')) return new MediaStream(running.map((t) => t.clone()));
-  try {
-    return await devices.getUserMedia({ video: true, audio: true });
-  } catch (err) {
-    if (err && err.name === 'NotAllowedError') throw err;
-    return devices.getUserMedia({ video: true });
-  }
-}
-
-/** Ends our stream for every viewer; `tell` is false when the server is gone. */
-function stopLive({ tell = true } = {}) {
-  if (!broadcast) return;
-  broadcast.stop({ tell });
-  broadcast = null;
-  if (tell && selfId) signaling.send(identify(selfId, name, false));
-  render();
-}
-
-async function watchPeer(peer) {
-  if (viewing && viewing.broadcaster.id === peer.id) return;
-  stopWatching();
-  status.clear('watch');
-  const v = new Viewing({
-    broadcaster: peer,
-    iceServers,
-    send: (message) => signaling.send(message),
-    onStream: (stream) => {
-      if (viewing !== v) return;
-      watchedStream = stream;
-      render();
-    },
-    onEnd: (reason) => {
-      if (viewing !== v) return;
-      viewing = null;
-      watchedStream = null;
-      status.show(endedText(peer.name, reason), { key: 'watch' });
-      render();
-    },
-    onChange: render,
-  });
-  viewing = v;
-  render();
-  try {
-    await v.start();
-  } catch (err) {
-    console.warn('lanrtc: could not start watching', err);
-    v.end('failed');
-  }
-}
-
-function stopWatching() {
-  if (!viewing) return;
-  viewing.stop();
-  viewing = null;
-  watchedStream = null;
-  render();
-}
-
-/** A message of a live stream: true when it was one (and was handled). */
-function onStreamMessage(message, relay) {
-  if (message.type === 'watch') {
-    if (broadcast instanceof Broadcast) broadcast.onWatch(relay.from, relay.sdp);
-    else signaling.send(onStream(reject(relay.from, 'not-live'), BROADCASTER));
-    return true;
-  }
-  if (relay.stream === VIEWER) {
-    if (broadcast instanceof Broadcast) broadcast.onViewerMessage(message.type, relay);
-    return true;
-  }
-  if (relay.stream === BROADCASTER) {
-    if (viewing && relay.from === viewing.broadcaster.id) {
-      viewing.onBroadcasterMessage(message.type, relay);
-    }
-    return true;
-  }
-  return false;
-}
-
-/** A `peer` message's meaning for our stream and the one we watch. */
-function onPeerForStreams(data) {
-  if (!isObject(data) || typeof data.id !== 'string') return;
-  if (viewing && data.id === viewing.broadcaster.id) {
-    if (data.remove === true) viewing.end('left');
-    else if (data.live !== true) viewing.end('stopped');
-  }
-  if (broadcast instanceof Broadcast && data.remove === true) broadcast.removeViewer(data.id);
-}
-
 function updateShare() {
   peerList.share(
     shareUrl(lanOrigin, room, accessKey),
@@ -673,7 +508,7 @@ signaling.addEventListener('ready', (e) => {
     mediaOn = message.media === true;
     updateShare();
     peers = [];
-    if (selfId) signaling.send(identify(selfId, name, broadcast !== null));
+    if (selfId) signaling.send(identify(selfId, name, streams.live));
   }
   if (typeof message.version === 'string') {
     if (loadedVersion === null) loadedVersion = message.version;
@@ -708,11 +543,7 @@ signaling.addEventListener('state', (e) => {
     selfId = null;
     // Everyone else sees us leave, so our viewers' streams end; and the
     // broadcaster we watch no longer hears from us.
-    if (broadcast) {
-      stopLive({ tell: false });
-      status.show('Your live stream stopped: the connection to the server was lost.', { key: 'live' });
-    }
-    if (viewing) viewing.end('offline');
+    streams.onOffline();
     if (!everOpened && failures >= TRUST_HINT_AFTER) {
       status.show(
         'The live connection to the server cannot be opened. If this keeps happening, this device may not trust the server\u2019s certificate yet.',
@@ -730,7 +561,7 @@ function onMessage(message) {
     case 'peer': {
       const data = message.data;
       peers = applyPeerMessage(peers, data, selfId);
-      onPeerForStreams(data);
+      streams.onPeer(data);
       if (isObject(data) && typeof data.id === 'string') {
         if (data.remove === true) dispatch({ type: 'peer-left', id: data.id });
         else if (typeof data.name === 'string') {
@@ -743,29 +574,23 @@ function onMessage(message) {
     case 'error':
       onServerError(message.data);
       return;
-    case 'published':
-      if (broadcast instanceof ApplianceBroadcast && isObject(message.data) && typeof message.data.sdp === 'string') {
-        broadcast.onAnswer(message.data.sdp);
-      }
-      return;
-    case 'unpublished':
-      if (broadcast instanceof ApplianceBroadcast) broadcast.onLost('failed');
-      return;
-    case 'audience':
-      if (broadcast instanceof ApplianceBroadcast && isObject(message.data) && Number.isInteger(message.data.viewers)) {
-        broadcast.viewers = message.data.viewers;
-        render();
-      }
-      return;
     default:
       break;
+  }
+  // Messages a feature owns, by type.
+  const handler = Object.hasOwn(streams.serverMessages, message.type)
+    ? streams.serverMessages[message.type]
+    : null;
+  if (handler) {
+    handler(message.data);
+    return;
   }
   const relay = readRelay(message);
   if (!relay) {
     console.warn('lanrtc: ignoring message', message);
     return;
   }
-  if (onStreamMessage(message, relay)) return;
+  if (streams.onRelay(message, relay)) return;
   switch (message.type) {
     case 'offer': {
       // Nothing here could answer it: say so at once instead of ringing.
@@ -799,14 +624,7 @@ function onMessage(message) {
 function onServerError(data) {
   const error = isObject(data) ? data : {};
   console.warn(`lanrtc: server error ${error.code}: ${error.message}`, error.ref);
-  if (error.ref === 'publish' && broadcast instanceof ApplianceBroadcast) {
-    broadcast.onRefused(error.message);
-    return;
-  }
-  if (error.code === 'unknown-target' && error.ref === 'watch') {
-    if (viewing) viewing.end('left');
-    return;
-  }
+  if (streams.onError(error)) return;
   // Rejects go to callers we turned away as busy; one of those being gone
   // says nothing about our own call.
   if (error.code === 'unknown-target' && error.ref !== 'reject' && call.state !== 'idle') {
@@ -818,8 +636,8 @@ function onServerError(data) {
 function liveReload() {
   if (reloading) return;
   reloading = true;
-  stopLive();
-  stopWatching();
+  streams.stopLive();
+  streams.stopWatching();
   if (call.state === 'idle') {
     location.reload();
     return;
@@ -841,24 +659,19 @@ function render() {
     offerCalls: support.calls,
     offerWatch: support.watch,
   });
-  livePanel.render(
-    broadcast ? { stream: broadcast.stream, text: liveText(broadcast) } : null,
-  );
-  watchPanel.render(
-    viewing
-      ? { name: viewing.broadcaster.name, stream: watchedStream, playing: viewing.playing, via: viewing.via }
-      : null,
-  );
-  document.body.dataset.live = broadcast ? 'on' : 'off';
-  document.body.dataset.watchState = !viewing ? 'idle' : viewing.playing ? 'watching' : 'connecting';
-  $('go-live').hidden = broadcast !== null || !support.calls;
-  $('go-live-screen').hidden = broadcast !== null || !canShareScreen() || !support.calls;
+  const view = streams.view();
+  livePanel.render(view.live);
+  watchPanel.render(view.watching);
+  document.body.dataset.live = streams.live ? 'on' : 'off';
+  document.body.dataset.watchState = view.watchState;
+  $('go-live').hidden = streams.live || !support.calls;
+  $('go-live-screen').hidden = streams.live || !canShareScreen() || !support.calls;
   $('go-live').disabled = $('go-live-screen').disabled = !connected;
-  $('new-room').disabled = call.state !== 'idle' || broadcast !== null;
+  $('new-room').disabled = call.state !== 'idle' || streams.live;
   $('leave-room').hidden = room === null;
   $('people-title').textContent = room ? roomLabel(room) : 'Devices here';
   ringer.render(call.state === 'ringing', call.peer ? call.peer.name : '');
-  wakeLock.render(call.state === 'in-call' || broadcast !== null || viewing !== null);
+  wakeLock.render(call.state === 'in-call' || streams.live || streams.watching);
   if (call.state !== 'ringing') answerProblem = null;
   dialog.render({
     open: call.state === 'ringing',
@@ -878,19 +691,9 @@ function render() {
       ? `${call.peer.name} is calling \u00b7 lanrtc`
       : call.state === 'in-call'
         ? `In a call with ${call.peer.name} \u00b7 lanrtc`
-        : broadcast
+        : streams.live
           ? 'Live \u00b7 lanrtc'
           : 'lanrtc';
-}
-
-function liveText(b) {
-  if (b instanceof ApplianceBroadcast) {
-    if (!b.up) return 'Connecting to the appliance\u2026';
-    return applianceAudienceText(b.viewers);
-  }
-  const names = b.viewerIds.map((id) => (findPeer(peers, id) || { name: 'someone' }).name);
-  const line = audienceText(names.length, b.max);
-  return names.length ? `${line} Watching: ${names.join(', ')}.` : line;
 }
 
 function canShareScreen() {
@@ -905,8 +708,8 @@ window.addEventListener('online', () => signaling.reconnectNow());
 // sees "<name> left." within moments rather than after ICE gives up.
 window.addEventListener('pagehide', () => {
   if (session) session.close();
-  stopLive();
-  stopWatching();
+  streams.stopLive();
+  streams.stopWatching();
   signaling.stop();
 });
 // A page restored from the back-forward cache holds a dead call and socket.
@@ -918,7 +721,7 @@ window.addEventListener('pageshow', (e) => {
 Object.defineProperty(window, 'lanrtc', {
   value: Object.freeze({
     get broadcast() {
-      return broadcast;
+      return streams.broadcast;
     },
     get ringer() {
       return ringer.state;
