@@ -35,14 +35,8 @@ async fn scenario() {
     let mut settings = common::settings(&certs);
     settings.bind = Some(SERVER_ADDR.into());
     let config = lanrtc::Config::load(&settings).unwrap();
-    let listener = tokio::net::TcpListener::bind((SERVER_ADDR, 0))
-        .await
-        .unwrap();
-    let url = format!("https://{}/", listener.local_addr().unwrap());
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(lanrtc::run(config, listener, async {
-        let _ = stopped.await;
-    }));
+    let (origin, stop, server) = e2e::serve(config).await;
+    let url = format!("{origin}/");
     let ca = certs.join("ca.pem");
     let (alice, fox) = tokio::join!(
         Browser::launch("chromium", root.path(), &ca),

@@ -106,7 +106,7 @@ async fn fallback_scenario() {
         assert!(ok, "ip {args:?} failed");
     }
     let config = lanrtc::Config::load(&settings).unwrap();
-    let (origin, stop, server) = serve(config).await;
+    let (origin, stop, server) = e2e::serve(config).await;
     let ca = certs.join("ca.pem");
     let (alice, bob) = tokio::join!(
         Browser::launch("alice", root.path(), &ca),
@@ -192,7 +192,7 @@ async fn scenario(media: bool) {
     }
     let config = lanrtc::Config::load(&settings).unwrap();
     let key = config.access.as_ref().unwrap().as_str().to_string();
-    let (origin, stop, server) = serve(config).await;
+    let (origin, stop, server) = e2e::serve(config).await;
 
     let ca = certs.join("ca.pem");
     let (alice, bob, carol, dave) = tokio::join!(
@@ -485,27 +485,4 @@ async fn assert_lobby_empty(dave: &Browser, what: &str) {
         serde_json::json!(""),
         "the lobby must not list {what}"
     );
-}
-
-/// Runs the server on the namespace's address: its origin, the sender that
-/// stops it, and its task.
-async fn serve(
-    config: lanrtc::Config,
-) -> (
-    String,
-    tokio::sync::oneshot::Sender<()>,
-    tokio::task::JoinHandle<anyhow::Result<()>>,
-) {
-    let listener = tokio::net::TcpListener::bind((SERVER_ADDR, 0))
-        .await
-        .unwrap();
-    let origin = format!(
-        "https://{SERVER_ADDR}:{}",
-        listener.local_addr().unwrap().port()
-    );
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(lanrtc::run(config, listener, async {
-        let _ = stopped.await;
-    }));
-    (origin, stop, server)
 }

@@ -410,3 +410,26 @@ pub fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
         }
     }
 }
+
+/// Runs the server on the namespace's address: its origin, the sender that
+/// stops it, and its task.
+pub async fn serve(
+    config: lanrtc::Config,
+) -> (
+    String,
+    tokio::sync::oneshot::Sender<()>,
+    tokio::task::JoinHandle<anyhow::Result<()>>,
+) {
+    let listener = tokio::net::TcpListener::bind((SERVER_ADDR, 0))
+        .await
+        .unwrap();
+    let origin = format!(
+        "https://{SERVER_ADDR}:{}",
+        listener.local_addr().unwrap().port()
+    );
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(lanrtc::run(config, listener, async {
+        let _ = stopped.await;
+    }));
+    (origin, stop, server)
+}
