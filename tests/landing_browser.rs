@@ -115,14 +115,7 @@ async fn scenario() {
         .js("return document.getElementById('app-link').href;")
         .await;
     assert_eq!(app_link, format!("https://{local}/"));
-    phone
-        .client
-        .find(fantoccini::Locator::Id("done"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    phone.click_id("done").await;
     phone
         .wait_for(
             "the not-yet answer",

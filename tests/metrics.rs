@@ -130,17 +130,13 @@ async fn counters_follow_the_traffic() {
 
 #[test]
 fn from_the_lan_they_need_the_key() {
-    if let Err(why) = netns::prerequisites() {
-        netns::skip_or_fail("the /metrics access test", &why);
-        return;
-    }
-    let ns = netns::Netns::create("metrics");
-    ns.veth_inside("10.99.1.1", "10.99.1.2");
-    let passed = ns.run_test("lan_access_inside_namespace", Duration::from_secs(60));
-    drop(ns);
-    assert!(
-        passed,
-        "the /metrics access test failed (its output is above)"
+    netns::run_in_private_lan(
+        "the /metrics access test",
+        "metrics",
+        "10.99.1.1",
+        "10.99.1.2",
+        "lan_access_inside_namespace",
+        Duration::from_secs(60),
     );
 }
 

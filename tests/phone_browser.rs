@@ -138,25 +138,11 @@ async fn scenario() {
     let sizes = "(() => { const r = document.getElementById('remote-video').getBoundingClientRect(); \
         const l = document.getElementById('local-video').getBoundingClientRect(); return r.width > l.width ? 'remote-big' : 'local-big'; })()";
     assert_eq!(alice.js(&format!("return {sizes};")).await, "remote-big");
-    alice
-        .client
-        .find(fantoccini::Locator::Id("local-video"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    alice.click_id("local-video").await;
     alice
         .wait_for("the swap", &format!("{sizes} === 'local-big'"))
         .await;
-    alice
-        .client
-        .find(fantoccini::Locator::Id("remote-video"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    alice.click_id("remote-video").await;
     alice
         .wait_for("the swap back", &format!("{sizes} === 'remote-big'"))
         .await;

@@ -151,15 +151,14 @@ async fn key_and_cert_replaced_on_disk_reach_new_connections_and_a_bad_pair_is_i
 
 #[test]
 fn a_new_lan_address_gets_a_certificate_while_old_connections_go_on() {
-    if let Err(why) = netns::prerequisites() {
-        netns::skip_or_fail("the certificate renewal test", &why);
-        return;
-    }
-    let ns = netns::Netns::create("renew");
-    ns.veth_inside("10.99.3.1", "10.99.3.2");
-    let passed = ns.run_test("new_address_inside_namespace", Duration::from_secs(60));
-    drop(ns);
-    assert!(passed, "the renewal test failed (its output is above)");
+    netns::run_in_private_lan(
+        "the certificate renewal test",
+        "renew",
+        "10.99.3.1",
+        "10.99.3.2",
+        "new_address_inside_namespace",
+        Duration::from_secs(60),
+    );
 }
 
 const ADDED: &str = "10.99.3.7";

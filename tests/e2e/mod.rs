@@ -149,14 +149,8 @@ impl Browser {
         let home = root.join(format!("home-{name}"));
         let tmp = home.join("tmp");
         std::fs::create_dir_all(&tmp).unwrap();
-        let nssdb = format!("sql:{}", home.join(".pki/nssdb").display());
-        std::fs::create_dir_all(home.join(".pki/nssdb")).unwrap();
-        run(Command::new("certutil").args(["-d", &nssdb, "-N", "--empty-password"]));
-        if let Some(ca_pem) = ca_pem {
-            run(Command::new("certutil")
-                .args(["-d", &nssdb, "-A", "-t", "C,,", "-n", "lanrtc-test", "-i"])
-                .arg(ca_pem));
-        }
+        // Chromium reads the NSS database in $HOME/.pki/nssdb.
+        nss_database(&home.join(".pki/nssdb"), ca_pem);
 
         let profile = home.join("profile");
         let caps = json!({
@@ -192,13 +186,9 @@ impl Browser {
         let home = root.join(format!("home-{name}"));
         let profile = home.join("profile");
         let tmp = home.join("tmp");
-        std::fs::create_dir_all(&profile).unwrap();
         std::fs::create_dir_all(&tmp).unwrap();
-        let nssdb = format!("sql:{}", profile.display());
-        run(Command::new("certutil").args(["-d", &nssdb, "-N", "--empty-password"]));
-        run(Command::new("certutil")
-            .args(["-d", &nssdb, "-A", "-t", "C,,", "-n", "lanrtc-test", "-i"])
-            .arg(ca_pem));
+        // Firefox keeps its own in the profile.
+        nss_database(&profile, Some(ca_pem));
         let prefs = [
             ("media.navigator.streams.fake", "true"),
             ("media.navigator.permission.disabled", "true"),
@@ -232,6 +222,17 @@ impl Browser {
             driver,
             name: name.to_string(),
         }
+    }
+
+    /// Clicks the element with this id (a video, a button found by id).
+    pub async fn click_id(&self, id: &str) {
+        self.client
+            .find(Locator::Id(id))
+            .await
+            .unwrap_or_else(|e| panic!("{}: no element #{id}: {e}", self.name))
+            .click()
+            .await
+            .unwrap_or_else(|e| panic!("{}: clicking #{id}: {e}", self.name));
     }
 
     /// Runs `script` (a function body) in the page and returns its result.
@@ -341,6 +342,19 @@ impl Drop for Browser {
         // After quit() this finds the process gone; otherwise (a failed test)
         // it takes chromedriver and its Chromium with it.
         kill_group(self.driver.id());
+    }
+}
+
+/// An NSS certificate database in `dir` that trusts the authority in
+/// `ca_pem` for websites (or nothing, with `None`).
+fn nss_database(dir: &Path, ca_pem: Option<&Path>) {
+    std::fs::create_dir_all(dir).unwrap();
+    let db = format!("sql:{}", dir.display());
+    run(Command::new("certutil").args(["-d", &db, "-N", "--empty-password"]));
+    if let Some(ca_pem) = ca_pem {
+        run(Command::new("certutil")
+            .args(["-d", &db, "-A", "-t", "C,,", "-n", "lanrtc-test", "-i"])
+            .arg(ca_pem));
     }
 }
 

@@ -158,6 +158,21 @@ impl Netns {
     }
 }
 
+/// The usual shape of a namespace test: skip (or fail under CI) when
+/// namespaces cannot be made, else a namespace with a veth pair `a`–`b`
+/// inside it, this binary's `inner` test run there, and its verdict.
+pub fn run_in_private_lan(what: &str, tag: &str, a: &str, b: &str, inner: &str, limit: Duration) {
+    if let Err(why) = prerequisites() {
+        skip_or_fail(what, &why);
+        return;
+    }
+    let ns = Netns::create(tag);
+    ns.veth_inside(a, b);
+    let passed = ns.run_test(inner, limit);
+    drop(ns);
+    assert!(passed, "{what} failed (its output is above)");
+}
+
 /// Waits for a test process, killing its process group past `limit`.
 pub fn wait_child(mut child: Child, limit: Duration) -> bool {
     let deadline = Instant::now() + limit;
