@@ -41,16 +41,10 @@ fn offered(config: &Config, local: SocketAddr) -> Vec<(String, String)> {
 /// (a certificate from `KEY`/`CERT` needs no trusting) and without an access
 /// key (see below).
 fn landing_url(config: &Config, local: SocketAddr) -> Option<(String, String)> {
-    // With KEY/CERT there is no authority to trust: straight to https.
-    config.tls.authority.as_ref()?;
-    // With an access key, the link that carries it stays https: a plain
-    // page could be rewritten on its way by someone on the LAN, and read
-    // the key even from the fragment. The landing is then the trust line's.
-    if config.access.is_some() {
+    if !config.offers_landing() {
         return None;
     }
-    let origin = net::lan_origin(local.ip(), local.port())?;
-    let plain = origin.replacen("https://", "http://", 1);
+    let plain = net::landing_origin(&net::lan_origin(local.ip(), local.port())?);
     Some((
         format!("{plain}/"),
         "start here: checks that the device trusts this server, then opens the app".into(),

@@ -394,6 +394,16 @@ impl Config {
         })
     }
 
+    /// Whether devices are first sent to the plain-HTTP landing that checks
+    /// trust (see [`crate::trust`]): only with the generated authority (a
+    /// certificate from `KEY`/`CERT` needs no trusting) and without an access
+    /// key (a link carrying the key stays https: a plain page could be
+    /// rewritten on its way by someone on the LAN, and read the key even from
+    /// the fragment).
+    pub fn offers_landing(&self) -> bool {
+        self.tls.authority.is_some() && self.access.is_none()
+    }
+
     /// The `iceServers` array sent in `ready`, built once.
     pub fn ice_servers_json(&self) -> serde_json::Value {
         let servers = self.ice_servers.iter().map(|url| {

@@ -98,6 +98,12 @@ pub fn lan_origin(bind: IpAddr, port: u16) -> Option<String> {
         .map(|a| url_for(a.ip, port).trim_end_matches('/').to_string())
 }
 
+/// The plain-HTTP landing on the same address and port as `origin` (an
+/// `https://` origin from [`lan_origin`]).
+pub fn landing_origin(origin: &str) -> String {
+    origin.replacen("https://", "http://", 1)
+}
+
 /// Container and VM bridges, VPNs and other interfaces whose addresses the
 /// devices on the LAN cannot usually reach.
 pub fn is_virtual(interface: &str) -> bool {

@@ -76,7 +76,8 @@ pub async fn run(
         config.access.as_ref().map(|k| k.as_str().to_string()),
         media.clone(),
     );
-    hub.set_lan(crate::net::lan_origin(config.bind.ip(), port));
+    let landing = config.offers_landing();
+    hub.set_lan(crate::net::lan_origin(config.bind.ip(), port), landing);
     let notice_task = notices.map(|n| tokio::spawn(crate::rtc::appliance::follow(hub.clone(), n)));
     // Files served from disk are watched, so every open page follows edits.
     let watcher = match &config.assets {
@@ -140,7 +141,7 @@ pub async fn run(
                 every: config.limits.cert_recheck,
             },
             move |_all| {
-                hub_for_lan.set_lan(crate::net::lan_origin(bind, port));
+                hub_for_lan.set_lan(crate::net::lan_origin(bind, port), landing);
                 if let Some(follow) = &follow {
                     follow.addresses(crate::net::lan_addresses_on(&interfaces));
                 }

@@ -155,6 +155,8 @@ async fn sockets_need_the_key() {
     let ready = ws.recv().await;
     assert_eq!(ready["type"], "ready");
     assert_eq!(ready["accessKey"], KEY);
+    // The key never goes into a plain-HTTP link: no landing to share.
+    assert!(ready.get("landing").is_none(), "{ready}");
     let mut native = server.ws(&format!("/rtc?key={KEY}"), &[]).await.unwrap();
     assert_eq!(native.recv().await["type"], "ready");
 }

@@ -100,15 +100,23 @@ fn offered_inside_namespace() {
             format!("https://{WIFI}:{}", server.port()),
             "{ready}"
         );
+        // No access key and the generated authority: pages share the
+        // plain-HTTP landing, which leads a new device through trusting.
+        assert_eq!(
+            ready["landing"],
+            format!("http://{WIFI}:{}", server.port()),
+            "{ready}"
+        );
 
         // What a person sees on the server's own laptop: the page at
-        // localhost offers the Wi-Fi address to the other devices.
+        // localhost offers the Wi-Fi address (its landing) to the other
+        // devices.
         let page = e2e::Browser::launch("laptop", tmp.path(), &tmp.path().join("ca.pem")).await;
         page.client
             .goto(&format!("https://localhost:{}/", server.port()))
             .await
             .unwrap();
-        let share = serde_json::to_string(&format!("https://{WIFI}:{}/", server.port())).unwrap();
+        let share = serde_json::to_string(&format!("http://{WIFI}:{}/", server.port())).unwrap();
         page.wait_for(
             "the Wi-Fi address as the link and QR code to share",
             &format!(

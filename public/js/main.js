@@ -1,34 +1,29 @@
-// The shell: the signaling socket, routing each message type to the feature
-// that owns it, the call state machine and its effects, and render(). A
-// feature with its own controller (features/streams.js: going live and
-// watching) keeps its state and handles its messages itself; calls, rooms
-// and sharing are still wired here. What a person does comes back up as
-// callbacks that become state-machine events or feature calls.
-import { CallSession, MediaProblem } from './call.js';
+// The shell: the signaling socket, routing each server message to the
+// feature that owns it (a table from message type to handler), and render().
+// Each feature keeps its own state and handles its own messages:
+// features/calls.js (1:1 calls and missed calls) and features/streams.js
+// (going live and watching). Rooms and the share link are the page itself.
 import { Signaling } from './signaling.js';
-import { idleCall, transition } from './logic/callState.js';
-import { MODE_LABELS, unsupportedText, webrtcSupport } from './logic/media.js';
+import { unsupportedText, webrtcSupport } from './logic/media.js';
 import { cleanName, randomName } from './logic/names.js';
 import { bustedHref, reloadPlan } from './logic/reload.js';
 import { applyPeerMessage, findPeer, withLabels } from './logic/peers.js';
-import { accept, identify, isObject, offer, readRelay, reject } from './logic/protocol.js';
+import { identify, isObject, readRelay } from './logic/protocol.js';
 import {
   PRIVATE_ROOM_BYTES,
   privateRoomName,
   roomFromPath,
   roomLabel,
+  landingOrigin,
   shareOrigin,
   shareUrl,
   socketUrl,
 } from './logic/room.js';
+import { createCalls } from './features/calls.js';
 import { createStreams } from './features/streams.js';
-import { createCallPanel } from './ui/callPanel.js';
-import { createChat } from './ui/chat.js';
-import { createIncomingDialog } from './ui/incomingDialog.js';
 import { createLivePanel, createWatchPanel } from './ui/livePanels.js';
 import { createNameField } from './ui/nameField.js';
 import { createPeerList } from './ui/peerList.js';
-import { createRinger } from './ui/ringer.js';
 import { createWakeLock } from './ui/wakeLock.js';
 import { createSignalState } from './ui/signalState.js';
 import { createStatus } from './ui/status.js';
@@ -49,20 +44,11 @@ const $ = (id) => document.getElementById(id);
 
 // ---- state ----
 
-let call = idleCall;
 let peers = [];
 let selfId = null;
 let iceServers = [];
 let loadedVersion = null;
 let reloading = false;
-/** The current call's CallSession, from dial or incoming offer until teardown. */
-let session = null;
-/** The call's timers by name ('ring', 'link'): each fires one state-machine event. */
-const timers = new Map();
-/** Fallback offered in the status line after a camera problem: {peer, modes, answer}. */
-let retry = null;
-/** Why answering failed, shown in the incoming dialog: {text, modes}. */
-let answerProblem = null;
 let name = loadName();
 /** What this browser can do: without WebRTC, no Call, Accept, Watch or Go live. */
 const support = webrtcSupport(window);
@@ -70,7 +56,7 @@ const support = webrtcSupport(window);
 const room = roomFromPath(location.pathname);
 /** The server's access key (from `ready`), for the links this page shares. */
 let accessKey = null;
-/** The origin other devices should open (from `ready`: the best LAN address). */
+/** The origin other devices should open (from `ready`: the best LAN address, or its landing). */
 let lanOrigin = location.origin;
 /** The server forwards broadcasts (its `ready` says `media: true`). */
 let mediaOn = false;
@@ -98,19 +84,28 @@ function saveName(value) {
 // ---- pieces ----
 
 const signaling = new Signaling(socketUrl(location.host, room));
+const send = (message) => signaling.send(message);
 
-const status = createStatus($('status'), $('status-actions'), onStatusAction);
+const status = createStatus($('status'), $('status-actions'), (mode) => calls.retryWith(mode));
 const signalState = createSignalState($('signal-state'));
-const ringer = createRinger();
-/** Going live and watching: a feature that owns its own state. */
+const calls = createCalls({
+  send,
+  status,
+  render: () => render(),
+  iceServers: () => iceServers,
+  peers: () => peers,
+  connected: () => signaling.connected,
+  canCall: support.calls,
+  $,
+});
 const streams = createStreams({
-  send: (message) => signaling.send(message),
+  send,
   status,
   render: () => render(),
   self: () => ({ id: selfId, name }),
   iceServers: () => iceServers,
   mediaOn: () => mediaOn,
-  callStream: () => (session ? session.localStream : null),
+  callStream: () => calls.localStream,
   peerName: (id) => (findPeer(peers, id) || { name: 'someone' }).name,
 });
 const wakeLock = createWakeLock();
@@ -124,7 +119,7 @@ if (unsupported) {
 createNameField($('name'), name, (next) => {
   name = next;
   saveName(next);
-  if (selfId) signaling.send(identify(selfId, next, streams.live));
+  if (selfId) send(identify(selfId, next, streams.live));
 });
 
 const peerList = createPeerList(
@@ -139,11 +134,7 @@ const peerList = createPeerList(
     inviteQr: $('invite-qr'),
   },
   {
-    call: (peer) => {
-      // A sensible moment to ask: this person makes calls, so will get them.
-      ringer.askForNotifications();
-      dispatch({ type: 'dial', peer, mode: 'full' });
-    },
+    call: (peer) => calls.dial(peer, 'full'),
     watch: (peer) => streams.watch(peer),
   },
 );
@@ -174,315 +165,6 @@ $('new-room').addEventListener('click', () => {
   location.assign(`/r/${privateRoomName(bytes)}`);
 });
 
-const dialog = createIncomingDialog(
-  {
-    root: $('incoming'),
-    title: $('incoming-title'),
-    detail: $('incoming-detail'),
-    accept: $('accept-call'),
-    choices: $('incoming-choices'),
-    decline: $('decline-call'),
-  },
-  {
-    onAccept: () => {
-      ringer.askForNotifications();
-      dispatch({ type: 'accept', mode: 'full' });
-    },
-    onChoice: (mode) => onStatusAction(mode),
-    onDecline: () => dispatch({ type: 'decline' }),
-  },
-);
-
-const panel = createCallPanel(
-  {
-    root: $('call'),
-    peerName: $('call-peer-name'),
-    remoteVideo: $('remote-video'),
-    localVideo: $('local-video'),
-    timer: $('call-timer'),
-    connection: $('connection-state'),
-    mute: $('mute-button'),
-    camera: $('camera-button'),
-    switchCamera: $('switch-camera-button'),
-    share: $('share-button'),
-    hangup: $('hangup-button'),
-    cancel: $('cancel-button'),
-    remoteMuted: $('remote-muted'),
-    remoteOff: $('remote-off'),
-    remoteOffText: $('remote-off-text'),
-    remoteOffInitials: $('remote-off-initials'),
-    remotePlay: $('remote-play'),
-    fullscreen: $('remote-fullscreen'),
-    pip: $('remote-pip'),
-  },
-  {
-    onMute: () => session && session.toggleMute(),
-    onCamera: () => session && session.toggleCamera(),
-    onSwitchCamera: switchCamera,
-    onShare: toggleShare,
-    onHangup: () => dispatch({ type: 'hangup' }),
-    onCancel: () => dispatch({ type: 'cancel' }),
-  },
-);
-
-const chat = createChat(
-  { form: $('chat-form'), input: $('chat-input'), log: $('chat-log') },
-  (text) => {
-    if (!session || call.state !== 'in-call') return;
-    session.sendChat(text);
-    chat.add('You', text, true);
-  },
-);
-
-// ---- the state machine and its effects ----
-
-function dispatch(event) {
-  const result = transition(call, event);
-  call = result.call;
-  for (const effect of result.effects) {
-    try {
-      run(effect);
-    } catch (err) {
-      console.error(`lanrtc: effect ${effect.type} failed`, err);
-    }
-  }
-  render();
-}
-
-function run(effect) {
-  switch (effect.type) {
-    case 'open-session':
-      openSession(effect.peer);
-      break;
-    case 'start-call':
-      startCall(effect.mode);
-      break;
-    case 'answer-call':
-      answerCall(effect.sdp, effect.mode);
-      break;
-    case 'apply-answer':
-      applyAnswer(effect.sdp);
-      break;
-    case 'send':
-      signaling.send(effect.message);
-      break;
-    case 'channel-send':
-      if (session) session.sendChannel(effect.message);
-      break;
-    case 'start-timer':
-      startTimer('ring', effect.ms, 'timeout');
-      break;
-    case 'stop-timer':
-      stopTimer('ring');
-      break;
-    case 'restart-ice':
-      restartIce();
-      break;
-    case 'answer-restart':
-      answerRestart(effect.sdp);
-      break;
-    case 'apply-restart-answer':
-      if (session) session.applyRestartAnswer(effect.sdp);
-      break;
-    case 'retry-restart':
-      startTimer('restart', effect.ms, 'restart-retry');
-      break;
-    case 'check-link':
-      startTimer('link', effect.ms, 'link-check');
-      break;
-    case 'teardown':
-      teardown();
-      break;
-    case 'status':
-      showCallStatus(effect);
-      break;
-    default:
-      console.warn('lanrtc: unknown effect', effect);
-  }
-}
-
-/** (Re)starts the timer `name`, which dispatches `event` after `ms`. */
-function startTimer(name, ms, event) {
-  stopTimer(name);
-  timers.set(
-    name,
-    setTimeout(() => {
-      timers.delete(name);
-      dispatch({ type: event });
-    }, ms),
-  );
-}
-
-function stopTimer(name) {
-  clearTimeout(timers.get(name));
-  timers.delete(name);
-}
-
-function openSession(peer) {
-  if (session) session.close();
-  chat.clear();
-  const s = new CallSession({
-    peer,
-    iceServers,
-    send: (message) => signaling.send(message),
-    on: {
-      localStream: (stream, options) => session === s && panel.setLocalStream(stream, options),
-      remoteStream: (stream) => session === s && panel.setRemoteStream(stream),
-      link: (link) => session === s && dispatch({ type: 'link-changed', ...link }),
-      chat: (text) => session === s && chat.add(call.peer ? call.peer.name : s.peer.name, text, false),
-      disconnect: () => session === s && dispatch({ type: 'channel-disconnect' }),
-      media: () => session === s && render(),
-    },
-  });
-  session = s;
-}
-
-async function startCall(mode) {
-  const s = session;
-  if (!s) return;
-  try {
-    await s.acquireMedia(mode);
-    if (s.closed) return;
-    render();
-    const sdp = await s.createOffer();
-    if (s.closed) return;
-    if (!signaling.send(offer(s.peer.id, sdp))) throw new Error('the server connection was lost');
-    s.markDescriptionSent();
-    dispatch({ type: 'offer-sent' });
-  } catch (err) {
-    reportFailure(s, err);
-  }
-}
-
-async function answerCall(sdp, mode) {
-  const s = session;
-  if (!s) return;
-  try {
-    await s.acquireMedia(mode);
-    if (s.closed) return;
-    const answer = await s.createAnswer(sdp);
-    if (s.closed) return;
-    if (!signaling.send(accept(s.peer.id, answer))) throw new Error('the server connection was lost');
-    s.markDescriptionSent();
-    dispatch({ type: 'answer-sent' });
-  } catch (err) {
-    reportFailure(s, err);
-  }
-}
-
-/** The caller's side of an ICE restart: a new offer over the server. */
-async function restartIce() {
-  const s = session;
-  if (!s) return;
-  try {
-    const sdp = await s.restartOffer();
-    if (sdp && session === s) signaling.send(offer(s.peer.id, sdp));
-  } catch (err) {
-    // The restart's own deadline ends the call if the link stays down.
-    console.warn('lanrtc: ICE restart failed', err);
-  }
-}
-
-/** The callee's side: answers the caller's restart offer. */
-async function answerRestart(sdp) {
-  const s = session;
-  if (!s) return;
-  try {
-    const answer = await s.answerRestart(sdp);
-    if (answer && session === s) signaling.send(accept(s.peer.id, answer));
-  } catch (err) {
-    console.warn('lanrtc: could not answer an ICE restart', err);
-  }
-}
-
-function applyAnswer(sdp) {
-  const s = session;
-  if (!s) return;
-  s.applyAnswer(sdp).catch((err) => reportFailure(s, err));
-}
-
-function reportFailure(s, err) {
-  if (s.closed || session !== s) return;
-  if (err instanceof MediaProblem) {
-    console.warn('lanrtc: media unavailable', err.kind, err.cause);
-    dispatch({ type: 'media-failed', kind: err.kind });
-  } else {
-    console.error('lanrtc: call setup failed', err);
-    dispatch({ type: 'failed', message: err && err.message ? err.message : String(err) });
-  }
-}
-
-function teardown() {
-  stopTimer('ring');
-  stopTimer('link');
-  stopTimer('restart');
-  if (session) {
-    session.close({ linger: true });
-    session = null;
-  }
-  panel.setLocalStream(null, { mirrored: false });
-  panel.setRemoteStream(null);
-}
-
-function showCallStatus({ text, retry: offered }) {
-  retry = offered && offered.modes.length > 0 ? offered : null;
-  // A failed answer is explained in the incoming dialog, with the other
-  // ways to answer as its buttons; the status line stays out of it.
-  if (offered && offered.answer) {
-    answerProblem = { text, modes: retry ? retry.modes : [] };
-    status.clear('call');
-    return;
-  }
-  const actions = retry
-    ? retry.modes.map((mode) => ({ label: MODE_LABELS[mode], value: mode }))
-    : [];
-  status.show(text, { key: 'call', actions });
-}
-
-function onStatusAction(mode) {
-  const r = retry;
-  if (!r) return;
-  if (r.answer) {
-    if (call.state === 'ringing' && call.peer.id === r.peer.id) dispatch({ type: 'accept', mode });
-    return;
-  }
-  if (call.state !== 'idle') return;
-  const peer = findPeer(peers, r.peer.id);
-  if (!peer) {
-    retry = null;
-    status.show(`${r.peer.name} is no longer connected.`);
-    return;
-  }
-  dispatch({ type: 'dial', peer, mode });
-}
-
-async function switchCamera() {
-  const s = session;
-  if (!s) return;
-  try {
-    await s.switchCamera();
-  } catch (err) {
-    console.warn('lanrtc: camera switch failed', err);
-    if (session === s) status.show('The camera could not be switched. Try again, or turn the camera off.');
-  }
-}
-
-async function toggleShare() {
-  const s = session;
-  if (!s) return;
-  try {
-    await s.toggleShare();
-  } catch (err) {
-    console.warn('lanrtc: screen sharing failed', err);
-    if (session !== s) return;
-    status.show(
-      err && err.name === 'NotAllowedError'
-        ? 'Screen sharing was not started.'
-        : 'Screen sharing is not available here.',
-    );
-  }
-}
-
 function updateShare() {
   peerList.share(
     shareUrl(lanOrigin, room, accessKey),
@@ -504,7 +186,7 @@ signaling.addEventListener('ready', (e) => {
     selfId = id;
     iceServers = Array.isArray(message.iceServers) ? message.iceServers : [];
     accessKey = typeof message.accessKey === 'string' ? message.accessKey : null;
-    lanOrigin = shareOrigin(message.lan, location.origin);
+    lanOrigin = landingOrigin(message.landing, accessKey) || shareOrigin(message.lan, location.origin);
     mediaOn = message.media === true;
     updateShare();
     peers = [];
@@ -556,33 +238,21 @@ signaling.addEventListener('state', (e) => {
 
 signaling.addEventListener('message', (e) => onMessage(e.detail));
 
+/**
+ * Who handles what: server messages by type, then relayed ones by type.
+ * A relay tagged with a live-stream role (`stream`) is the streams
+ * feature's whatever its type, since a viewer's offer is not a call.
+ */
+const serverMessages = {
+  peer: onPeer,
+  error: onServerError,
+  ...streams.serverMessages,
+};
+const relayMessages = { ...streams.relays, ...calls.relays };
+
 function onMessage(message) {
-  switch (message.type) {
-    case 'peer': {
-      const data = message.data;
-      peers = applyPeerMessage(peers, data, selfId);
-      streams.onPeer(data);
-      if (isObject(data) && typeof data.id === 'string') {
-        if (data.remove === true) dispatch({ type: 'peer-left', id: data.id });
-        else if (typeof data.name === 'string') {
-          dispatch({ type: 'peer-updated', peer: { id: data.id, name: data.name } });
-        }
-      }
-      render();
-      return;
-    }
-    case 'error':
-      onServerError(message.data);
-      return;
-    default:
-      break;
-  }
-  // Messages a feature owns, by type.
-  const handler = Object.hasOwn(streams.serverMessages, message.type)
-    ? streams.serverMessages[message.type]
-    : null;
-  if (handler) {
-    handler(message.data);
+  if (Object.hasOwn(serverMessages, message.type)) {
+    serverMessages[message.type](message.data);
     return;
   }
   const relay = readRelay(message);
@@ -590,46 +260,24 @@ function onMessage(message) {
     console.warn('lanrtc: ignoring message', message);
     return;
   }
-  if (streams.onRelay(message, relay)) return;
-  switch (message.type) {
-    case 'offer': {
-      // Nothing here could answer it: say so at once instead of ringing.
-      if (!support.calls) {
-        signaling.send(reject(relay.from, 'unsupported'));
-        break;
-      }
-      const peer = findPeer(peers, relay.from) || { id: relay.from, name: 'Someone' };
-      dispatch({ type: 'offer-received', peer, sdp: relay.sdp });
-      break;
-    }
-    case 'accept':
-      dispatch({ type: 'answer-received', from: relay.from, sdp: relay.sdp });
-      break;
-    case 'reject':
-      dispatch({ type: 'reject-received', from: relay.from, reason: relay.reason });
-      break;
-    case 'hangup':
-      dispatch({ type: 'hangup-received', from: relay.from, reason: relay.reason });
-      break;
-    case 'icecandidate':
-      if (session && call.state !== 'idle' && relay.from === session.peer.id) {
-        session.addRemoteCandidate(relay.candidate);
-      }
-      break;
-    default:
-      break;
+  if (streams.claims(relay)) {
+    streams.onStreamRelay(message.type, relay);
+    return;
   }
+  if (Object.hasOwn(relayMessages, message.type)) relayMessages[message.type](relay);
+}
+
+function onPeer(data) {
+  peers = applyPeerMessage(peers, data, selfId);
+  streams.onPeer(data);
+  calls.onPeer(data);
+  render();
 }
 
 function onServerError(data) {
   const error = isObject(data) ? data : {};
   console.warn(`lanrtc: server error ${error.code}: ${error.message}`, error.ref);
-  if (streams.onError(error)) return;
-  // Rejects go to callers we turned away as busy; one of those being gone
-  // says nothing about our own call.
-  if (error.code === 'unknown-target' && error.ref !== 'reject' && call.state !== 'idle') {
-    dispatch({ type: 'target-gone' });
-  }
+  if (!streams.onError(error)) calls.onError(error);
 }
 
 /** The served files changed: end any call cleanly, then load the new version. */
@@ -638,23 +286,19 @@ function liveReload() {
   reloading = true;
   streams.stopLive();
   streams.stopWatching();
-  if (call.state === 'idle') {
-    location.reload();
-    return;
-  }
-  dispatch({ type: 'hangup' });
-  setTimeout(() => location.reload(), RELOAD_DELAY_MS);
+  if (calls.hangUp()) setTimeout(() => location.reload(), RELOAD_DELAY_MS);
+  else location.reload();
 }
 
 // ---- the page ----
 
 function render() {
-  document.body.dataset.callState = call.state;
+  document.body.dataset.callState = calls.state;
   const connected = signaling.connected;
   signalState.render(connected);
   peerList.render({
     peers: withLabels(peers),
-    canCall: connected && call.state === 'idle',
+    canCall: connected && calls.idle,
     canWatch: connected,
     offerCalls: support.calls,
     offerWatch: support.watch,
@@ -667,30 +311,17 @@ function render() {
   $('go-live').hidden = streams.live || !support.calls;
   $('go-live-screen').hidden = streams.live || !canShareScreen() || !support.calls;
   $('go-live').disabled = $('go-live-screen').disabled = !connected;
-  $('new-room').disabled = call.state !== 'idle' || streams.live;
+  $('new-room').disabled = !calls.idle || streams.live;
   $('leave-room').hidden = room === null;
   $('people-title').textContent = room ? roomLabel(room) : 'Devices here';
-  ringer.render(call.state === 'ringing', call.peer ? call.peer.name : '');
-  wakeLock.render(call.state === 'in-call' || streams.live || streams.watching);
-  if (call.state !== 'ringing') answerProblem = null;
-  dialog.render({
-    open: call.state === 'ringing',
-    problem: answerProblem,
-    name: call.peer ? call.peer.name : '',
-    answering: call.answering,
-  });
-  panel.render({
-    state: call.state,
-    peerName: call.peer ? call.peer.name : '',
-    media: session ? session.mediaState() : null,
-    connection: session ? session.connectionState : 'new',
-    connectedAt: session ? session.connectedAt : null,
-  });
+  calls.render();
+  wakeLock.render(calls.state === 'in-call' || streams.live || streams.watching);
+  const peer = calls.peer;
   document.title =
-    call.state === 'ringing'
-      ? `${call.peer.name} is calling \u00b7 lanrtc`
-      : call.state === 'in-call'
-        ? `In a call with ${call.peer.name} \u00b7 lanrtc`
+    calls.state === 'ringing'
+      ? `${peer.name} is calling \u00b7 lanrtc`
+      : calls.state === 'in-call'
+        ? `In a call with ${peer.name} \u00b7 lanrtc`
         : streams.live
           ? 'Live \u00b7 lanrtc'
           : 'lanrtc';
@@ -707,7 +338,7 @@ window.addEventListener('online', () => signaling.reconnectNow());
 // Leaving the page ends the call's connection at once, so the other side
 // sees "<name> left." within moments rather than after ICE gives up.
 window.addEventListener('pagehide', () => {
-  if (session) session.close();
+  calls.close();
   streams.stopLive();
   streams.stopWatching();
   signaling.stop();
@@ -724,16 +355,14 @@ Object.defineProperty(window, 'lanrtc', {
       return streams.broadcast;
     },
     get ringer() {
-      return ringer.state;
+      return calls.ringer;
     },
     get wakeLock() {
       return wakeLock.held;
     },
     /** The other side's ICE username fragment: it changes on an ICE restart. */
     get remoteIceUfrag() {
-      const sdp = session && session.pc && session.pc.remoteDescription ? session.pc.remoteDescription.sdp : '';
-      const m = /a=ice-ufrag:(\S+)/.exec(sdp);
-      return m ? m[1] : null;
+      return calls.remoteIceUfrag;
     },
   }),
 });

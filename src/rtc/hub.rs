@@ -189,6 +189,7 @@ impl Hub {
             access_key,
             media: media.is_some(),
             lan: None,
+            landing: None,
         };
         let ready = ReadyTemplate::new(&fields, None);
         Hub(Arc::new(Inner {
@@ -251,11 +252,16 @@ impl Hub {
         }
     }
 
-    /// The LAN origin new pages are given for sharing. Open pages keep the
-    /// one they have: a machine that moved networks has lost their sockets
+    /// The LAN origin new pages are given for sharing, and with `landing` the
+    /// plain-HTTP landing on it (see `ReadyFields::landing`). Open pages keep
+    /// the one they have: a machine that moved networks has lost their sockets
     /// anyway, and each reconnect brings a fresh `ready`.
-    pub fn set_lan(&self, lan: Option<String>) {
+    pub fn set_lan(&self, lan: Option<String>, landing: bool) {
         let mut ready = self.0.ready.lock().unwrap_or_else(|p| p.into_inner());
+        ready.0.landing = lan
+            .as_deref()
+            .filter(|_| landing)
+            .map(crate::net::landing_origin);
         ready.0.lan = lan;
         ready.1 = ReadyTemplate::new(&ready.0, None);
     }

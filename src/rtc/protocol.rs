@@ -272,6 +272,11 @@ pub struct ReadyFields {
     /// The best LAN origin for the page's share link and QR code
     /// (`https://192.168.1.20:8443`), whatever address the page was opened at.
     pub lan: Option<String>,
+    /// The plain-HTTP landing on that address (`http://192.168.1.20:8443`),
+    /// when the server offers one (see `Config::offers_landing`): what the
+    /// page shares, so a device that does not trust the authority yet is led
+    /// through trusting it instead of landing on a certificate warning.
+    pub landing: Option<String>,
 }
 
 impl ReadyTemplate {
@@ -286,6 +291,9 @@ impl ReadyTemplate {
         }
         if let Some(lan) = &fields.lan {
             tail.push_str(&format!(",\"lan\":{}", json!(lan)));
+        }
+        if let Some(landing) = &fields.landing {
+            tail.push_str(&format!(",\"landing\":{}", json!(landing)));
         }
         if let Some(changed) = changed {
             tail.push_str(&format!(",\"changed\":{}", json!(changed)));
@@ -561,6 +569,7 @@ mod tests {
             access_key: Some("k\"ey".into()),
             media: true,
             lan: Some("https://10.0.0.5:8443".into()),
+            landing: Some("http://10.0.0.5:8443".into()),
         };
         let plain: Value =
             serde_json::from_str(&ReadyTemplate::new(&plain_fields, None).for_id(id)).unwrap();
@@ -577,6 +586,7 @@ mod tests {
         assert_eq!(live["id"], id);
         assert_eq!(live["media"], true);
         assert_eq!(live["lan"], "https://10.0.0.5:8443");
+        assert_eq!(live["landing"], "http://10.0.0.5:8443");
         assert_eq!(plain.get("media"), None);
         assert_eq!(plain.get("lan"), None);
     }

@@ -166,7 +166,10 @@ impl Browser {
                     "--disable-features=WebRtcHideLocalIpsWithMdns",
                     "--window-size=1100,800",
                     format!("--user-data-dir={}", profile.display()),
-                ]
+                ],
+                // Notifications allowed, as after a person said yes to the
+                // app's one request (tests/ringing_browser.rs).
+                "prefs": { "profile.default_content_setting_values.notifications": 1 }
             }
         });
         let mut driver = Command::new("chromedriver");

@@ -395,4 +395,26 @@ test('connection states are said in words, not WebRTC terms', () => {
   ]) {
     assert.equal(connectionText(state), words, String(state));
   }
+  // A poor link is only worth saying while connected.
+  assert.equal(connectionText('connected', true), 'Poor connection');
+  assert.equal(connectionText('disconnected', true), 'Reconnecting\u2026');
+});
+
+test('a call that rang and ended unanswered is recorded as missed, a declined or answered one is not', () => {
+  const missedOf = (effects) => effects.filter((e) => e.type === 'missed').map((e) => e.peer.id);
+  for (const ending of [
+    { type: 'timeout' },
+    { type: 'hangup-received', from: ann.id, reason: 'timeout' },
+    { type: 'hangup-received', from: ann.id },
+    { type: 'peer-left', id: ann.id },
+  ]) {
+    assert.deepEqual(missedOf(run([ending], ringing).effects), [ann.id], ending.type);
+  }
+  assert.deepEqual(missedOf(run([{ type: 'decline' }], ringing).effects), []);
+  // Accept pressed, then the caller gave up while the camera was opening.
+  const answering = run([{ type: 'accept', mode: 'full' }], ringing).call;
+  assert.equal(answering.answering, true);
+  assert.deepEqual(missedOf(run([{ type: 'peer-left', id: ann.id }], answering).effects), []);
+  // Someone else's hangup does not end (or miss) this call.
+  assert.deepEqual(missedOf(run([{ type: 'hangup-received', from: bob.id }], ringing).effects), []);
 });

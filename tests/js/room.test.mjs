@@ -6,6 +6,7 @@ import {
   privateRoomName,
   roomFromPath,
   roomLabel,
+  landingOrigin,
   shareOrigin,
   shareUrl,
   socketUrl,
@@ -35,6 +36,17 @@ test('the share link uses the LAN address the server gives, whatever the page wa
     'https://192.168.1.20:8443/path', 'not a url']) {
     assert.equal(shareOrigin(bad, page), page, String(bad));
   }
+});
+
+test('the landing is shared when offered, never with an access key', () => {
+  assert.equal(landingOrigin('http://192.168.1.20:8443', null), 'http://192.168.1.20:8443');
+  assert.equal(landingOrigin('http://192.168.1.20:8443', 'secret'), null);
+  for (const bad of [undefined, null, 42, '', 'https://192.168.1.20:8443', 'javascript:alert(1)',
+    'http://192.168.1.20:8443/x', 'not a url']) {
+    assert.equal(landingOrigin(bad, null), null, String(bad));
+  }
+  // A room's link goes to the landing of that room.
+  assert.equal(shareUrl('http://10.0.0.5:8443', 'team', null), 'http://10.0.0.5:8443/r/team');
 });
 
 test('private room names are valid, long and unguessable', () => {

@@ -195,24 +195,26 @@ export function createStreams(ctx) {
     /** The message types this feature answers that are not relays. */
     serverMessages,
 
-    /** A relayed message of a live stream: true when it was one (and was handled). */
-    onRelay(message, relay) {
-      if (message.type === 'watch') {
+    /** Relayed messages this feature answers, by type. */
+    relays: {
+      watch(relay) {
         if (broadcast instanceof Broadcast) broadcast.onWatch(relay.from, relay.sdp);
         else ctx.send(onStream(reject(relay.from, 'not-live'), BROADCASTER));
-        return true;
-      }
+      },
+    },
+
+    /** A relay that belongs to a live stream (tagged with its role), whatever its type. */
+    claims(relay) {
+      return relay.stream === VIEWER || relay.stream === BROADCASTER;
+    },
+
+    /** A claimed relay: a viewer's message to our broadcast, or the broadcaster's to us. */
+    onStreamRelay(type, relay) {
       if (relay.stream === VIEWER) {
-        if (broadcast instanceof Broadcast) broadcast.onViewerMessage(message.type, relay);
-        return true;
+        if (broadcast instanceof Broadcast) broadcast.onViewerMessage(type, relay);
+      } else if (viewing && relay.from === viewing.broadcaster.id) {
+        viewing.onBroadcasterMessage(type, relay);
       }
-      if (relay.stream === BROADCASTER) {
-        if (viewing && relay.from === viewing.broadcaster.id) {
-          viewing.onBroadcasterMessage(message.type, relay);
-        }
-        return true;
-      }
-      return false;
     },
 
     /** A `peer` message's meaning for our stream and the one we watch. */

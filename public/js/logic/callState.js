@@ -107,6 +107,14 @@ function finish(text, before = [], extra = {}) {
   };
 }
 
+/**
+ * A call that rang here and ended unanswered: recorded as missed. Not one we
+ * declined, nor one we were already answering.
+ */
+function missed(call) {
+  return call.answering ? [] : [{ type: 'missed', peer: call.peer }];
+}
+
 function stay(call, effects = []) {
   return { call, effects };
 }
@@ -294,16 +302,18 @@ function fromRinging(call, event) {
     case 'timeout':
       return finish(`Missed call from ${name}.`, [
         { type: 'send', message: reject(id, 'timeout') },
+        ...missed(call),
       ]);
     case 'hangup-received':
       if (!fromPeer) return stay(call);
       return finish(
         event.reason === 'timeout' ? `Missed call from ${name}.` : `${name} cancelled the call.`,
+        [...missed(call)],
       );
     case 'offer-received':
       return stay(call, busy(event));
     case 'peer-left':
-      return event.id === id ? finish(`${name} left.`) : stay(call);
+      return event.id === id ? finish(`${name} left.`, [...missed(call)]) : stay(call);
     case 'target-gone':
       return call.answering ? finish(`${name} is no longer connected.`) : stay(call);
     case 'failed':
@@ -427,11 +437,11 @@ function readLink(link, event) {
   };
 }
 
-/** The words a person sees for an RTCPeerConnection's connectionState. */
-export function connectionText(state) {
+/** The words a person sees for an RTCPeerConnection's connectionState (and a poor link, see logic/quality.js). */
+export function connectionText(state, poor = false) {
   switch (state) {
     case 'connected':
-      return 'Connected';
+      return poor ? 'Poor connection' : 'Connected';
     case 'disconnected':
       return 'Reconnecting\u2026';
     case 'failed':

@@ -41,6 +41,23 @@ export function shareOrigin(lan, pageOrigin) {
   }
 }
 
+/**
+ * The plain-HTTP landing to share instead (the server's `ready` says
+ * `landing` when it offers one): a device that does not trust the appliance
+ * yet is led through trusting it rather than onto a certificate warning.
+ * Never with an access key, which must not travel in a plain-HTTP link; and
+ * anything but a bare http origin is ignored. Null: share `https` as is.
+ */
+export function landingOrigin(landing, accessKey) {
+  if (typeof landing !== 'string' || accessKey) return null;
+  try {
+    const url = new URL(landing);
+    return url.protocol === 'http:' && url.origin === landing ? landing : null;
+  } catch {
+    return null;
+  }
+}
+
 export function shareUrl(origin, room, accessKey) {
   const path = room ? `/r/${room}` : '/';
   const key = accessKey ? `?key=${encodeURIComponent(accessKey)}` : '';

@@ -77,10 +77,11 @@ export function createCallPanel(els, handlers) {
     },
 
     /**
-     * @param {object} props  {state, peerName, media, connection, connectedAt}
+     * @param {object} props  {state, peerName, media, connection, poor, connectedAt}
+     *   poor: the link loses packets or lags (logic/quality.js)
      *   media: the session's mediaState(), or null before there is one
      */
-    render({ state, peerName: name, media, connection: connectionState, connectedAt }) {
+    render({ state, peerName: name, media, connection: connectionState, poor, connectedAt }) {
       const visible = state === 'calling' || state === 'in-call';
       root.hidden = !visible;
       if (!visible) {
@@ -95,9 +96,9 @@ export function createCallPanel(els, handlers) {
         return;
       }
       if (peerName.textContent !== name) peerName.textContent = name;
-      const words = connectionText(connectionState);
+      const words = connectionText(connectionState, poor);
       if (connection.textContent !== words) connection.textContent = words;
-      connection.dataset.state = connectionState;
+      connection.dataset.state = connectionState === 'connected' && poor ? 'poor' : connectionState;
 
       startedAt = state === 'in-call' ? connectedAt : null;
       if (state === 'in-call' && ticker === null) ticker = setInterval(tick, TICK_MS);
