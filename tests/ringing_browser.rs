@@ -2,7 +2,9 @@
 //! namespace: a call to a page in a background tab shows a system
 //! notification; a call that rang unanswered is listed as missed, with a
 //! "Call back" that works; and a link that loses a third of its packets
-//! says "Poor connection" until it recovers.
+//! says "Poor connection" until it recovers. Last, every waiting state has
+//! a deadline: watching a broadcaster that never answers ends in a message
+//! after 15 s instead of "connecting" for ever.
 
 mod common;
 mod e2e;
@@ -139,6 +141,9 @@ async fn scenario() {
     .await;
     let ringer = bob.js("return window.lanrtc.ringer;").await;
     assert_eq!(ringer["notification"], false, "{ringer}");
+    // To look at: the list as Bob sees it.
+    let shot = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("missed-calls.png");
+    std::fs::write(&shot, bob.client.screenshot().await.unwrap()).unwrap();
 
     // "Call back" calls her; the list survives a reload of the page.
     bob.client.refresh().await.unwrap();
@@ -163,10 +168,64 @@ async fn scenario() {
         true
     );
 
+    // A broadcaster that says it is live but never answers a viewer (its
+    // viewer connection failed to build): a bare signaling client.
+    let mut mute = silent_broadcaster(&origin, &certs.join("ca.pem")).await;
+    alice.press("Watch Mute").await;
+    alice
+        .wait_for(
+            "the viewer to wait",
+            "document.body.dataset.watchState === 'connecting'",
+        )
+        .await;
+    // The viewer's offer reached it (after the peer list's messages).
+    loop {
+        let m = mute.recv().await;
+        if m["type"] == "watch" {
+            break;
+        }
+        assert_eq!(m["type"], "peer", "{m}");
+    }
+    tokio::time::sleep(Duration::from_secs(12)).await;
+    alice
+        .wait_for(
+            "watching to give up with a message",
+            "document.body.dataset.watchState === 'idle' \
+             && document.getElementById('status').textContent.includes('did not start: no picture came within 15 seconds')",
+        )
+        .await;
+
     alice.quit().await;
     bob.quit().await;
     let _ = stop.send(());
     server.await.unwrap().unwrap();
+}
+
+/// A signaling client that identifies as "Mute", live, and then only listens.
+async fn silent_broadcaster(origin: &str, ca_pem: &std::path::Path) -> common::Ws {
+    use tokio_rustls::rustls::pki_types::{pem::PemObject, CertificateDer};
+    let ca = CertificateDer::from_pem_file(ca_pem).unwrap();
+    let addr: std::net::SocketAddr = origin.trim_start_matches("https://").parse().unwrap();
+    let tls = common::tls_connect(addr, common::client_config(&ca), SERVER_ADDR)
+        .await
+        .expect("TLS");
+    let (ws, response) = tokio_tungstenite::client_async(format!("wss://{addr}/rtc"), tls)
+        .await
+        .expect("upgrade");
+    let mut ws = common::Ws {
+        ws,
+        response_headers: response.headers().clone(),
+        id: String::new(),
+    };
+    let ready = ws.recv().await;
+    ws.id = ready["id"].as_str().unwrap().to_string();
+    let id = ws.id.clone();
+    ws.send(
+        serde_json::json!({"type": "identify", "data": {"id": id, "name": "Mute", "live": true}}),
+    )
+    .await;
+    // Only `peer` messages until someone asks to watch.
+    ws
 }
 
 fn nft(args: &[&str]) {
