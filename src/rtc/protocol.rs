@@ -589,6 +589,7 @@ mod tests {
         assert_eq!(live["landing"], "http://10.0.0.5:8443");
         assert_eq!(plain.get("media"), None);
         assert_eq!(plain.get("lan"), None);
+        assert_eq!(plain.get("landing"), None);
     }
 
     #[test]

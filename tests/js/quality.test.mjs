@@ -30,6 +30,15 @@ test('a sample sums the inbound streams and takes the selected pair round trip',
     ]),
   );
   assert.deepEqual(firefox, { received: 0, lost: 0, rtt: 0.02 });
+  // No round trip on any pair: the RTCP one (the worst stream's) is used.
+  const rtcp = readSample(
+    report([
+      { id: 'p1', type: 'candidate-pair', nominated: true, currentRoundTripTime: 0.01 },
+      { id: 'ra', type: 'remote-inbound-rtp', kind: 'audio', roundTripTime: 0.2 },
+      { id: 'rv', type: 'remote-inbound-rtp', kind: 'video', roundTripTime: 0.6 },
+    ]),
+  );
+  assert.deepEqual(rtcp, { received: 0, lost: 0, rtt: 0.6 });
 });
 
 const s = (received, lost, rtt = 0.01) => ({ received, lost, rtt });

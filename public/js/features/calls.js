@@ -213,7 +213,13 @@ export function createCalls(ctx) {
       on: {
         localStream: (stream, options) => session === s && panel.setLocalStream(stream, options),
         remoteStream: (stream) => session === s && panel.setRemoteStream(stream),
-        link: (link) => session === s && dispatch({ type: 'link-changed', ...link }),
+        link: (link) => {
+          if (session !== s) return;
+          // Packets that went nowhere while the link was down are not a
+          // poor link once it is back: measure afresh from here.
+          if (typeof link.connection === 'string' && link.connection !== 'connected') quality = initialQuality;
+          dispatch({ type: 'link-changed', ...link });
+        },
         chat: (text) => session === s && chat.add(call.peer ? call.peer.name : s.peer.name, text, false),
         disconnect: () => session === s && dispatch({ type: 'channel-disconnect' }),
         media: () => session === s && ctx.render(),
@@ -447,6 +453,7 @@ export function createCalls(ctx) {
     },
     /** The page is going away: close the call's connection at once. */
     close() {
+      for (const name of [...timers.keys()]) stopTimer(name);
       if (session) session.close();
     },
 

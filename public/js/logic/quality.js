@@ -22,11 +22,12 @@ export function readSample(report) {
   let received = 0;
   let lost = 0;
   let rtt = null;
-  let pairs = null;
+  let rtcpRtt = null;
+  let pair = null;
   const entries = [...report.values()];
   for (const s of entries) {
     if (s.type === 'transport' && typeof s.selectedCandidatePairId === 'string') {
-      pairs = s.selectedCandidatePairId;
+      pair = s.selectedCandidatePairId;
     }
   }
   for (const s of entries) {
@@ -35,13 +36,15 @@ export function readSample(report) {
       // Can be negative for a moment (duplicates); never count that.
       lost += Number.isFinite(s.packetsLost) && s.packetsLost > 0 ? s.packetsLost : 0;
     } else if (s.type === 'candidate-pair' && Number.isFinite(s.currentRoundTripTime)) {
-      // The selected pair (Chromium names it on the transport; Firefox marks it).
-      if (s.id === pairs || (pairs === null && (s.selected === true || s.nominated === true))) {
-        rtt = s.currentRoundTripTime;
-      }
+      // The selected pair: Chromium names it on the transport, Firefox marks
+      // it `selected`.
+      if (s.id === pair || (pair === null && s.selected === true)) rtt = s.currentRoundTripTime;
+    } else if (s.type === 'remote-inbound-rtp' && Number.isFinite(s.roundTripTime)) {
+      // From RTCP: what an engine without the pair's round trip still has.
+      rtcpRtt = Math.max(rtcpRtt ?? 0, s.roundTripTime);
     }
   }
-  return { received, lost, rtt };
+  return { received, lost, rtt: rtt ?? rtcpRtt };
 }
 
 export const initialQuality = Object.freeze({ sample: null, poor: false, good: 0 });

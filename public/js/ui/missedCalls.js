@@ -8,6 +8,8 @@
 export function createMissedCalls(els, handlers) {
   els.clear.addEventListener('click', handlers.onClear);
   const time = new Intl.DateTimeFormat(undefined, { hour: 'numeric', minute: '2-digit' });
+  /** What the list shows now: rebuilt only when it changes, so focus and clicks stay put. */
+  let shown = '';
 
   return {
     /**
@@ -15,7 +17,11 @@ export function createMissedCalls(els, handlers) {
      */
     render({ entries, reachable, canCall }) {
       els.root.hidden = entries.length === 0;
-      const items = entries.map((entry) => {
+      const open = entries.map((entry) => canCall && reachable(entry));
+      const key = JSON.stringify([entries, open]);
+      if (key === shown) return;
+      shown = key;
+      const items = entries.map((entry, i) => {
         const li = document.createElement('li');
         li.className = 'missed-call';
         const who = document.createElement('span');
@@ -28,7 +34,7 @@ export function createMissedCalls(els, handlers) {
         back.type = 'button';
         back.textContent = 'Call back';
         back.setAttribute('aria-label', `Call ${entry.name} back`);
-        back.disabled = !canCall || !reachable(entry);
+        back.disabled = !open[i];
         back.addEventListener('click', () => handlers.onCallBack(entry));
         li.append(who, when, back);
         return li;
