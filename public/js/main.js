@@ -1,25 +1,18 @@
 // The shell: the signaling socket, routing each server message to the
-// feature that owns it (a table from message type to handler), and render().
-// Each feature keeps its own state and handles its own messages:
-// features/calls.js (1:1 calls and missed calls) and features/streams.js
-// (going live and watching). Rooms and the share link are the page itself.
+// feature that owns it (a table from message type to handler), the name,
+// and render(). Each feature keeps its own state and handles its own
+// messages: features/calls.js (1:1 calls and missed calls),
+// features/streams.js (going live and watching), features/rooms.js (the
+// room and the link to share) and features/liveReload.js.
 import { Signaling } from './signaling.js';
 import { unsupportedText, webrtcSupport } from './logic/media.js';
 import { cleanName, randomName } from './logic/names.js';
-import { bustedHref, reloadPlan } from './logic/reload.js';
 import { applyPeerMessage, findPeer, withLabels } from './logic/peers.js';
 import { identify, isObject, readRelay } from './logic/protocol.js';
-import {
-  PRIVATE_ROOM_BYTES,
-  privateRoomName,
-  roomFromPath,
-  roomLabel,
-  landingOrigin,
-  shareOrigin,
-  shareUrl,
-  socketUrl,
-} from './logic/room.js';
+import { roomFromPath, socketUrl } from './logic/room.js';
 import { createCalls } from './features/calls.js';
+import { createLiveReload } from './features/liveReload.js';
+import { createRooms } from './features/rooms.js';
 import { createStreams } from './features/streams.js';
 import { createLivePanel, createWatchPanel } from './ui/livePanels.js';
 import { createNameField } from './ui/nameField.js';
@@ -37,9 +30,6 @@ const NAME_KEY = 'lanrtc.name';
  */
 const TRUST_HINT_AFTER = 3;
 
-/** Time for a hang-up to leave before a live reload replaces the page. */
-const RELOAD_DELAY_MS = 500;
-
 const $ = (id) => document.getElementById(id);
 
 // ---- state ----
@@ -47,17 +37,9 @@ const $ = (id) => document.getElementById(id);
 let peers = [];
 let selfId = null;
 let iceServers = [];
-let loadedVersion = null;
-let reloading = false;
 let name = loadName();
 /** What this browser can do: without WebRTC, no Call, Accept, Watch or Go live. */
 const support = webrtcSupport(window);
-/** The room named by the page URL; null is the lobby. */
-const room = roomFromPath(location.pathname);
-/** The server's access key (from `ready`), for the links this page shares. */
-let accessKey = null;
-/** The origin other devices should open (from `ready`: the best LAN address, or its landing). */
-let lanOrigin = location.origin;
 /** The server forwards broadcasts (its `ready` says `media: true`). */
 let mediaOn = false;
 
@@ -83,7 +65,7 @@ function saveName(value) {
 
 // ---- pieces ----
 
-const signaling = new Signaling(socketUrl(location.host, room));
+const signaling = new Signaling(socketUrl(location.host, roomFromPath(location.pathname)));
 const send = (message) => signaling.send(message);
 
 const status = createStatus($('status'), $('status-actions'), (mode) => calls.retryWith(mode));
@@ -160,19 +142,12 @@ const watchPanel = createWatchPanel(
 
 $('go-live').addEventListener('click', () => streams.goLive('camera'));
 $('go-live-screen').addEventListener('click', () => streams.goLive('screen'));
-$('new-room').addEventListener('click', () => {
-  const bytes = crypto.getRandomValues(new Uint8Array(PRIVATE_ROOM_BYTES));
-  location.assign(`/r/${privateRoomName(bytes)}`);
+const rooms = createRooms({ peerList, $ });
+const liveReload = createLiveReload(() => {
+  streams.stopLive();
+  streams.stopWatching();
+  return calls.hangUp();
 });
-
-function updateShare() {
-  peerList.share(
-    shareUrl(lanOrigin, room, accessKey),
-    room
-      ? 'No one else is in this room yet. Open this address on the devices that should join (only they will see this room):'
-      : 'No other device is here yet. To join, open this address on a phone or laptop on the same network:',
-  );
-}
 
 // ---- the server ----
 
@@ -185,35 +160,14 @@ signaling.addEventListener('ready', (e) => {
   if (!sameConnection) {
     selfId = id;
     iceServers = Array.isArray(message.iceServers) ? message.iceServers : [];
-    accessKey = typeof message.accessKey === 'string' ? message.accessKey : null;
-    lanOrigin = landingOrigin(message.landing, accessKey) || shareOrigin(message.lan, location.origin);
     mediaOn = message.media === true;
-    updateShare();
+    rooms.onReady(message);
     peers = [];
     if (selfId) signaling.send(identify(selfId, name, streams.live));
   }
-  if (typeof message.version === 'string') {
-    if (loadedVersion === null) loadedVersion = message.version;
-    else if (message.version !== loadedVersion) {
-      if (reloadPlan(message.changed) === 'css') swapStylesheets(message.version);
-      else liveReload();
-    }
-  }
+  liveReload.onReady(message);
   render();
 });
-
-/** Only stylesheets changed: load the new ones in place, so a call goes on. */
-function swapStylesheets(version) {
-  loadedVersion = version;
-  for (const link of document.querySelectorAll('link[rel="stylesheet"]')) {
-    const next = link.cloneNode();
-    next.href = bustedHref(link.getAttribute('href'), version, location.href);
-    // Remove the old sheet once the new one applies, so nothing flashes.
-    next.addEventListener('load', () => link.remove(), { once: true });
-    next.addEventListener('error', () => next.remove(), { once: true });
-    link.after(next);
-  }
-}
 
 signaling.addEventListener('state', (e) => {
   const { connected, everOpened, failures } = e.detail;
@@ -280,16 +234,6 @@ function onServerError(data) {
   if (!streams.onError(error)) calls.onError(error);
 }
 
-/** The served files changed: end any call cleanly, then load the new version. */
-function liveReload() {
-  if (reloading) return;
-  reloading = true;
-  streams.stopLive();
-  streams.stopWatching();
-  if (calls.hangUp()) setTimeout(() => location.reload(), RELOAD_DELAY_MS);
-  else location.reload();
-}
-
 // ---- the page ----
 
 function render() {
@@ -311,9 +255,7 @@ function render() {
   $('go-live').hidden = streams.live || !support.calls;
   $('go-live-screen').hidden = streams.live || !canShareScreen() || !support.calls;
   $('go-live').disabled = $('go-live-screen').disabled = !connected;
-  $('new-room').disabled = !calls.idle || streams.live;
-  $('leave-room').hidden = room === null;
-  $('people-title').textContent = room ? roomLabel(room) : 'Devices here';
+  rooms.render({ busy: !calls.idle || streams.live });
   calls.render();
   wakeLock.render(calls.state === 'in-call' || streams.live || streams.watching);
   const peer = calls.peer;
@@ -367,7 +309,6 @@ Object.defineProperty(window, 'lanrtc', {
   }),
 });
 
-updateShare();
 render();
 signaling.start();
 // Tells boot.js the app is running (without it, the page says it failed to
