@@ -582,6 +582,29 @@ mod tests {
         out
     }
 
+    #[test]
+    fn pages_are_given_the_landing_only_when_it_is_offered() {
+        let hub = Hub::new(&Limits::default(), "v".into(), Value::Null, None, None);
+        let ready = |hub: &Hub| -> Value {
+            let (_m, mut q) = hub.register(Room::lobby()).unwrap();
+            serde_json::from_str(&texts(&mut q)[0]).unwrap()
+        };
+        let lan = Some("https://10.0.0.5:8443".to_string());
+        hub.set_lan(lan.clone(), true);
+        let offered = ready(&hub);
+        assert_eq!(offered["lan"], "https://10.0.0.5:8443");
+        assert_eq!(offered["landing"], "http://10.0.0.5:8443");
+        // KEY/CERT, or an access key: the https origin only.
+        hub.set_lan(lan, false);
+        let not = ready(&hub);
+        assert_eq!(not["lan"], "https://10.0.0.5:8443");
+        assert_eq!(not.get("landing"), None, "{not}");
+        // No LAN address: nothing to share but the page's own origin.
+        hub.set_lan(None, true);
+        let none = ready(&hub);
+        assert_eq!((none.get("lan"), none.get("landing")), (None, None));
+    }
+
     #[tokio::test]
     async fn leaving_is_announced_except_during_shutdown() {
         let hub = Hub::new(&Limits::default(), "v".into(), Value::Null, None, None);
