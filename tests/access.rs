@@ -155,8 +155,6 @@ async fn sockets_need_the_key() {
     let ready = ws.recv().await;
     assert_eq!(ready["type"], "ready");
     assert_eq!(ready["accessKey"], KEY);
-    // The key never goes into a plain-HTTP link: no landing to share.
-    assert!(ready.get("landing").is_none(), "{ready}");
     let mut native = server.ws(&format!("/rtc?key={KEY}"), &[]).await.unwrap();
     assert_eq!(native.recv().await["type"], "ready");
 }
@@ -199,4 +197,25 @@ async fn open_server_hands_out_no_key() {
     let mut ws = server.ws("/rtc", &[]).await.unwrap();
     let ready = ws.recv().await;
     assert!(ready.get("accessKey").is_none(), "{ready}");
+}
+
+/// The plain-HTTP landing is shared (banner, `ready.landing`) only with the
+/// generated authority and no access key: the key never travels in a plain
+/// link, and a certificate from KEY/CERT needs no trusting.
+#[test]
+fn the_landing_is_offered_only_without_a_key_and_with_the_generated_authority() {
+    let tmp = tempfile::tempdir().unwrap();
+    let certs = tmp.path().join("certs");
+    let open = common::settings(&certs);
+    assert!(lanrtc::Config::load(&open).unwrap().offers_landing());
+
+    let mut keyed = common::settings(&certs);
+    keyed.access_key = Some("auto".into());
+    assert!(!lanrtc::Config::load(&keyed).unwrap().offers_landing());
+
+    // The pair the authority just issued, given as KEY/CERT.
+    let mut files = common::settings(&certs);
+    files.key = Some(certs.join("key.pem"));
+    files.cert = Some(certs.join("cert.pem"));
+    assert!(!lanrtc::Config::load(&files).unwrap().offers_landing());
 }

@@ -121,13 +121,8 @@ async fn scenario() {
     }
 
     // A call with media both ways.
-    alice.press("Call Bob").await;
-    bob.wait_call_state("ringing").await;
-    bob.press("Accept").await;
+    e2e::call(&alice, &bob, "Bob").await;
     for b in [&alice, &bob] {
-        b.wait_call_state("in-call").await;
-        b.wait_for("remote video playing", e2e::REMOTE_PLAYING)
-            .await;
         b.wait_for(
             "own camera preview",
             "document.getElementById('local-video').videoWidth > 0",

@@ -10,7 +10,7 @@ mod netns;
 
 use std::time::Duration;
 
-use e2e::{Browser, SERVER_ADDR};
+use e2e::Browser;
 
 #[test]
 fn chromium_and_firefox_call_each_other_and_firefox_watches() {
@@ -31,13 +31,7 @@ fn firefox_inside_namespace() {
 
 async fn scenario() {
     let root = tempfile::tempdir().unwrap();
-    let certs = root.path().join("certs");
-    let mut settings = common::settings(&certs);
-    settings.bind = Some(SERVER_ADDR.into());
-    let config = lanrtc::Config::load(&settings).unwrap();
-    let (origin, stop, server) = e2e::serve(config).await;
-    let url = format!("{origin}/");
-    let ca = certs.join("ca.pem");
+    let (url, ca, stop, server) = e2e::serve_app(root.path()).await;
     let (alice, fox) = tokio::join!(
         Browser::launch("chromium", root.path(), &ca),
         Browser::launch_firefox("firefox", root.path(), &ca)

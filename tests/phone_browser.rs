@@ -15,7 +15,7 @@ mod netns;
 
 use std::time::Duration;
 
-use e2e::{Browser, SERVER_ADDR};
+use e2e::Browser;
 
 #[test]
 fn a_call_fits_every_phone_screen() {
@@ -64,13 +64,7 @@ async fn scenario() {
     assert_eq!(ALICE.chars().count(), 64);
     assert_eq!(BOB.chars().count(), 64);
     let root = tempfile::tempdir().unwrap();
-    let certs = root.path().join("certs");
-    let mut settings = common::settings(&certs);
-    settings.bind = Some(SERVER_ADDR.into());
-    let config = lanrtc::Config::load(&settings).unwrap();
-    let (origin, stop, server) = e2e::serve(config).await;
-    let url = format!("{origin}/");
-    let ca = certs.join("ca.pem");
+    let (url, ca, stop, server) = e2e::serve_app(root.path()).await;
     let (alice, bob) = tokio::join!(
         Browser::launch("alice", root.path(), &ca),
         Browser::launch("bob", root.path(), &ca)

@@ -45,13 +45,7 @@ const STATE: &str = "document.getElementById('connection-state').textContent";
 
 async fn scenario() {
     let root = tempfile::tempdir().unwrap();
-    let certs = root.path().join("certs");
-    let mut settings = common::settings(&certs);
-    settings.bind = Some(SERVER_ADDR.into());
-    let config = lanrtc::Config::load(&settings).unwrap();
-    let (origin, stop, server) = e2e::serve(config).await;
-    let url = format!("{origin}/");
-    let ca = certs.join("ca.pem");
+    let (url, ca, stop, server) = e2e::serve_app(root.path()).await;
     let (alice, bob) = tokio::join!(
         Browser::launch("alice", root.path(), &ca),
         Browser::launch("bob", root.path(), &ca)
@@ -61,15 +55,10 @@ async fn scenario() {
     }
     alice.fill("Your name", "Alice").await;
     bob.fill("Your name", "Bob").await;
-    alice.press("Call Bob").await;
-    bob.wait_call_state("ringing").await;
-    // Bob answers: asking for notification permission happens here, on a
+    // Bob answers: asking for notification permission happens there, on a
     // person's click, never on load (the test browser grants it).
-    bob.press("Accept").await;
+    e2e::call(&alice, &bob, "Bob").await;
     for b in [&alice, &bob] {
-        b.wait_call_state("in-call").await;
-        b.wait_for("remote video playing", e2e::REMOTE_PLAYING)
-            .await;
         b.wait_for("connected", &format!("{STATE} === 'Connected'"))
             .await;
     }
@@ -170,7 +159,7 @@ async fn scenario() {
 
     // A broadcaster that says it is live but never answers a viewer (its
     // viewer connection failed to build): a bare signaling client.
-    let mut mute = silent_broadcaster(&origin, &certs.join("ca.pem")).await;
+    let mut mute = silent_broadcaster(&url, &ca).await;
     alice.press("Watch Mute").await;
     alice
         .wait_for(
@@ -202,10 +191,14 @@ async fn scenario() {
 }
 
 /// A signaling client that identifies as "Mute", live, and then only listens.
-async fn silent_broadcaster(origin: &str, ca_pem: &std::path::Path) -> common::Ws {
+async fn silent_broadcaster(url: &str, ca_pem: &std::path::Path) -> common::Ws {
     use tokio_rustls::rustls::pki_types::{pem::PemObject, CertificateDer};
     let ca = CertificateDer::from_pem_file(ca_pem).unwrap();
-    let addr: std::net::SocketAddr = origin.trim_start_matches("https://").parse().unwrap();
+    let addr: std::net::SocketAddr = url
+        .trim_start_matches("https://")
+        .trim_end_matches('/')
+        .parse()
+        .unwrap();
     let tls = common::tls_connect(addr, common::client_config(&ca), SERVER_ADDR)
         .await
         .expect("TLS");

@@ -428,6 +428,37 @@ pub fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
     }
 }
 
+/// `caller` calls `callee` (listed as `callee_name`), who accepts: both in
+/// the call with the other's video playing.
+pub async fn call(caller: &Browser, callee: &Browser, callee_name: &str) {
+    caller.press(&format!("Call {callee_name}")).await;
+    callee.wait_call_state("ringing").await;
+    callee.press("Accept").await;
+    for b in [caller, callee] {
+        b.wait_call_state("in-call").await;
+        b.wait_for("remote video playing", REMOTE_PLAYING).await;
+    }
+}
+
+/// The server in its test defaults (generated authority in `root/certs`)
+/// on the namespace's address: the app's URL, the authority's PEM for the
+/// browsers, the sender that stops it, and its task.
+pub async fn serve_app(
+    root: &Path,
+) -> (
+    String,
+    std::path::PathBuf,
+    tokio::sync::oneshot::Sender<()>,
+    tokio::task::JoinHandle<anyhow::Result<()>>,
+) {
+    let certs = root.join("certs");
+    let mut settings = crate::common::settings(&certs);
+    settings.bind = Some(SERVER_ADDR.into());
+    let config = lanrtc::Config::load(&settings).unwrap();
+    let (origin, stop, server) = serve(config).await;
+    (format!("{origin}/"), certs.join("ca.pem"), stop, server)
+}
+
 /// Runs the server on the namespace's address: its origin, the sender that
 /// stops it, and its task.
 pub async fn serve(
