@@ -59,7 +59,7 @@ async fn route(req: Request<Incoming>, app: &App, remote: std::net::IpAddr) -> R
         }
     }
     if let Some(key) = &app.access {
-        let socket = path == rtc::PATH;
+        let socket = path == rtc::PATH || path.starts_with(crate::pipe::PREFIX);
         if let Some(res) = access::check(key, app.port, req.uri(), req.headers(), socket) {
             return res;
         }
@@ -74,10 +74,14 @@ async fn route(req: Request<Incoming>, app: &App, remote: std::net::IpAddr) -> R
         };
         return rtc::upgrade(req, &app.hub, &app.limits, place);
     }
+    if let Some(token) = path.strip_prefix(crate::pipe::PREFIX) {
+        let token = token.to_string();
+        return crate::pipe::upgrade(req, app.hub.pipes(), &token);
+    }
     if rtc::is_upgrade(req.headers()) {
         return text_response(
             StatusCode::NOT_FOUND,
-            "WebSocket connections are only accepted at /rtc.\n",
+            "WebSocket connections are only accepted at /rtc (and /pipe/ for transfers the app set up).\n",
         );
     }
     if path == "/qr.svg" {

@@ -30,6 +30,8 @@
 //! - [`media`] — the media server (SFU): one event loop that owns the UDP
 //!   sockets and every WebRTC session, and forwards each broadcast to its
 //!   viewers.
+//! - [`pipe`] — `/pipe/<token>`: a file transfer carried through the
+//!   appliance between two devices that cannot reach each other.
 //! - [`whip`] — WHIP and WHEP: publishing to and watching from the media
 //!   server over HTTP.
 //! - [`metrics`] — `/metrics` (Prometheus text) and `/healthz`.
@@ -54,6 +56,7 @@ pub mod media;
 pub mod metrics;
 pub mod net;
 pub mod per_address;
+pub mod pipe;
 pub mod qr;
 pub mod reload;
 pub mod renew;

@@ -118,6 +118,7 @@ struct Inner {
     ready: Mutex<(ReadyFields, ReadyTemplate)>,
     media: Option<Media>,
     metrics: Arc<crate::metrics::Metrics>,
+    pipes: crate::pipe::Pipes,
 }
 
 /// A cheap handle to the hub.
@@ -205,6 +206,7 @@ impl Hub {
             ready: Mutex::new((fields, ready)),
             media,
             metrics: Arc::default(),
+            pipes: crate::pipe::Pipes::default(),
         }))
     }
 
@@ -505,6 +507,36 @@ impl Hub {
     }
 
     /// Queues a frame for one member of a room, if it is still there.
+    /// The pipes through the appliance, for file transfers.
+    pub fn pipes(&self) -> &crate::pipe::Pipes {
+        &self.0.pipes
+    }
+
+    /// `pipe` from `from`: a pipe for its transfer `transfer` to `target`
+    /// (an identified peer of its room, as for any relay), announced to both
+    /// ends with the path to connect to.
+    pub fn pipe(
+        &self,
+        from: &Membership,
+        target: &str,
+        transfer: &str,
+    ) -> Result<(), ProtocolError> {
+        let token = self.0.pipes.issue(from.id).map_err(|refused| {
+            ProtocolError::new(ErrorCode::PipeRefused, refused.message(), Some("pipe"))
+        })?;
+        let relayed = self.relay(from, target, "pipe", || {
+            protocol::pipe(&from.id_str, transfer, &token)
+        });
+        if let Err(err) = relayed {
+            self.0.pipes.revoke(&token);
+            return Err(err);
+        }
+        from.outbox.push(Outbound::Text(
+            protocol::pipe(target, transfer, &token).into(),
+        ));
+        Ok(())
+    }
+
     pub fn send_to(&self, room: &Room, id: Uuid, frame: String) {
         let state = self.lock();
         if let Some(entry) = state.rooms.get(room).and_then(|m| m.get(&id)) {

@@ -65,33 +65,10 @@ pub fn upgrade(
             "This is the signaling endpoint; connect to it with a WebSocket (wss://.../rtc).\n",
         );
     }
-    if headers
-        .get(header::SEC_WEBSOCKET_VERSION)
-        .map(HeaderValue::as_bytes)
-        != Some(b"13")
-    {
-        let mut res = text_response(
-            StatusCode::BAD_REQUEST,
-            "Unsupported WebSocket version; use version 13.\n",
-        );
-        res.headers_mut().insert(
-            header::SEC_WEBSOCKET_VERSION,
-            HeaderValue::from_static("13"),
-        );
-        return res;
-    }
-    let Some(key) = headers.get(header::SEC_WEBSOCKET_KEY) else {
-        return text_response(
-            StatusCode::BAD_REQUEST,
-            "Missing Sec-WebSocket-Key header.\n",
-        );
+    let accept = match accept_key(headers) {
+        Ok(accept) => accept,
+        Err(res) => return res,
     };
-    if !origin_allowed(headers) {
-        return text_response(
-            StatusCode::FORBIDDEN,
-            "Cross-origin WebSocket connections are refused: the page must be served by this server.\n",
-        );
-    }
     let room = match query_param(req.uri().query(), "room") {
         None => Room::lobby(),
         Some(name) => match Room::named(&name) {
@@ -107,7 +84,6 @@ pub fn upgrade(
             }
         },
     };
-    let accept = derive_accept_key(key.as_bytes());
     let protocol = first_subprotocol(headers);
     let Some((membership, queue)) = hub.register(room) else {
         return text_response(
@@ -136,7 +112,45 @@ pub fn upgrade(
             Err(err) => debug!(%err, "WebSocket upgrade failed"),
         }
     });
+    switching_protocols(&accept, protocol)
+}
 
+/// The checks every WebSocket upgrade passes (version, key, same origin):
+/// the `Sec-WebSocket-Accept` value, or the response that says what was
+/// wrong.
+pub fn accept_key(headers: &HeaderMap) -> Result<String, Response<Body>> {
+    if headers
+        .get(header::SEC_WEBSOCKET_VERSION)
+        .map(HeaderValue::as_bytes)
+        != Some(b"13")
+    {
+        let mut res = text_response(
+            StatusCode::BAD_REQUEST,
+            "Unsupported WebSocket version; use version 13.\n",
+        );
+        res.headers_mut().insert(
+            header::SEC_WEBSOCKET_VERSION,
+            HeaderValue::from_static("13"),
+        );
+        return Err(res);
+    }
+    let Some(key) = headers.get(header::SEC_WEBSOCKET_KEY) else {
+        return Err(text_response(
+            StatusCode::BAD_REQUEST,
+            "Missing Sec-WebSocket-Key header.\n",
+        ));
+    };
+    if !origin_allowed(headers) {
+        return Err(text_response(
+            StatusCode::FORBIDDEN,
+            "Cross-origin WebSocket connections are refused: the page must be served by this server.\n",
+        ));
+    }
+    Ok(derive_accept_key(key.as_bytes()))
+}
+
+/// The `101 Switching Protocols` answer to an upgrade that passed.
+pub fn switching_protocols(accept: &str, protocol: Option<HeaderValue>) -> Response<Body> {
     let mut res = Response::new(Body::default());
     *res.status_mut() = StatusCode::SWITCHING_PROTOCOLS;
     let h = res.headers_mut();
@@ -144,7 +158,7 @@ pub fn upgrade(
     h.insert(header::UPGRADE, HeaderValue::from_static("websocket"));
     h.insert(
         header::SEC_WEBSOCKET_ACCEPT,
-        HeaderValue::from_str(&accept).expect("base64 is a valid header"),
+        HeaderValue::from_str(accept).expect("base64 is a valid header"),
     );
     if let Some(p) = protocol {
         h.insert(header::SEC_WEBSOCKET_PROTOCOL, p);

@@ -26,6 +26,9 @@ pub enum Inbound {
     Publish { sdp: String },
     /// Stop the broadcast held by the appliance.
     Unpublish,
+    /// Carry file transfer `transfer` to `target` through the appliance
+    /// (`crate::pipe`); answered to both with `pipe`.
+    Pipe { target: String, transfer: String },
     /// A message for one other peer; `message` is the whole object as sent.
     Relay {
         kind: RelayKind,
@@ -44,6 +47,8 @@ pub enum RelayKind {
     Hangup,
     /// A viewer's receive-only offer to a live peer.
     Watch,
+    /// Setting up a file transfer's own connection (`data.transfer` names it).
+    Transfer,
 }
 
 impl RelayKind {
@@ -56,6 +61,7 @@ impl RelayKind {
             RelayKind::IceCandidate => "icecandidate",
             RelayKind::Hangup => "hangup",
             RelayKind::Watch => "watch",
+            RelayKind::Transfer => "transfer",
         }
     }
 }
@@ -74,6 +80,8 @@ pub enum ErrorCode {
     NotCallable,
     /// The media server is off, busy, or refused the offer.
     MediaRefused,
+    /// No pipe through the appliance now (too many).
+    PipeRefused,
 }
 
 impl ErrorCode {
@@ -88,6 +96,7 @@ impl ErrorCode {
             ErrorCode::RateLimited => "rate-limited",
             ErrorCode::NotCallable => "not-callable",
             ErrorCode::MediaRefused => "media-refused",
+            ErrorCode::PipeRefused => "pipe-refused",
         }
     }
 }
@@ -178,16 +187,29 @@ pub fn parse(text: &str) -> Result<Inbound, ProtocolError> {
             return Ok(Inbound::Publish { sdp: sdp.to_string() });
         }
         "unpublish" => return Ok(Inbound::Unpublish),
+        "pipe" => {
+            let data = message.get("data");
+            let target = data.and_then(|d| d.get("target")).and_then(Value::as_str);
+            let transfer = data.and_then(|d| d.get("transfer")).and_then(Value::as_str);
+            let (Some(target), Some(transfer)) = (target, transfer) else {
+                return Err(bad("pipe needs data.target (a peer's id) and data.transfer (the transfer's id)."));
+            };
+            if !is_transfer_id(transfer) {
+                return Err(bad(TRANSFER_RULE));
+            }
+            return Ok(Inbound::Pipe { target: target.to_string(), transfer: transfer.to_string() });
+        }
         "offer" => RelayKind::Offer,
         "accept" => RelayKind::Accept,
         "reject" => RelayKind::Reject,
         "icecandidate" => RelayKind::IceCandidate,
         "hangup" => RelayKind::Hangup,
         "watch" => RelayKind::Watch,
+        "transfer" => RelayKind::Transfer,
         _ => {
             return Err(ProtocolError::new(
                 ErrorCode::UnknownType,
-                "Unknown message type; this server accepts identify, offer, accept, reject, icecandidate, hangup, watch, publish and unpublish.",
+                "Unknown message type; this server accepts identify, offer, accept, reject, icecandidate, hangup, watch, transfer, pipe, publish and unpublish.",
                 Some(&kind),
             ))
         }
@@ -229,6 +251,15 @@ pub fn parse(text: &str) -> Result<Inbound, ProtocolError> {
                 return Err(bad("icecandidate needs data.candidate, an object or null."));
             }
         }
+        RelayKind::Transfer => {
+            if !data
+                .get("transfer")
+                .and_then(Value::as_str)
+                .is_some_and(is_transfer_id)
+            {
+                return Err(bad(TRANSFER_RULE));
+            }
+        }
         RelayKind::Hangup => {}
     }
     Ok(Inbound::Relay {
@@ -236,6 +267,27 @@ pub fn parse(text: &str) -> Result<Inbound, ProtocolError> {
         target,
         message,
     })
+}
+
+/// What a transfer's id may be.
+pub const TRANSFER_RULE: &str =
+    "data.transfer must be the transfer's id: 1 to 64 letters, digits, '-' or '_'.";
+
+/// A transfer's id: chosen by the sending page, 1–64 of `[A-Za-z0-9_-]`.
+pub fn is_transfer_id(id: &str) -> bool {
+    (1..=64).contains(&id.len())
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
+/// `pipe` for one end: the other end's id, the transfer and where to connect.
+pub fn pipe(peer: &str, transfer: &str, token: &str) -> String {
+    json!({
+        "type": "pipe",
+        "data": { "peer": peer, "transfer": transfer, "path": format!("{}{token}", crate::pipe::PREFIX) }
+    })
+    .to_string()
 }
 
 /// Stamps the sender's id on a relayed message and serializes it. The
@@ -474,6 +526,30 @@ mod tests {
                 r#"{"type":"publish","data":{"sdp":1}}"#,
                 ErrorCode::BadMessage,
             ),
+            (
+                r#"{"type":"transfer","data":{"target":"t"}}"#,
+                ErrorCode::BadMessage,
+            ),
+            (
+                r#"{"type":"transfer","data":{"target":"t","transfer":""}}"#,
+                ErrorCode::BadMessage,
+            ),
+            (
+                r#"{"type":"transfer","data":{"target":"t","transfer":"a/b"}}"#,
+                ErrorCode::BadMessage,
+            ),
+            (
+                r#"{"type":"pipe","data":{"target":"t"}}"#,
+                ErrorCode::BadMessage,
+            ),
+            (
+                r#"{"type":"pipe","data":{"transfer":"x"}}"#,
+                ErrorCode::BadMessage,
+            ),
+            (
+                r#"{"type":"pipe","data":{"target":"t","transfer":7}}"#,
+                ErrorCode::BadMessage,
+            ),
         ] {
             assert_eq!(code(text), want, "{text}");
         }
@@ -507,9 +583,19 @@ mod tests {
             r#"{"type":"hangup","data":{"target":"t"}}"#,
             r#"{"type":"watch","data":{"target":"t","sdp":"v=0"}}"#,
             r#"{"type":"accept","data":{"target":"t","sdp":"v=0","stream":"broadcaster"}}"#,
+            r#"{"type":"transfer","data":{"target":"t","transfer":"f-1_A","signal":"offer"}}"#,
         ] {
             assert!(matches!(parse(text), Ok(Inbound::Relay { .. })), "{text}");
         }
+        assert_eq!(
+            parse(r#"{"type":"pipe","data":{"target":"t","transfer":"f1"}}"#).unwrap(),
+            Inbound::Pipe {
+                target: "t".into(),
+                transfer: "f1".into()
+            }
+        );
+        assert!(is_transfer_id(&"a".repeat(64)));
+        assert!(!is_transfer_id(&"a".repeat(65)));
     }
 
     #[test]

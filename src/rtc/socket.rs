@@ -200,6 +200,7 @@ fn dispatch(text: &str, me: &Membership, hub: &Hub) -> Result<(), ProtocolError>
         Inbound::Identify { id, name, live } => hub.identify(me, &id, name, live),
         Inbound::Publish { sdp } => appliance::publish(me, hub, sdp),
         Inbound::Unpublish => appliance::unpublish(me, hub),
+        Inbound::Pipe { target, transfer } => hub.pipe(me, &target, &transfer),
         Inbound::Relay {
             kind,
             target,
