@@ -217,7 +217,7 @@ pub fn upgrade(mut req: Request<Incoming>, pipes: &Pipes, token: &str) -> Respon
     }
     let accept = match crate::rtc::accept_key(req.headers()) {
         Ok(accept) => accept,
-        Err(res) => return res,
+        Err(res) => return *res,
     };
     if !pipes.is_open(token) {
         return text_response(

@@ -67,7 +67,7 @@ pub fn upgrade(
     }
     let accept = match accept_key(headers) {
         Ok(accept) => accept,
-        Err(res) => return res,
+        Err(res) => return *res,
     };
     let room = match query_param(req.uri().query(), "room") {
         None => Room::lobby(),
@@ -118,7 +118,7 @@ pub fn upgrade(
 /// The checks every WebSocket upgrade passes (version, key, same origin):
 /// the `Sec-WebSocket-Accept` value, or the response that says what was
 /// wrong.
-pub fn accept_key(headers: &HeaderMap) -> Result<String, Response<Body>> {
+pub fn accept_key(headers: &HeaderMap) -> Result<String, Box<Response<Body>>> {
     if headers
         .get(header::SEC_WEBSOCKET_VERSION)
         .map(HeaderValue::as_bytes)
@@ -132,19 +132,19 @@ pub fn accept_key(headers: &HeaderMap) -> Result<String, Response<Body>> {
             header::SEC_WEBSOCKET_VERSION,
             HeaderValue::from_static("13"),
         );
-        return Err(res);
+        return Err(Box::new(res));
     }
     let Some(key) = headers.get(header::SEC_WEBSOCKET_KEY) else {
-        return Err(text_response(
+        return Err(Box::new(text_response(
             StatusCode::BAD_REQUEST,
             "Missing Sec-WebSocket-Key header.\n",
-        ));
+        )));
     };
     if !origin_allowed(headers) {
-        return Err(text_response(
+        return Err(Box::new(text_response(
             StatusCode::FORBIDDEN,
             "Cross-origin WebSocket connections are refused: the page must be served by this server.\n",
-        ));
+        )));
     }
     Ok(derive_accept_key(key.as_bytes()))
 }
