@@ -60,6 +60,7 @@ fn check(text: &str) {
             assert!(!name.chars().any(char::is_control));
         }
         Ok(Inbound::Publish { .. }) | Ok(Inbound::Unpublish) => {}
+        Ok(Inbound::Pipe { transfer, .. }) => assert!(protocol::is_transfer_id(&transfer)),
         Ok(Inbound::Relay { kind, message, .. }) => {
             let out: Value =
                 serde_json::from_str(&protocol::stamp_relay(kind, message, "me")).unwrap();
