@@ -6,8 +6,13 @@ import {
   BUFFER_HIGH,
   DEFAULT_PIECE,
   MAX_PIECE,
+  WINDOW,
   canQueue,
   createReceiver,
+  hex,
+  offerText,
+  sizeText,
+  timeLeftText,
   offerMessage,
   parseControl,
   pieceSize,
@@ -28,10 +33,24 @@ test('the piece size fits what the connection allows, within what every engine t
   for (const unknown of [0, undefined, null, NaN, -1]) assert.equal(pieceSize(unknown), DEFAULT_PIECE, String(unknown));
 });
 
-test('flow control stops queueing at the high mark', () => {
+test('flow control stops queueing at the high mark, and past a window the receiver has not acknowledged', () => {
   assert.equal(canQueue(0), true);
   assert.equal(canQueue(BUFFER_HIGH - 1), true);
   assert.equal(canQueue(BUFFER_HIGH), false);
+  assert.equal(canQueue(0, WINDOW - 1), true);
+  assert.equal(canQueue(0, WINDOW), false);
+});
+
+test('sizes, offers and time left read as a person says them', () => {
+  assert.equal(sizeText(52_400_000), '52.4 MB');
+  assert.equal(sizeText(1), '1 byte');
+  assert.equal(sizeText(2_500_000_000), '2.5 GB');
+  assert.equal(offerText('Alice', [{ name: 'a', size: 1e6 }, { name: 'b', size: 5e5 }]), 'Alice wants to send you 2 files (1.5 MB)');
+  assert.equal(offerText('Bob', [{ name: 'cat.jpg', size: 2000 }]), 'Bob wants to send you cat.jpg (2 KB)');
+  assert.equal(timeLeftText(null), '');
+  assert.equal(timeLeftText(40), '40 s left');
+  assert.equal(timeLeftText(125), '2 min 5 s left');
+  assert.equal(hex(new Uint8Array([0, 15, 255])), '000fff');
 });
 
 test('file names from the other side cannot leave the download folder', () => {
@@ -48,7 +67,10 @@ test('control messages are checked, and each bad one says what was wrong', () =>
     t: 'offer',
     files: [{ name: 'a.jpg', size: 10, type: 'image/jpeg' }],
     text: 'hi',
+    resume: false,
   });
+  const again = offerMessage([{ name: 'a.jpg', size: 10 }], null, true);
+  assert.equal(parseControl(JSON.stringify(again)).resume, true);
   assert.deepEqual(parseControl('{"t":"ack","index":1,"offset":4096}'), { t: 'ack', index: 1, offset: 4096 });
   for (const [text, why] of [
     ['not json', 'not JSON'],

@@ -26,6 +26,12 @@ export const BUFFER_HIGH = 4 * 1024 * 1024;
 export const BUFFER_LOW = 1024 * 1024;
 /** The receiver acknowledges at least this often (bytes), and at each file's end. */
 export const ACK_EVERY = 4 * 1024 * 1024;
+/**
+ * The sender keeps at most this many bytes of a file sent but not yet
+ * acknowledged, so a receiver whose disk is slower than the link holds a
+ * bounded amount in memory.
+ */
+export const WINDOW = 16 * 1024 * 1024;
 /** Files in one offer, and the longest text sent with "Send text". */
 export const MAX_FILES = 1000;
 export const MAX_TEXT = 64 * 1024;
@@ -47,9 +53,13 @@ export function pieceSize(maxMessageSize) {
   return size;
 }
 
-/** Flow control: may the sender queue another piece with `buffered` bytes waiting? */
-export function canQueue(buffered) {
-  return buffered < BUFFER_HIGH;
+/**
+ * Flow control: may the sender queue another piece with `buffered` bytes
+ * waiting in the channel and `unacked` bytes of the file not yet
+ * acknowledged by the receiver?
+ */
+export function canQueue(buffered, unacked = 0) {
+  return buffered < BUFFER_HIGH && unacked < WINDOW;
 }
 
 /** A file name safe to save: no directories, no control characters, not empty. */
@@ -59,13 +69,17 @@ export function safeFileName(name) {
   return clean === '' || clean === '.' || clean === '..' ? 'file' : clean;
 }
 
-/** The offer for `files` (each {name, size, type}). */
-export function offerMessage(files, text = null) {
+/**
+ * The offer for `files` (each {name, size, type}); `resume` when the same
+ * offer is made again after the connection dropped.
+ */
+export function offerMessage(files, text = null, resume = false) {
   const message = {
     t: 'offer',
     files: files.map((f) => ({ name: String(f.name), size: f.size, type: String(f.type || '') })),
   };
   if (text !== null) message.text = String(text);
+  if (resume) message.resume = true;
   return message;
 }
 
@@ -97,7 +111,9 @@ export function parseControl(text) {
         }
         files.push({ name: safeFileName(f.name), size: f.size, type: typeof f.type === 'string' ? f.type.slice(0, 100) : '' });
       }
-      return m.text === undefined ? { t: 'offer', files } : { t: 'offer', files, text: m.text };
+      const offer = { t: 'offer', files, resume: m.resume === true };
+      if (m.text !== undefined) offer.text = m.text;
+      return offer;
     }
     case 'accept':
       if (!Array.isArray(m.from) || !m.from.every(offset)) return invalid('accept needs an offset per file');
@@ -246,6 +262,34 @@ export function progress(samples, total) {
   const speed = ms > 0 ? ((done - since[1]) * 1000) / ms : 0;
   const secondsLeft = speed > 0 ? Math.ceil((total - done) / speed) : null;
   return { percent, speed, secondsLeft };
+}
+
+/** "4.2 MB", "980 KB", "12 bytes": a size as a person reads it. */
+export function sizeText(bytes) {
+  if (bytes >= 1e9) return `${(bytes / 1e9).toFixed(1)} GB`;
+  if (bytes >= 1e6) return `${(bytes / 1e6).toFixed(1)} MB`;
+  if (bytes >= 1e3) return `${Math.round(bytes / 1e3)} KB`;
+  return bytes === 1 ? '1 byte' : `${bytes} bytes`;
+}
+
+/** "Alice wants to send you 3 files (52.4 MB)". */
+export function offerText(name, files) {
+  const total = files.reduce((n, f) => n + f.size, 0);
+  const what = files.length === 1 ? `${files[0].name}` : `${files.length} files`;
+  return `${name} wants to send you ${what} (${sizeText(total)})`;
+}
+
+/** "2 min 5 s left", "40 s left", "" while unknown. */
+export function timeLeftText(seconds) {
+  if (seconds === null || !Number.isFinite(seconds)) return '';
+  if (seconds >= 3600) return `${Math.floor(seconds / 3600)} h ${Math.round((seconds % 3600) / 60)} min left`;
+  if (seconds >= 60) return `${Math.floor(seconds / 60)} min ${seconds % 60} s left`;
+  return `${seconds} s left`;
+}
+
+/** Bytes as lowercase hex (a SHA-256 digest for `end`). */
+export function hex(bytes) {
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
 }
 
 /** "12.5 MB/s", "980 KB/s": what a person reads. */

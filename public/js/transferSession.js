@@ -1,0 +1,458 @@
+// One file transfer's two ends, over whatever channel carries it (a data
+// channel of its own, or a pipe through the appliance; see fileLink.js).
+// No DOM here: the channel, the store the receiver writes to and the clock
+// are given, so tests/js/transferSession.test.mjs runs both ends in Node,
+// drops and corrupts the channel, and checks what each side sees.
+//
+// A channel: {send(string | ArrayBuffer | view), bufferedAmount, drained()
+// → Promise (resolves when bufferedAmount is low again), close(),
+// onmessage = (string | ArrayBuffer) => …, onclose = () => …}.
+
+import { sha256 } from '../vendor/noble-hashes/sha2.js';
+import {
+  canQueue,
+  createReceiver,
+  hex,
+  offerMessage,
+  parseControl,
+  sendPlan,
+} from './logic/transfer.js';
+
+/** The sender reads the file in slices of this many bytes (never whole). */
+export const READ_CHUNK = 1024 * 1024;
+
+/** States a transfer is in, as the UI shows them. */
+export const ACTIVE = new Set(['connecting', 'asking', 'sending', 'receiving', 'interrupted']);
+
+/**
+ * The sending end: `files` are File or Blob objects with a name (or none
+ * with a `text`); `pieceSize` is chosen per channel.
+ */
+export class Outgoing {
+  constructor({ files, text = null, onChange = () => {} }) {
+    this.files = files;
+    this.text = text;
+    this.onChange = onChange;
+    this.state = 'connecting';
+    this.error = '';
+    this.acked = files.map(() => 0);
+    this.sent = files.map(() => 0);
+    /** Per file: null, 'verified' or why it failed. */
+    this.outcome = files.map(() => null);
+    /** Where the last resume went on from (bytes of all files), for the UI and tests. */
+    this.resumedFrom = 0;
+    this.generation = 0;
+    this.channel = null;
+    this.offered = false;
+    this.wakers = [];
+  }
+
+  /** Starts (or, after a drop, resumes) the transfer on a new channel. */
+  attach(channel, pieceSize) {
+    if (!ACTIVE.has(this.state)) {
+      channel.close();
+      return;
+    }
+    this.detach();
+    const generation = ++this.generation;
+    this.channel = channel;
+    this.pieceSize = pieceSize;
+    channel.onmessage = (data) => {
+      if (generation === this.generation) this.onMessage(data, generation);
+    };
+    channel.onclose = () => {
+      if (generation === this.generation) this.onDropped();
+    };
+    this.send(offerMessage(this.files, this.text, this.offered));
+    this.offered = true;
+    this.set('asking');
+  }
+
+  /** Ends the transfer for both sides. */
+  cancel() {
+    if (!ACTIVE.has(this.state)) return;
+    this.send({ t: 'cancel' });
+    this.finish('cancelled');
+  }
+
+  /** Bytes the receiver has (acknowledged or on their way), and the total. */
+  get bytes() {
+    const buffered = this.channel ? this.channel.bufferedAmount || 0 : 0;
+    const done = this.files.reduce(
+      (n, f, i) => n + (this.outcome[i] === 'verified' ? f.size : Math.max(this.acked[i], this.sent[i])),
+      0,
+    );
+    const total = this.files.reduce((n, f) => n + f.size, 0);
+    return { done: Math.max(0, Math.min(total, done - buffered)), total };
+  }
+
+  onMessage(data, generation) {
+    if (typeof data !== 'string') return this.fail('the receiver sent bytes');
+    const m = parseControl(data);
+    switch (m.t) {
+      case 'accept':
+        if (this.state !== 'asking') return undefined;
+        if (this.files.length === 0) return this.finish('done');
+        if (m.from.length !== this.files.length) return this.fail('the receiver accepted other files');
+        this.set('sending');
+        this.run(m.from, generation).catch((err) => {
+          if (generation === this.generation) this.fail(`could not read a file: ${err.message}`);
+        });
+        return undefined;
+      case 'decline':
+        return this.finish('declined');
+      case 'ack':
+        if (m.index < this.files.length) this.acked[m.index] = Math.max(this.acked[m.index], m.offset);
+        this.wake();
+        this.onChange();
+        return undefined;
+      case 'verified':
+      case 'failed':
+        if (m.index >= this.files.length) return undefined;
+        this.outcome[m.index] = m.t === 'verified' ? 'verified' : m.reason || 'failed';
+        if (this.outcome.every((o) => o !== null)) {
+          const failed = this.outcome.filter((o) => o !== 'verified').length;
+          if (failed > 0) this.error = `${failed} of ${this.files.length} files did not arrive intact`;
+          return this.finish(failed > 0 ? 'failed' : 'done');
+        }
+        this.onChange();
+        return undefined;
+      case 'cancel':
+        return this.finish('cancelled');
+      case 'invalid':
+        return this.fail(`the receiver sent a bad message (${m.why})`);
+      default:
+        return this.fail(`the receiver sent ${m.t}`);
+    }
+  }
+
+  /** Sends every file not yet verified, each from where the receiver has it. */
+  async run(from, generation) {
+    const plan = sendPlan(this.files, from);
+    this.resumedFrom = plan.reduce((n, p) => n + (this.outcome[p.index] === 'verified' ? 0 : p.offset), 0);
+    for (const { index, offset, size } of plan) {
+      if (this.outcome[index] === 'verified') continue;
+      const file = this.files[index];
+      const hasher = sha256.create();
+      // A resume hashes what the receiver already has from the file itself.
+      for (let at = 0; at < offset; at += READ_CHUNK) {
+        hasher.update(await read(file, at, Math.min(offset, at + READ_CHUNK)));
+        if (generation !== this.generation) return;
+      }
+      this.acked[index] = offset;
+      this.sent[index] = offset;
+      if (!this.send({ t: 'file', index, offset })) return;
+      let at = offset;
+      let next = at < size ? read(file, at, Math.min(size, at + READ_CHUNK)) : null;
+      while (next) {
+        const chunk = await next;
+        const end = at + chunk.length;
+        next = end < size ? read(file, end, Math.min(size, end + READ_CHUNK)) : null;
+        hasher.update(chunk);
+        for (let p = 0; p < chunk.length; p += this.pieceSize) {
+          while (!canQueue(this.channel.bufferedAmount, at - this.acked[index])) {
+            await (canQueue(this.channel.bufferedAmount) ? this.nextAck() : this.channel.drained());
+            if (generation !== this.generation) return;
+          }
+          if (generation !== this.generation) return;
+          const piece = chunk.subarray(p, Math.min(chunk.length, p + this.pieceSize));
+          if (!this.send(piece)) return;
+          at += piece.length;
+          this.sent[index] = at;
+        }
+      }
+      if (!this.send({ t: 'end', index, sha256: hex(hasher.digest()) })) return;
+    }
+  }
+
+  nextAck() {
+    return new Promise((resolve) => this.wakers.push(resolve));
+  }
+
+  wake() {
+    const wakers = this.wakers;
+    this.wakers = [];
+    for (const w of wakers) w();
+  }
+
+  send(message) {
+    if (!this.channel) return false;
+    try {
+      this.channel.send(typeof message === 'object' && !ArrayBuffer.isView(message) ? JSON.stringify(message) : message);
+      return true;
+    } catch {
+      // Closed under us; onclose follows.
+      return false;
+    }
+  }
+
+  onDropped() {
+    this.detach();
+    if (ACTIVE.has(this.state)) this.set('interrupted');
+  }
+
+  detach() {
+    this.generation++;
+    const channel = this.channel;
+    this.channel = null;
+    this.wake();
+    if (channel) {
+      channel.onmessage = null;
+      channel.onclose = null;
+      channel.close();
+    }
+  }
+
+  fail(why) {
+    this.error = why;
+    this.send({ t: 'cancel' });
+    this.finish('failed');
+  }
+
+  finish(state) {
+    this.set(state);
+    this.detach();
+  }
+
+  set(state) {
+    this.state = state;
+    this.onChange();
+  }
+}
+
+function read(file, from, to) {
+  return file
+    .slice(from, to)
+    .arrayBuffer()
+    .then((b) => new Uint8Array(b));
+}
+
+/**
+ * The receiving end. `store` is where the bytes go (fileStore.js): it is
+ * opened on Accept, so nothing is written, or even asked for, before.
+ */
+export class Incoming {
+  constructor({ store, onChange = () => {} }) {
+    this.store = store;
+    this.onChange = onChange;
+    this.state = 'connecting';
+    this.error = '';
+    this.files = [];
+    this.text = null;
+    this.receiver = null;
+    /** Per file: the hash state at its last acknowledged offset, for a resume. */
+    this.snapshots = [];
+    /** Per file: the received File once verified, or why it failed. */
+    this.received = [];
+    this.outcome = [];
+    this.accepted = false;
+    this.generation = 0;
+    this.channel = null;
+    this.queue = Promise.resolve();
+    this.hasher = null;
+  }
+
+  attach(channel) {
+    if (!ACTIVE.has(this.state)) {
+      channel.close();
+      return;
+    }
+    this.detach();
+    const generation = ++this.generation;
+    this.channel = channel;
+    channel.onmessage = (data) => {
+      if (generation === this.generation) this.onMessage(data, generation);
+    };
+    channel.onclose = () => {
+      if (generation === this.generation) this.onDropped();
+    };
+  }
+
+  /** The person said yes: opens the store and asks for the bytes. */
+  async accept() {
+    if (this.state !== 'asking' || this.accepted) return;
+    this.accepted = true;
+    try {
+      await this.store.prepare(this.files);
+    } catch (err) {
+      this.accepted = false;
+      this.fail(err.message);
+      return;
+    }
+    this.set('receiving');
+    this.send(this.receiver.accept());
+  }
+
+  decline() {
+    if (this.state !== 'asking') return;
+    this.send({ t: 'decline' });
+    this.finish('declined');
+  }
+
+  cancel() {
+    if (!ACTIVE.has(this.state)) return;
+    this.send({ t: 'cancel' });
+    this.finish('cancelled');
+  }
+
+  get bytes() {
+    if (!this.receiver) return { done: 0, total: 0 };
+    return this.receiver.bytes;
+  }
+
+  onMessage(data, generation) {
+    if (typeof data !== 'string') return this.onPiece(new Uint8Array(data), generation);
+    const m = parseControl(data);
+    switch (m.t) {
+      case 'offer':
+        return this.onOffer(m, generation);
+      case 'file': {
+        if (!this.accepted) return this.fail('the sender sent a file before Accept');
+        const r = this.receiver.onFile(m.index, m.offset);
+        if (r.error) return this.fail(r.error);
+        const snapshot = this.snapshots[m.index];
+        this.current = m.index;
+        this.hasher = m.offset > 0 && snapshot && snapshot.offset === m.offset ? snapshot.hasher.clone() : sha256.create();
+        if (m.offset === 0) this.enqueue(() => this.store.truncate(m.index, 0), generation);
+        return undefined;
+      }
+      case 'end': {
+        if (!this.accepted) return this.fail('the sender ended a file before Accept');
+        const hasher = this.hasher;
+        const current = this.current;
+        this.hasher = null;
+        const index = m.index;
+        this.enqueue(async () => {
+          const actual = hasher && current === index ? hex(hasher.digest()) : '';
+          const result = this.receiver.onEnd(index, m.sha256, actual);
+          if (result.t === 'verified') {
+            this.received[index] = await this.store.finish(index);
+            this.outcome[index] = 'verified';
+          } else {
+            this.snapshots[index] = null;
+            this.outcome[index] = result.reason;
+            await this.store.truncate(index, 0);
+          }
+          this.send(result);
+          if (this.outcome.every((o) => o !== null)) {
+            const failed = this.outcome.filter((o) => o !== 'verified').length;
+            if (failed > 0) this.error = `${failed} of ${this.files.length} files did not arrive intact`;
+            this.finish(failed > 0 ? 'failed' : 'done');
+          } else {
+            this.onChange();
+          }
+        }, generation);
+        return undefined;
+      }
+      case 'cancel':
+        return this.finish('cancelled');
+      case 'invalid':
+        return this.fail(`the sender sent a bad message (${m.why})`);
+      default:
+        return this.fail(`the sender sent ${m.t}`);
+    }
+  }
+
+  onOffer(m, generation) {
+    if (this.receiver === null) {
+      this.files = m.files;
+      this.text = m.text === undefined ? null : m.text;
+      this.receiver = createReceiver(m.files);
+      this.snapshots = m.files.map(() => null);
+      this.received = m.files.map(() => null);
+      this.outcome = m.files.map(() => null);
+      if (m.files.length === 0) {
+        // A text: shown at once (it is already here), nothing to accept.
+        this.send({ t: 'accept', from: [] });
+        this.finish('done');
+        return;
+      }
+      this.set('asking');
+      return;
+    }
+    if (m.files.length !== this.files.length || m.files.some((f, i) => f.size !== this.files[i].size)) {
+      this.fail('the sender offered other files on resuming');
+      return;
+    }
+    if (!this.accepted) {
+      this.set('asking');
+      return;
+    }
+    // Resuming: once every write in flight has landed, say where to go on.
+    this.enqueue(() => {
+      this.set('receiving');
+      this.send(this.receiver.accept());
+    }, generation);
+  }
+
+  onPiece(bytes, generation) {
+    if (!this.accepted || !this.hasher) return this.fail('the sender sent bytes before a file');
+    const r = this.receiver.onPiece(bytes.length);
+    if (r.error) return this.fail(r.error);
+    this.hasher.update(bytes);
+    const snapshot = r.ack ? { offset: r.at + bytes.length, hasher: this.hasher.clone() } : null;
+    this.enqueue(async () => {
+      await this.store.write(r.index, r.at, bytes);
+      if (snapshot) {
+        this.snapshots[r.index] = snapshot;
+        this.send(this.receiver.acked(r.index, snapshot.offset));
+      }
+    }, generation);
+    return undefined;
+  }
+
+  /** Writes happen in order, one after another; a failure ends the transfer. */
+  enqueue(step, generation) {
+    this.queue = this.queue.then(async () => {
+      if (generation !== this.generation || !ACTIVE.has(this.state)) return;
+      try {
+        await step();
+      } catch (err) {
+        this.fail(`could not save: ${err.message}`);
+      }
+    });
+  }
+
+  send(message) {
+    if (!this.channel) return;
+    try {
+      this.channel.send(JSON.stringify(message));
+    } catch {
+      // Closed under us; onclose follows.
+    }
+  }
+
+  onDropped() {
+    this.detach();
+    if (ACTIVE.has(this.state)) this.set('interrupted');
+  }
+
+  detach() {
+    this.generation++;
+    const channel = this.channel;
+    this.channel = null;
+    if (channel) {
+      channel.onmessage = null;
+      channel.onclose = null;
+      channel.close();
+    }
+  }
+
+  fail(why) {
+    this.error = why;
+    this.send({ t: 'cancel' });
+    this.finish('failed');
+  }
+
+  finish(state) {
+    const wasActive = ACTIVE.has(this.state);
+    this.set(state);
+    this.detach();
+    if (wasActive && state !== 'done' && state !== 'failed') this.store.discard().catch(() => {});
+  }
+
+  set(state) {
+    this.state = state;
+    this.onChange();
+  }
+}

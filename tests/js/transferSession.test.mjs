@@ -1,0 +1,243 @@
+// Both ends of a transfer (public/js/transferSession.js) over an in-memory
+// channel that delivers asynchronously and counts what is buffered, as a
+// data channel does: what each side sees when files are accepted,
+// declined, cancelled, interrupted and resumed, corrupted or cut short.
+import test from 'node:test';
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+
+import { BUFFER_LOW } from '../../public/js/logic/transfer.js';
+import { memoryStore } from '../../public/js/fileStore.js';
+import { Incoming, Outgoing } from '../../public/js/transferSession.js';
+
+/** Two connected channel ends; `tamper(data)` may change what a→b carries. */
+function channelPair(tamper = (d) => d) {
+  const make = () => {
+    const end = {
+      bufferedAmount: 0,
+      closed: false,
+      onmessage: null,
+      onclose: null,
+      waiters: [],
+      sentBytes: 0,
+      send(data) {
+        if (end.closed) throw new Error('closed');
+        let copy = typeof data === 'string' ? data : data.slice().buffer;
+        if (end === a && typeof copy !== 'string') copy = tamper(copy);
+        const n = typeof data === 'string' ? data.length : data.byteLength;
+        end.bufferedAmount += n;
+        end.sentBytes += typeof data === 'string' ? 0 : n;
+        setImmediate(() => {
+          end.bufferedAmount -= n;
+          if (end.bufferedAmount <= BUFFER_LOW) for (const w of end.waiters.splice(0)) w();
+          if (!end.peer.closed && end.peer.onmessage) end.peer.onmessage(copy);
+        });
+      },
+      drained() {
+        return new Promise((resolve) => (end.bufferedAmount <= BUFFER_LOW ? resolve() : end.waiters.push(resolve)));
+      },
+      close() {
+        if (end.closed) return;
+        end.closed = true;
+        for (const w of end.waiters.splice(0)) w();
+        setImmediate(() => end.peer.close());
+        if (end.onclose) end.onclose();
+      },
+    };
+    return end;
+  };
+  const a = make();
+  const b = make();
+  a.peer = b;
+  b.peer = a;
+  return [a, b];
+}
+
+function bytes(n, seed = 1) {
+  const out = new Uint8Array(n);
+  let x = seed;
+  for (let i = 0; i < n; i++) {
+    x = (x * 1103515245 + 12345) >>> 0;
+    out[i] = x >>> 24;
+  }
+  return out;
+}
+
+const sha = (data) => createHash('sha256').update(data).digest('hex');
+
+function until(what, check, ms = 10000) {
+  return new Promise((resolve, reject) => {
+    const started = Date.now();
+    const poll = () => {
+      if (check()) return resolve();
+      if (Date.now() - started > ms) return reject(new Error(`timed out waiting for ${what}`));
+      return setTimeout(poll, 5);
+    };
+    poll();
+  });
+}
+
+/** A memory store that records whether it was ever opened. */
+function watchedStore(limit) {
+  const store = memoryStore(limit);
+  const watched = { ...store, prepared: false };
+  watched.prepare = async (files) => {
+    watched.prepared = true;
+    return store.prepare(files);
+  };
+  return watched;
+}
+
+function ends({ files, text = null, tamper, limit } = {}) {
+  const store = watchedStore(limit);
+  const sender = new Outgoing({ files, text });
+  const receiver = new Incoming({ store });
+  const [a, b] = channelPair(tamper);
+  receiver.attach(b);
+  sender.attach(a, 64 * 1024);
+  return { sender, receiver, store, a, b };
+}
+
+const blob = (data, name) => new File([data], name);
+
+test('nothing moves before Accept; then every file arrives whole and verified', async () => {
+  const big = bytes(5 * 1024 * 1024 + 7);
+  const files = [blob(big, 'video.mov'), blob(bytes(10, 2), 'note.txt'), blob(new Uint8Array(0), 'empty')];
+  const { sender, receiver, store, a } = ends({ files });
+  await until('the question', () => receiver.state === 'asking');
+  assert.deepEqual(
+    receiver.files.map((f) => [f.name, f.size]),
+    [
+      ['video.mov', big.length],
+      ['note.txt', 10],
+      ['empty', 0],
+    ],
+  );
+  await new Promise((r) => setTimeout(r, 50));
+  assert.equal(store.prepared, false, 'the store was opened before Accept');
+  assert.equal(a.sentBytes, 0, 'bytes were sent before Accept');
+  await receiver.accept();
+  await until('both ends done', () => sender.state === 'done' && receiver.state === 'done');
+  for (const [i, f] of files.entries()) {
+    const got = new Uint8Array(await receiver.received[i].arrayBuffer());
+    assert.equal(sha(got), sha(new Uint8Array(await f.arrayBuffer())), f.name);
+    assert.equal(receiver.received[i].name, f.name);
+  }
+  assert.deepEqual(sender.outcome, ['verified', 'verified', 'verified']);
+  assert.equal(sender.bytes.done, sender.bytes.total);
+});
+
+test('a declined offer sends nothing and tells the sender', async () => {
+  const { sender, receiver, store, a } = ends({ files: [blob(bytes(100000), 'a.bin')] });
+  await until('the question', () => receiver.state === 'asking');
+  receiver.decline();
+  await until('the sender knows', () => sender.state === 'declined');
+  assert.equal(store.prepared, false);
+  assert.equal(a.sentBytes, 0);
+});
+
+test('cancel on either side ends it for both', async () => {
+  for (const who of ['sender', 'receiver']) {
+    const { sender, receiver } = ends({ files: [blob(bytes(40 * 1024 * 1024), 'big.bin')] });
+    await until('the question', () => receiver.state === 'asking');
+    await receiver.accept();
+    await until('some progress', () => receiver.bytes.done > 1024 * 1024);
+    (who === 'sender' ? sender : receiver).cancel();
+    await until(`both cancelled (${who})`, () => sender.state === 'cancelled' && receiver.state === 'cancelled');
+    assert.ok(receiver.bytes.done < receiver.bytes.total, who);
+  }
+});
+
+test('a text is shown at once and needs no Accept', async () => {
+  const { sender, receiver } = ends({ files: [], text: 'https://example.org/a' });
+  await until('done', () => sender.state === 'done' && receiver.state === 'done');
+  assert.equal(receiver.text, 'https://example.org/a');
+});
+
+test('a dropped connection resumes from the last acknowledged piece, and the file is right', async () => {
+  const data = bytes(24 * 1024 * 1024 + 5, 3);
+  const { sender, receiver, a } = ends({ files: [blob(data, 'movie.mp4')] });
+  await until('the question', () => receiver.state === 'asking');
+  await receiver.accept();
+  await until('past 9 MiB acknowledged', () => sender.acked[0] >= 9 * 1024 * 1024);
+  a.close();
+  await until('both interrupted', () => sender.state === 'interrupted' && receiver.state === 'interrupted');
+  const [a2, b2] = channelPair();
+  receiver.attach(b2);
+  sender.attach(a2, 64 * 1024);
+  await until('both done', () => sender.state === 'done' && receiver.state === 'done');
+  assert.ok(sender.resumedFrom >= 8 * 1024 * 1024, `resumed from ${sender.resumedFrom}`);
+  assert.equal(sender.resumedFrom % (4 * 1024 * 1024), 0, 'a resume starts at an acknowledged offset');
+  assert.ok(a2.sentBytes <= data.length - sender.resumedFrom, 'the second connection resent what the receiver had');
+  const got = new Uint8Array(await receiver.received[0].arrayBuffer());
+  assert.equal(sha(got), sha(data));
+});
+
+test('a corrupted piece is caught by the hash and the file is never offered as complete', async () => {
+  let flipped = false;
+  const tamper = (buffer) => {
+    if (!flipped && buffer.byteLength > 100) {
+      flipped = true;
+      new Uint8Array(buffer)[50] ^= 1;
+    }
+    return buffer;
+  };
+  const { sender, receiver } = ends({ files: [blob(bytes(300000), 'photo.jpg'), blob(bytes(1000, 5), 'ok.txt')], tamper });
+  await until('the question', () => receiver.state === 'asking');
+  await receiver.accept();
+  await until('both settled', () => sender.state === 'failed' && receiver.state === 'failed');
+  assert.equal(receiver.received[0], null);
+  assert.equal(receiver.outcome[0], 'the SHA-256 does not match');
+  assert.equal(sender.outcome[0], 'the SHA-256 does not match');
+  assert.equal(receiver.outcome[1], 'verified');
+  assert.match(sender.error, /1 of 2 files did not arrive intact/);
+});
+
+test('a sender that ends a file early or sends more than it offered is refused', async () => {
+  const store = memoryStore();
+  const receiver = new Incoming({ store });
+  const [a, b] = channelPair();
+  receiver.attach(b);
+  a.onmessage = () => {};
+  a.send(JSON.stringify({ t: 'offer', files: [{ name: 'x', size: 10 }] }));
+  await until('the question', () => receiver.state === 'asking');
+  await receiver.accept();
+  a.send(JSON.stringify({ t: 'file', index: 0, offset: 0 }));
+  a.send(new Uint8Array(4));
+  a.send(JSON.stringify({ t: 'end', index: 0, sha256: '0'.repeat(64) }));
+  await until('failed', () => receiver.state === 'failed');
+  assert.equal(receiver.outcome[0], 'truncated: 4 of 10 bytes');
+  assert.equal(receiver.received[0], null);
+
+  const greedy = new Incoming({ store: memoryStore() });
+  const [c, d] = channelPair();
+  greedy.attach(d);
+  c.onmessage = () => {};
+  c.send(JSON.stringify({ t: 'offer', files: [{ name: 'x', size: 10 }] }));
+  await until('the question', () => greedy.state === 'asking');
+  await greedy.accept();
+  c.send(JSON.stringify({ t: 'file', index: 0, offset: 0 }));
+  c.send(new Uint8Array(11));
+  await until('failed', () => greedy.state === 'failed');
+  assert.match(greedy.error, /longer than offered/);
+});
+
+test('bytes before Accept end the transfer', async () => {
+  const receiver = new Incoming({ store: memoryStore() });
+  const [a, b] = channelPair();
+  receiver.attach(b);
+  a.onmessage = () => {};
+  a.send(JSON.stringify({ t: 'offer', files: [{ name: 'x', size: 10 }] }));
+  a.send(new Uint8Array(10));
+  await until('failed', () => receiver.state === 'failed');
+  assert.match(receiver.error, /before a file|before Accept/);
+});
+
+test('a store that cannot hold the files refuses them with a reason instead of failing later', async () => {
+  const { sender, receiver } = ends({ files: [blob(bytes(2000), 'a.bin')], limit: 1000 });
+  await until('the question', () => receiver.state === 'asking');
+  await receiver.accept();
+  assert.equal(receiver.state, 'failed');
+  assert.match(receiver.error, /more than the 1 KB it can hold/);
+  await until('the sender knows', () => sender.state === 'cancelled');
+});
