@@ -14,12 +14,14 @@ import { createCalls } from './features/calls.js';
 import { createLiveReload } from './features/liveReload.js';
 import { createRooms } from './features/rooms.js';
 import { createStreams } from './features/streams.js';
+import { createTransfers } from './features/transfers.js';
 import { createLivePanel, createWatchPanel } from './ui/livePanels.js';
 import { createNameField } from './ui/nameField.js';
 import { createPeerList } from './ui/peerList.js';
 import { createWakeLock } from './ui/wakeLock.js';
 import { createSignalState } from './ui/signalState.js';
 import { createStatus } from './ui/status.js';
+import { createTransferList } from './ui/transfers.js';
 
 const NAME_KEY = 'lanrtc.name';
 
@@ -90,6 +92,14 @@ const streams = createStreams({
   callStream: () => calls.localStream,
   peerName: (id) => (findPeer(peers, id) || { name: 'someone' }).name,
 });
+const transfers = createTransfers({
+  send,
+  render: () => render(),
+  iceServers: () => iceServers,
+  peerName: (id) => (findPeer(peers, id) || { name: 'someone' }).name,
+  connected: () => signaling.connected,
+});
+const transferList = createTransferList($('transfers'), $('transfer-list'), transfers);
 const wakeLock = createWakeLock();
 
 const unsupported = unsupportedText(support);
@@ -118,8 +128,36 @@ const peerList = createPeerList(
   {
     call: (peer) => calls.dial(peer, 'full'),
     watch: (peer) => streams.watch(peer),
+    sendFiles: (peer, files) => transfers.sendFiles(peer, files),
+    pickFiles: (peer, folder) => pickFiles(peer, folder),
+    sendText: (peer) => askText(peer),
   },
 );
+
+/** The person picks files (or a folder) for `peer`; each pick is one transfer. */
+function pickFiles(peer, folder) {
+  const input = $(folder ? 'folder-input' : 'file-input');
+  input.value = '';
+  input.onchange = () => {
+    transfers.sendFiles(peer, input.files);
+    input.value = '';
+  };
+  input.click();
+}
+
+/** "Send text": a small dialog with a text field. */
+function askText(peer) {
+  const dialog = $('send-text');
+  const field = $('send-text-input');
+  $('send-text-title').textContent = `Send text to ${peer.name}`;
+  field.value = '';
+  dialog.onclose = () => {
+    if (dialog.returnValue === 'send') transfers.sendText(peer, field.value);
+  };
+  dialog.returnValue = '';
+  dialog.showModal();
+  field.focus();
+}
 
 const livePanel = createLivePanel(
   { root: $('live'), preview: $('live-preview'), audience: $('live-audience'), stop: $('stop-live') },
@@ -143,11 +181,14 @@ const watchPanel = createWatchPanel(
 $('go-live').addEventListener('click', () => streams.goLive('camera'));
 $('go-live-screen').addEventListener('click', () => streams.goLive('screen'));
 const rooms = createRooms({ peerList, $ });
-const liveReload = createLiveReload(() => {
-  streams.stopLive();
-  streams.stopWatching();
-  return calls.hangUp();
-});
+const liveReload = createLiveReload(
+  () => {
+    streams.stopLive();
+    streams.stopWatching();
+    return calls.hangUp();
+  },
+  () => transfers.busy,
+);
 
 // ---- the server ----
 
@@ -164,6 +205,7 @@ signaling.addEventListener('ready', (e) => {
     rooms.onReady(message);
     peers = [];
     if (selfId) signaling.send(identify(selfId, name, streams.live));
+    transfers.onReady();
   }
   liveReload.onReady(message);
   render();
@@ -201,6 +243,8 @@ const serverMessages = {
   peer: onPeer,
   error: onServerError,
   ...streams.serverMessages,
+  // A transfer's own relays: never a call's, whatever they carry.
+  ...transfers.serverMessages,
 };
 const relayMessages = { ...streams.relays, ...calls.relays };
 
@@ -225,13 +269,14 @@ function onPeer(data) {
   peers = applyPeerMessage(peers, data, selfId);
   streams.onPeer(data);
   calls.onPeer(data);
+  transfers.onPeer(data);
   render();
 }
 
 function onServerError(data) {
   const error = isObject(data) ? data : {};
   console.warn(`lanrtc: server error ${error.code}: ${error.message}`, error.ref);
-  if (!streams.onError(error)) calls.onError(error);
+  if (!transfers.onError(error) && !streams.onError(error)) calls.onError(error);
 }
 
 // ---- the page ----
@@ -248,6 +293,7 @@ function render() {
     offerWatch: support.watch,
   });
   const view = streams.view();
+  transferList.render(transfers.view());
   livePanel.render(view.live);
   watchPanel.render(view.watching);
   document.body.dataset.live = streams.live ? 'on' : 'off';
@@ -301,6 +347,10 @@ Object.defineProperty(window, 'lanrtc', {
     },
     get wakeLock() {
       return wakeLock.held;
+    },
+    /** The file transfers, as the page shows them. */
+    get transfers() {
+      return transfers.view();
     },
     /** The other side's ICE username fragment: it changes on an ICE restart. */
     get remoteIceUfrag() {

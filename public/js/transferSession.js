@@ -4,7 +4,7 @@
 // are given, so tests/js/transferSession.test.mjs runs both ends in Node,
 // drops and corrupts the channel, and checks what each side sees.
 //
-// A channel: {send(string | ArrayBuffer | view), bufferedAmount, drained()
+// A channel: {send(string | ArrayBuffer | view), open, bufferedAmount, drained()
 // → Promise (resolves when bufferedAmount is low again), close(),
 // onmessage = (string | ArrayBuffer) => …, onclose = () => …}.
 
@@ -153,6 +153,8 @@ export class Outgoing {
           while (!canQueue(this.channel.bufferedAmount, at - this.acked[index])) {
             await (canQueue(this.channel.bufferedAmount) ? this.nextAck() : this.channel.drained());
             if (generation !== this.generation) return;
+            // Closed without (yet) saying so: waiting would spin.
+            if (!this.channel.open) return this.onDropped();
           }
           if (generation !== this.generation) return;
           const piece = chunk.subarray(p, Math.min(chunk.length, p + this.pieceSize));

@@ -146,6 +146,24 @@ impl Browser {
     /// A browser that trusts the authority in `ca_pem`, or (with `None`)
     /// nothing but the system's roots: a phone before its first visit.
     pub async fn launch_trusting(name: &str, root: &Path, ca_pem: Option<&Path>) -> Browser {
+        Self::launch_chromium(name, root, ca_pem, None).await
+    }
+
+    /// A Chromium whose network is the namespace `netns` while its
+    /// chromedriver stays in ours: it runs through a wrapper that enters the
+    /// namespace, and chromedriver talks to it over a pipe
+    /// (`--remote-debugging-pipe`; a DevTools port would be on the other
+    /// namespace's loopback).
+    pub async fn launch_in_netns(name: &str, root: &Path, ca_pem: &Path, netns: &str) -> Browser {
+        Self::launch_chromium(name, root, Some(ca_pem), Some(netns)).await
+    }
+
+    async fn launch_chromium(
+        name: &str,
+        root: &Path,
+        ca_pem: Option<&Path>,
+        netns: Option<&str>,
+    ) -> Browser {
         let home = root.join(format!("home-{name}"));
         let tmp = home.join("tmp");
         std::fs::create_dir_all(&tmp).unwrap();
@@ -153,10 +171,25 @@ impl Browser {
         nss_database(&home.join(".pki/nssdb"), ca_pem);
 
         let profile = home.join("profile");
-        let caps = json!({
+        let mut binary = PathBuf::from("/usr/lib/chromium/chromium");
+        let mut extra = vec![];
+        if let Some(netns) = netns {
+            use std::os::unix::fs::PermissionsExt;
+            binary = home.join("chromium-in-netns");
+            std::fs::write(
+                &binary,
+                format!(
+                    "#!/bin/sh\nexec ip netns exec {netns} /usr/lib/chromium/chromium \"$@\"\n"
+                ),
+            )
+            .unwrap();
+            std::fs::set_permissions(&binary, std::fs::Permissions::from_mode(0o755)).unwrap();
+            extra.push("--remote-debugging-pipe".to_string());
+        }
+        let mut caps = json!({
             "browserName": "chrome",
             "goog:chromeOptions": {
-                "binary": "/usr/lib/chromium/chromium",
+                "binary": binary,
                 "args": [
                     "--headless=new", "--no-sandbox", "--disable-gpu",
                     "--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream",
@@ -172,6 +205,8 @@ impl Browser {
                 "prefs": { "profile.default_content_setting_values.notifications": 1 }
             }
         });
+        let args = caps["goog:chromeOptions"]["args"].as_array_mut().unwrap();
+        args.extend(extra.into_iter().map(Value::String));
         let mut driver = Command::new("chromedriver");
         driver.env("HOME", &home).env("TMPDIR", &tmp);
         let (client, driver) = start_session(driver, caps).await;
@@ -248,7 +283,13 @@ impl Browser {
 
     /// Polls `condition` (a JS expression) until it is true.
     pub async fn wait_for(&self, what: &str, condition: &str) {
-        let deadline = Instant::now() + Duration::from_secs(15);
+        self.wait_for_within(what, condition, Duration::from_secs(15))
+            .await;
+    }
+
+    /// [`Browser::wait_for`] with its own deadline.
+    pub async fn wait_for_within(&self, what: &str, condition: &str, limit: Duration) {
+        let deadline = Instant::now() + limit;
         let script = format!("return !!({condition});");
         loop {
             if self.client.execute(&script, vec![]).await.ok() == Some(Value::Bool(true)) {

@@ -20,6 +20,9 @@ function channelPair(tamper = (d) => d) {
       onclose: null,
       waiters: [],
       sentBytes: 0,
+      get open() {
+        return !end.closed;
+      },
       send(data) {
         if (end.closed) throw new Error('closed');
         let copy = typeof data === 'string' ? data : data.slice().buffer;

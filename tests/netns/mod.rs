@@ -100,21 +100,27 @@ impl Netns {
 
     /// A veth pair joining this namespace (address `mine`) to `other` (`theirs`).
     pub fn veth_to(&self, other: &Netns, mine: &str, theirs: &str) {
+        self.veth_named(other, ("vx", mine), ("vy", theirs));
+    }
+
+    /// [`Netns::veth_to`] with the devices' names, for a namespace with
+    /// more than one pair.
+    pub fn veth_named(&self, other: &Netns, mine: (&str, &str), theirs: (&str, &str)) {
         run(Command::new("ip").args([
             "-n",
             &self.name,
             "link",
             "add",
-            "vx",
+            mine.0,
             "type",
             "veth",
             "peer",
             "name",
-            "vy",
+            theirs.0,
             "netns",
             &other.name,
         ]));
-        for (ns, dev, addr) in [(self, "vx", mine), (other, "vy", theirs)] {
+        for (ns, dev, addr) in [(self, mine.0, mine.1), (other, theirs.0, theirs.1)] {
             run(Command::new("ip").args([
                 "-n",
                 &ns.name,

@@ -8,8 +8,15 @@ import { bustedHref, reloadPlan } from '../logic/reload.js';
 /** Time for a hang-up to leave before a live reload replaces the page. */
 const RELOAD_DELAY_MS = 500;
 
-/** @param {() => boolean} leave  ends calls and streams; true when a hang-up must go out first */
-export function createLiveReload(leave) {
+/** While something that a reload would lose is there, look again this often. */
+const BUSY_RETRY_MS = 2000;
+
+/**
+ * @param {() => boolean} leave  ends calls and streams; true when a hang-up must go out first
+ * @param {() => boolean} busy  true while a reload would lose something (a
+ *   file transfer, received files not yet dismissed): the reload waits
+ */
+export function createLiveReload(leave, busy = () => false) {
   let loaded = null;
   let reloading = false;
 
@@ -27,6 +34,10 @@ export function createLiveReload(leave) {
 
   function reload() {
     if (reloading) return;
+    if (busy()) {
+      setTimeout(reload, BUSY_RETRY_MS);
+      return;
+    }
     reloading = true;
     if (leave()) setTimeout(() => location.reload(), RELOAD_DELAY_MS);
     else location.reload();

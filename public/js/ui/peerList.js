@@ -1,5 +1,7 @@
-// The list of other devices (#peers): a Call button for each, and for a
-// peer who is live a badge and a Watch button. When the list is empty,
+// The list of other devices (#peers): Call, Send files and Send text for
+// each (files can also be dropped onto a device's entry, and a folder sent
+// where the browser can pick one), and for a peer who is live a badge and a
+// Watch button. When the list is empty,
 // #peers-empty explains how to join from another device; when it is not,
 // #invite keeps the same link and QR code one click away.
 
@@ -7,8 +9,22 @@ import { initials } from '../logic/names.js';
 
 /**
  * @param {object} els  {list, empty, emptyText, joinUrl, qr, invite, inviteUrl, inviteQr}
- * @param {object} on  {call(peer), watch(peer)}
+ * @param {object} on  {call(peer), watch(peer), sendFiles(peer, files), pickFiles(peer, folder), sendText(peer)}
  */
+/** Folders can be picked (Chromium, Firefox and Safari on desktops; not on phones). */
+const FOLDERS =
+  typeof document !== 'undefined' &&
+  'webkitdirectory' in document.createElement('input') &&
+  !(typeof matchMedia === 'function' && matchMedia('(pointer: coarse)').matches);
+
+function smallButton(text) {
+  const b = document.createElement('button');
+  b.type = 'button';
+  b.className = 'send-button';
+  b.textContent = text;
+  return b;
+}
+
 export function createPeerList(els, on) {
   const { list, empty, invite } = els;
   let shared = null;
@@ -35,11 +51,35 @@ export function createPeerList(els, on) {
       const button = document.createElement('button');
       button.type = 'button';
       button.className = 'call-button';
-      li.append(avatar, name, badge, watch, button);
-      entry = { li, avatar, name, badge, watch, button, peer };
+      const files = smallButton('Send files');
+      const folder = smallButton('Send a folder');
+      folder.hidden = !FOLDERS;
+      const text = smallButton('Send text');
+      const send = document.createElement('span');
+      send.className = 'send-actions';
+      send.append(files, folder, text);
+      li.append(avatar, name, badge, watch, button, send);
+      entry = { li, avatar, name, badge, watch, button, files, folder, text, peer };
       const current = entry;
       button.addEventListener('click', () => on.call(current.peer));
       watch.addEventListener('click', () => on.watch(current.peer));
+      files.addEventListener('click', () => on.pickFiles(current.peer, false));
+      folder.addEventListener('click', () => on.pickFiles(current.peer, true));
+      text.addEventListener('click', () => on.sendText(current.peer));
+      // Files dropped onto the device's entry are offered to it.
+      li.addEventListener('dragover', (e) => {
+        if (!current.files.disabled && e.dataTransfer && [...e.dataTransfer.types].includes('Files')) {
+          e.preventDefault();
+          li.classList.add('drop-target');
+        }
+      });
+      li.addEventListener('dragleave', () => li.classList.remove('drop-target'));
+      li.addEventListener('drop', (e) => {
+        li.classList.remove('drop-target');
+        if (current.files.disabled || !e.dataTransfer || e.dataTransfer.files.length === 0) return;
+        e.preventDefault();
+        on.sendFiles(current.peer, e.dataTransfer.files);
+      });
       items.set(peer.id, entry);
     }
     entry.peer = peer;
@@ -49,6 +89,9 @@ export function createPeerList(els, on) {
       entry.avatar.textContent = initials(peer.name);
       entry.button.textContent = `Call ${label}`;
       entry.watch.textContent = `Watch ${label}`;
+      entry.files.setAttribute('aria-label', `Send files to ${label}`);
+      entry.folder.setAttribute('aria-label', `Send a folder to ${label}`);
+      entry.text.setAttribute('aria-label', `Send text to ${label}`);
     }
     entry.badge.hidden = !peer.live;
     entry.watch.hidden = !peer.live;
@@ -80,7 +123,7 @@ export function createPeerList(els, on) {
      * are not shown at all (rather than disabled).
      * @param {{peers: Array<{id,name,live}>, canCall: boolean, canWatch: boolean, offerCalls: boolean, offerWatch: boolean}} props
      */
-    render({ peers, canCall, canWatch, offerCalls = true, offerWatch = true }) {
+    render({ peers, canCall, canWatch, canSend = canWatch, offerCalls = true, offerWatch = true }) {
       const ids = new Set(peers.map((p) => p.id));
       for (const [id, entry] of items) {
         if (!ids.has(id)) {
@@ -94,6 +137,9 @@ export function createPeerList(els, on) {
         entry.button.hidden = peer.stream === true || !offerCalls;
         entry.watch.disabled = !canWatch;
         entry.watch.hidden = !peer.live || !offerWatch;
+        // A stream sent to the appliance (WHIP) is no device to send to.
+        for (const b of [entry.files, entry.folder, entry.text]) b.disabled = !canSend;
+        entry.files.parentElement.hidden = peer.stream === true;
         // Move only what is out of place: moving a node can drop its focus.
         if (list.children[i] !== entry.li) list.insertBefore(entry.li, list.children[i] || null);
       });

@@ -1,0 +1,289 @@
+// The file-transfer feature: sending files and text to a device of the
+// room, receiving them, and keeping each transfer going across drops. It
+// owns its transfers (id → sending or receiving end, its connection, its
+// progress); main.js routes `transfer` relays, `pipe` and errors here and
+// asks what to show (view()).
+//
+// After a drop, the sender tries again (directly, then through the
+// appliance) until GIVE_UP_MS have passed. A device whose signaling came
+// back with a new id says `resume` for what it was receiving, and the
+// transfer's id (known only to the two ends) tells the other side who it is.
+
+import { clearLeftovers, createStore } from '../fileStore.js';
+import { FileLink } from '../fileLink.js';
+import { MAX_TEXT, progress } from '../logic/transfer.js';
+import { ACTIVE, Incoming, Outgoing } from '../transferSession.js';
+
+/** How often progress is sampled and shown. */
+const SAMPLE_MS = 500;
+/** Between tries to connect again after a drop. */
+const RETRY_MS = 8000;
+/** An interrupted transfer is given up after this long. */
+const GIVE_UP_MS = 90000;
+/** Transfers offered to this device that may be open at once. */
+const MAX_INCOMING = 20;
+
+/**
+ * @param {object} ctx  send(message) → boolean, render(), iceServers() → [],
+ *   peerName(id) → string, connected() → boolean
+ */
+export function createTransfers(ctx) {
+  /** id → {id, direction, peerId, peerName, session, link, samples, via, retry, interruptedAt} */
+  const transfers = new Map();
+  let ticker = null;
+  clearLeftovers();
+
+  function link(entry, role) {
+    return new FileLink({
+      transfer: entry.id,
+      role,
+      peerId: entry.peerId,
+      send: ctx.send,
+      iceServers: ctx.iceServers,
+      onChannel: (channel, pieceSize) => {
+        entry.via = channel.via;
+        entry.interruptedAt = null;
+        entry.session.attach(channel, pieceSize);
+      },
+      onFailed: (why) => console.warn(`lanrtc: transfer ${entry.id}: ${why}`),
+    });
+  }
+
+  function add(entry) {
+    transfers.set(entry.id, entry);
+    if (!ticker) ticker = setInterval(tick, SAMPLE_MS);
+    ctx.render();
+  }
+
+  /** Samples progress of what runs; stops when nothing does. */
+  function tick() {
+    const now = Date.now();
+    let running = false;
+    for (const entry of transfers.values()) {
+      if (!ACTIVE.has(entry.session.state)) continue;
+      running = true;
+      entry.samples.push([now, entry.session.bytes.done]);
+      if (entry.samples.length > 20) entry.samples.shift();
+    }
+    if (!running) {
+      clearInterval(ticker);
+      ticker = null;
+    }
+    ctx.render();
+  }
+
+  function changed(entry) {
+    const state = entry.session.state;
+    if (state === 'interrupted') {
+      if (entry.interruptedAt === null) entry.interruptedAt = Date.now();
+      if (entry.direction === 'out') retryLater(entry);
+      else giveUpLater(entry);
+    } else if (!ACTIVE.has(state)) {
+      clearTimeout(entry.retry);
+      entry.link.close();
+    }
+    ctx.render();
+  }
+
+  function retryLater(entry) {
+    if (entry.retry) return;
+    entry.retry = setTimeout(() => {
+      entry.retry = null;
+      if (entry.session.state !== 'interrupted') return;
+      if (Date.now() - entry.interruptedAt > GIVE_UP_MS) {
+        entry.session.error = `${entry.peerName} could not be reached again`;
+        entry.session.finish('failed');
+        return;
+      }
+      if (ctx.connected()) entry.link.start();
+      retryLater(entry);
+    }, entry.retried ? RETRY_MS : 1000);
+    entry.retried = true;
+  }
+
+  function giveUpLater(entry) {
+    clearTimeout(entry.retry);
+    entry.retry = setTimeout(() => {
+      if (entry.session.state === 'interrupted') {
+        entry.session.error = `${entry.peerName} could not be reached again`;
+        entry.session.finish('failed');
+      }
+    }, GIVE_UP_MS);
+  }
+
+  function send(peer, files, text) {
+    const entry = {
+      id: crypto.randomUUID(),
+      direction: 'out',
+      peerId: peer.id,
+      peerName: peer.name,
+      samples: [],
+      via: null,
+      retry: null,
+      interruptedAt: null,
+    };
+    entry.session = new Outgoing({ files, text, onChange: () => changed(entry) });
+    entry.link = link(entry, 'sender');
+    add(entry);
+    entry.link.start();
+  }
+
+  function incoming(id, peerId) {
+    const open = [...transfers.values()].filter((e) => e.direction === 'in' && ACTIVE.has(e.session.state));
+    if (open.length >= MAX_INCOMING) return null;
+    const entry = {
+      id,
+      direction: 'in',
+      peerId,
+      peerName: ctx.peerName(peerId),
+      samples: [],
+      via: null,
+      retry: null,
+      interruptedAt: null,
+    };
+    entry.session = new Incoming({ store: createStore(id), onChange: () => changed(entry) });
+    entry.link = link(entry, 'receiver');
+    // A connection that never brings an offer is dropped unseen.
+    entry.retry = setTimeout(() => {
+      if (entry.session.receiver === null) {
+        entry.link.close();
+        entry.session.finish('failed');
+        transfers.delete(id);
+      }
+    }, GIVE_UP_MS);
+    add(entry);
+    return entry;
+  }
+
+  /**
+   * The transfer a message from `source` is about. A known id from another
+   * source is the same device back with a new id (only the two ends know
+   * the transfer's id).
+   */
+  function find(id, source) {
+    const entry = transfers.get(id);
+    if (entry && entry.peerId !== source) {
+      entry.peerId = source;
+      entry.link.peerId = source;
+      entry.peerName = ctx.peerName(source);
+    }
+    return entry;
+  }
+
+  function onSignal(data) {
+    if (!data || typeof data.transfer !== 'string' || typeof data.source !== 'string') return;
+    let entry = transfers.get(data.transfer);
+    if (entry && ((data.signal === 'offer' && entry.direction !== 'in') || (data.signal === 'answer' && entry.direction !== 'out'))) {
+      return;
+    }
+    if (!entry) {
+      if (data.signal !== 'offer') return;
+      entry = incoming(data.transfer, data.source);
+      if (!entry) return;
+    } else {
+      entry = find(data.transfer, data.source);
+    }
+    if (data.signal === 'resume') {
+      if (entry.direction === 'out' && entry.session.state === 'interrupted') entry.link.start();
+      return;
+    }
+    entry.link.onSignal(data);
+  }
+
+  function onPipe(data) {
+    if (!data || typeof data.transfer !== 'string' || typeof data.peer !== 'string') return;
+    const entry = transfers.has(data.transfer) ? find(data.transfer, data.peer) : incoming(data.transfer, data.peer);
+    if (entry && ACTIVE.has(entry.session.state)) entry.link.onPipe(data.path);
+  }
+
+  return {
+    sendFiles(peer, fileList) {
+      const files = Array.from(fileList || []);
+      if (files.length > 0) send(peer, files, null);
+    },
+    sendText(peer, text) {
+      const clean = String(text).slice(0, MAX_TEXT);
+      if (clean.trim() !== '') send(peer, [], clean);
+    },
+    accept(id) {
+      const entry = transfers.get(id);
+      if (entry && entry.direction === 'in') entry.session.accept();
+    },
+    decline(id) {
+      const entry = transfers.get(id);
+      if (entry && entry.direction === 'in') entry.session.decline();
+    },
+    cancel(id) {
+      const entry = transfers.get(id);
+      if (entry) entry.session.cancel();
+    },
+    dismiss(id) {
+      const entry = transfers.get(id);
+      if (entry && !ACTIVE.has(entry.session.state)) {
+        transfers.delete(id);
+        ctx.render();
+      }
+    },
+
+    serverMessages: { transfer: onSignal, pipe: onPipe },
+
+    /** An error the server sent back: ours when it is about a transfer or a pipe. */
+    onError(error) {
+      return error.ref === 'transfer' || error.ref === 'pipe' || error.code === 'pipe-refused';
+    },
+
+    /** Our signaling is back, perhaps with a new id: pick up what was cut. */
+    onReady() {
+      for (const entry of transfers.values()) {
+        if (!ACTIVE.has(entry.session.state)) continue;
+        if (entry.direction === 'in') entry.link.relay('resume');
+        else if (entry.session.state === 'interrupted') entry.link.start();
+      }
+    },
+
+    onPeer(data) {
+      if (!data || typeof data.id !== 'string' || typeof data.name !== 'string' || data.remove) return;
+      for (const entry of transfers.values()) if (entry.peerId === data.id) entry.peerName = data.name;
+    },
+
+    /** A reload now would lose a transfer or received files. */
+    get busy() {
+      for (const entry of transfers.values()) {
+        if (ACTIVE.has(entry.session.state) && (entry.direction === 'out' || entry.session.receiver !== null)) return true;
+        if (entry.direction === 'in' && entry.session.received.some(Boolean)) return true;
+      }
+      return false;
+    },
+
+    /** What the page shows: each transfer, newest first. */
+    view() {
+      const shown = [...transfers.values()].filter((e) => e.direction === 'out' || e.session.receiver !== null);
+      return shown.reverse().map((entry) => {
+        const s = entry.session;
+        const { done, total } = s.bytes;
+        const p = progress(entry.samples, total);
+        return {
+          id: entry.id,
+          direction: entry.direction,
+          peerName: entry.peerName,
+          state: s.state,
+          error: s.error,
+          via: entry.via,
+          text: s.text,
+          files: s.files.map((f, i) => ({
+            name: f.name,
+            size: f.size,
+            outcome: s.outcome[i],
+            file: entry.direction === 'in' ? s.received[i] : null,
+          })),
+          done,
+          total,
+          percent: total > 0 ? Math.floor((done / total) * 100) : s.state === 'done' ? 100 : 0,
+          speed: ACTIVE.has(s.state) ? p.speed : 0,
+          secondsLeft: ACTIVE.has(s.state) ? p.secondsLeft : null,
+          resumedFrom: entry.direction === 'out' ? s.resumedFrom : 0,
+        };
+      });
+    },
+  };
+}

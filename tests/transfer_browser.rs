@@ -1,0 +1,414 @@
+//! Sending files and text between two real browsers (a laptop-sized and a
+//! phone-sized Chromium) inside private network namespaces: nothing moves
+//! before Accept and a decline sends nothing; a 50 MB file and three small
+//! ones arrive with the sender's SHA-256; cancel on one side stops both; a
+//! transfer whose connection is cut (all UDP dropped mid-way) resumes from
+//! where it was, not from the start, and completes intact; and two browsers
+//! that can both reach the appliance but not each other (client-isolated
+//! Wi-Fi: two namespaces joined only through the server's) transfer through
+//! the appliance, saying so.
+
+mod common;
+mod e2e;
+mod netns;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+use e2e::Browser;
+use fantoccini::Locator;
+use netns::Netns;
+use serde_json::Value;
+
+#[test]
+fn files_and_text_go_between_two_browsers() {
+    e2e::run_outer_checked(
+        "the file transfer test",
+        "files",
+        "files_inside_namespace",
+        Duration::from_secs(240),
+        prerequisites,
+    );
+}
+
+#[test]
+#[ignore = "run by files_and_text_go_between_two_browsers inside its network namespace"]
+fn files_inside_namespace() {
+    e2e::run_inner(two_browsers);
+}
+
+/// The browser tests' needs, and `nft` to cut the direct connection.
+fn prerequisites() -> Result<(), String> {
+    e2e::prerequisites()?;
+    match Command::new("nft").arg("--version").output() {
+        Ok(out) if out.status.success() => Ok(()),
+        _ => Err("nft (Debian's nftables) is not installed".into()),
+    }
+}
+
+/// A file of `len` pseudo-random bytes (incompressible, different per seed).
+fn make_file(dir: &Path, name: &str, len: usize, seed: u64) -> (PathBuf, String) {
+    let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    let mut data = Vec::with_capacity(len + 8);
+    while data.len() < len {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        data.extend_from_slice(&x.to_le_bytes());
+    }
+    data.truncate(len);
+    let path = dir.join(name);
+    std::fs::write(&path, &data).unwrap();
+    (path, sha256_hex(&data))
+}
+
+fn sha256_hex(data: &[u8]) -> String {
+    ring::digest::digest(&ring::digest::SHA256, data)
+        .as_ref()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// Picks `paths` in the file chooser that "Send files to <peer>" opens.
+async fn send_files(b: &Browser, peer: &str, paths: &[&Path]) {
+    eprintln!("{}: sending {} files to {peer}", b.name, paths.len());
+    b.press(&format!("Send files to {peer}")).await;
+    eprintln!("{}: pressed", b.name);
+    let list: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
+    b.client
+        .find(Locator::Id("file-input"))
+        .await
+        .unwrap()
+        .send_keys(&list.join("\n"))
+        .await
+        .unwrap_or_else(|e| panic!("{}: choosing files: {e}", b.name));
+}
+
+/// The newest transfer as the page shows it (a JS expression).
+const NEWEST: &str = "window.lanrtc.transfers[0]";
+
+async fn newest(b: &Browser, field: &str) -> Value {
+    b.js(&format!("const t = {NEWEST}; return t ? t.{field} : null;"))
+        .await
+}
+
+/// The SHA-256 of each file of the newest received transfer, computed in
+/// the receiving page from what it would save.
+async fn received_hashes(b: &Browser) -> Vec<String> {
+    let v = b
+        .js(&format!(
+            "return (async () => {{ const out = []; for (const f of {NEWEST}.files) {{ \
+               if (!f.file) {{ out.push(null); continue; }} \
+               const d = new Uint8Array(await crypto.subtle.digest('SHA-256', await f.file.arrayBuffer())); \
+               out.push(Array.from(d, (x) => x.toString(16).padStart(2, '0')).join('')); }} return out; }})();"
+        ))
+        .await;
+    v.as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h.as_str().unwrap_or("(none)").to_string())
+        .collect()
+}
+
+async fn wait_state(b: &Browser, state: &str, limit: Duration) {
+    b.wait_for_within(
+        &format!("the newest transfer to be {state}"),
+        &format!("{NEWEST} && {NEWEST}.state === '{state}'"),
+        limit,
+    )
+    .await;
+}
+
+fn nft(args: &str) {
+    let out = Command::new("sh")
+        .arg("-c")
+        .arg(format!("nft {args}"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "nft {args}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+async fn two_browsers() {
+    let root = tempfile::tempdir().unwrap();
+    let files = root.path().join("to-send");
+    std::fs::create_dir_all(&files).unwrap();
+    let (big, big_sha) = make_file(&files, "holiday video.mp4", 50_000_000, 1);
+    let small: Vec<(PathBuf, String)> = [
+        ("notes.txt", 1_234),
+        ("photo.jpg", 345_678),
+        ("empty.pdf", 0),
+    ]
+    .iter()
+    .enumerate()
+    .map(|(i, (name, len))| make_file(&files, name, *len, i as u64 + 2))
+    .collect();
+    let (url, ca, stop, server) = e2e::serve_app(root.path()).await;
+    let (alice, bob) = tokio::join!(
+        Browser::launch("alice", root.path(), &ca),
+        Browser::launch("bob", root.path(), &ca)
+    );
+    // Bob is on a phone-sized screen.
+    bob.client.set_window_size(390, 844).await.unwrap();
+    for b in [&alice, &bob] {
+        b.client.goto(&url).await.unwrap();
+    }
+    alice.fill("Your name", "Alice").await;
+    bob.fill("Your name", "Bob").await;
+
+    // Declined: nothing is sent, both sides say so.
+    send_files(&alice, "Bob", &[&small[0].0]).await;
+    bob.wait_for(
+        "the question",
+        "document.body.innerText.includes('Alice wants to send you notes.txt (1 KB)')",
+    )
+    .await;
+    bob.press("Decline the files from Alice").await;
+    wait_state(&alice, "declined", Duration::from_secs(10)).await;
+    alice
+        .wait_for(
+            "'Declined' shown",
+            "document.getElementById('transfers').innerText.includes('Declined')",
+        )
+        .await;
+    assert_eq!(newest(&bob, "done").await, 0);
+
+    // Four files: the question lists them; after Accept they arrive intact.
+    let mut paths: Vec<&Path> = vec![&big];
+    paths.extend(small.iter().map(|(p, _)| p.as_path()));
+    send_files(&alice, "Bob", &paths).await;
+    bob.wait_for(
+        "the question for four files",
+        "document.body.innerText.includes('Alice wants to send you 4 files (50.3 MB)')",
+    )
+    .await;
+    for name in ["holiday video.mp4", "notes.txt", "photo.jpg", "empty.pdf"] {
+        let listed = bob
+            .js(&format!(
+                "return document.getElementById('transfers').innerText.includes({});",
+                serde_json::to_string(name).unwrap()
+            ))
+            .await;
+        assert_eq!(listed, Value::Bool(true), "{name} is not listed");
+    }
+    assert_eq!(newest(&bob, "done").await, 0, "bytes moved before Accept");
+    bob.press("Accept the files from Alice").await;
+    alice
+        .wait_for(
+            "progress with a speed",
+            &format!("{NEWEST}.state === 'done' || document.querySelector('.transfer-numbers')?.textContent.includes('MB/s')"),
+        )
+        .await;
+    wait_state(&bob, "done", Duration::from_secs(60)).await;
+    wait_state(&alice, "done", Duration::from_secs(10)).await;
+    let mut want = vec![big_sha.clone()];
+    want.extend(small.iter().map(|(_, h)| h.clone()));
+    assert_eq!(received_hashes(&bob).await, want);
+    assert_eq!(newest(&bob, "via").await, "direct");
+    for b in [&alice, &bob] {
+        let shown = b
+            .js("return document.getElementById('transfers').innerText;")
+            .await;
+        assert!(
+            shown.as_str().unwrap().contains("Verified"),
+            "{}: {shown}",
+            b.name
+        );
+    }
+    let saves = bob
+        .js("return [...document.querySelectorAll('#transfers a.save')].map((a) => a.download);")
+        .await;
+    assert_eq!(
+        saves,
+        serde_json::json!(["holiday video.mp4", "notes.txt", "photo.jpg", "empty.pdf"])
+    );
+    save_screenshot(&bob, "files-received-phone").await;
+
+    // Cancel on the receiving side stops both.
+    send_files(&alice, "Bob", &[&big]).await;
+    bob.press("Accept the files from Alice").await;
+    bob.wait_for("some progress", &format!("{NEWEST}.done > 5000000"))
+        .await;
+    bob.press("Cancel receiving from Alice").await;
+    wait_state(&alice, "cancelled", Duration::from_secs(10)).await;
+    wait_state(&bob, "cancelled", Duration::from_secs(10)).await;
+    let done = newest(&bob, "done").await.as_f64().unwrap();
+    assert!(done < 50_000_000.0, "cancel came too late to test: {done}");
+
+    // A text, shown at once with Copy.
+    bob.press("Send text to Alice").await;
+    bob.client
+        .find(Locator::Id("send-text-input"))
+        .await
+        .unwrap()
+        .send_keys("https://example.org/menu")
+        .await
+        .unwrap();
+    bob.press("Send").await;
+    alice
+        .wait_for(
+            "the text",
+            "document.body.innerText.includes('Bob sent you a text') && document.body.innerText.includes('https://example.org/menu')",
+        )
+        .await;
+    alice.press("Copy the text from Bob").await;
+
+    // Cut mid-way: every UDP packet dropped, so the direct link dies; the
+    // transfer goes on from what Bob had, and the file is right.
+    send_files(&alice, "Bob", &[&big]).await;
+    bob.press("Accept the files from Alice").await;
+    bob.wait_for_within(
+        "15 MB received",
+        &format!("{NEWEST}.done > 15000000"),
+        Duration::from_secs(30),
+    )
+    .await;
+    nft("add table inet cut");
+    nft("add chain inet cut out '{ type filter hook output priority 0; }'");
+    nft("add rule inet cut out meta l4proto udp drop");
+    alice
+        .wait_for_within(
+            "the drop to be noticed",
+            &format!("{NEWEST}.state === 'interrupted' || {NEWEST}.via === 'appliance'"),
+            Duration::from_secs(40),
+        )
+        .await;
+    wait_state(&bob, "done", Duration::from_secs(90)).await;
+    wait_state(&alice, "done", Duration::from_secs(10)).await;
+    nft("delete table inet cut");
+    assert_eq!(received_hashes(&bob).await, vec![big_sha.clone()]);
+    let resumed = newest(&alice, "resumedFrom").await.as_f64().unwrap();
+    assert!(
+        resumed >= 12_000_000.0,
+        "the transfer started over instead of resuming (from {resumed})"
+    );
+    eprintln!(
+        "resumed from {resumed} bytes, via {}",
+        newest(&alice, "via").await
+    );
+
+    alice.quit().await;
+    bob.quit().await;
+    let _ = stop.send(());
+    server.await.unwrap().unwrap();
+}
+
+async fn save_screenshot(b: &Browser, name: &str) {
+    if let Ok(png) = b.client.screenshot().await {
+        let dir = Path::new(env!("CARGO_TARGET_TMPDIR"));
+        let _ = std::fs::write(dir.join(format!("{name}.png")), png);
+    }
+}
+
+// ---- client isolation: two namespaces that reach the server's, not each other ----
+
+const SRV_A: &str = "10.99.1.1";
+const A: &str = "10.99.1.2";
+const SRV_B: &str = "10.99.2.1";
+const B: &str = "10.99.2.2";
+
+#[test]
+fn isolated_clients_send_files_through_the_appliance() {
+    if let Err(why) = e2e::prerequisites() {
+        netns::skip_or_fail("the isolated-clients transfer test", &why);
+        return;
+    }
+    let srv = Netns::create("iso-srv");
+    let a = Netns::create("iso-a");
+    let b = Netns::create("iso-b");
+    srv.veth_named(&a, ("va", SRV_A), ("vs", A));
+    srv.veth_named(&b, ("vb", SRV_B), ("vs", B));
+    let child = srv.spawn_test(
+        "isolated_inside_namespace",
+        &[("LANRTC_NS_A", &a.name), ("LANRTC_NS_B", &b.name)],
+    );
+    let passed = netns::wait_child(child, Duration::from_secs(150));
+    drop((srv, a, b));
+    assert!(
+        passed,
+        "the isolated-clients transfer test failed (its output is above)"
+    );
+}
+
+#[test]
+#[ignore = "run by isolated_clients_send_files_through_the_appliance inside its namespaces"]
+fn isolated_inside_namespace() {
+    e2e::run_inner(isolated);
+}
+
+async fn isolated() {
+    let ns_a = std::env::var("LANRTC_NS_A").unwrap();
+    let ns_b = std::env::var("LANRTC_NS_B").unwrap();
+    let root = tempfile::tempdir().unwrap();
+    let (file, sha) = make_file(root.path(), "report.pdf", 8_000_000, 9);
+    let certs = root.path().join("certs");
+    let settings = common::settings(&certs);
+    let config = lanrtc::Config::load(&settings).unwrap();
+    let listener = tokio::net::TcpListener::bind(("0.0.0.0", 0)).await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(lanrtc::run(config, listener, async {
+        let _ = stopped.await;
+    }));
+    let ca = certs.join("ca.pem");
+    let (alice, bob) = tokio::join!(
+        Browser::launch_in_netns("alice", root.path(), &ca, &ns_a),
+        Browser::launch_in_netns("bob", root.path(), &ca, &ns_b)
+    );
+    alice
+        .client
+        .goto(&format!("https://{SRV_A}:{port}/"))
+        .await
+        .unwrap();
+    bob.client
+        .goto(&format!("https://{SRV_B}:{port}/"))
+        .await
+        .unwrap();
+    // Each reaches the appliance; neither reaches the other's network.
+    let unreachable = alice.client.goto(&format!("https://{SRV_B}:{port}/")).await;
+    assert!(
+        unreachable.is_err(),
+        "Alice's browser reaches Bob's network"
+    );
+    alice
+        .client
+        .goto(&format!("https://{SRV_A}:{port}/"))
+        .await
+        .unwrap();
+    alice.fill("Your name", "Alice").await;
+    bob.fill("Your name", "Bob").await;
+
+    send_files(&alice, "Bob", &[&file]).await;
+    bob.wait_for_within(
+        "the question",
+        "document.body.innerText.includes('Alice wants to send you report.pdf')",
+        Duration::from_secs(20),
+    )
+    .await;
+    bob.press("Accept the files from Alice").await;
+    wait_state(&bob, "done", Duration::from_secs(40)).await;
+    wait_state(&alice, "done", Duration::from_secs(10)).await;
+    assert_eq!(received_hashes(&bob).await, vec![sha]);
+    for b in [&alice, &bob] {
+        assert_eq!(newest(b, "via").await, "appliance", "{}", b.name);
+        let shown = b
+            .js("return document.getElementById('transfers').innerText;")
+            .await;
+        assert!(
+            shown.as_str().unwrap().contains("through the appliance"),
+            "{}: {shown}",
+            b.name
+        );
+    }
+    save_screenshot(&alice, "files-through-the-appliance").await;
+
+    alice.quit().await;
+    bob.quit().await;
+    let _ = stop.send(());
+    server.await.unwrap().unwrap();
+}
