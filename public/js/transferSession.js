@@ -8,15 +8,8 @@
 // → Promise (resolves when bufferedAmount is low again), close(),
 // onmessage = (string | ArrayBuffer) => …, onclose = () => …}.
 
-import { sha256 } from '../vendor/noble-hashes/sha2.js';
-import {
-  canQueue,
-  createReceiver,
-  hex,
-  offerMessage,
-  parseControl,
-  sendPlan,
-} from './logic/transfer.js';
+import { createHasher } from './hasher.js';
+import { canQueue, createReceiver, offerMessage, parseControl, sendPlan } from './logic/transfer.js';
 
 /** The sender reads the file in slices of this many bytes (never whole). */
 export const READ_CHUNK = 1024 * 1024;
@@ -132,39 +125,54 @@ export class Outgoing {
     this.resumedFrom = plan.reduce((n, p) => n + (this.outcome[p.index] === 'verified' ? 0 : p.offset), 0);
     for (const { index, offset, size } of plan) {
       if (this.outcome[index] === 'verified') continue;
-      const file = this.files[index];
-      const hasher = sha256.create();
-      // A resume hashes what the receiver already has from the file itself.
-      for (let at = 0; at < offset; at += READ_CHUNK) {
-        hasher.update(await read(file, at, Math.min(offset, at + READ_CHUNK)));
-        if (generation !== this.generation) return;
+      const hasher = createHasher();
+      try {
+        if (!(await this.sendFile(index, offset, size, hasher, generation))) return;
+      } finally {
+        hasher.close();
       }
-      this.acked[index] = offset;
-      this.sent[index] = offset;
-      if (!this.send({ t: 'file', index, offset })) return;
-      let at = offset;
-      let next = at < size ? read(file, at, Math.min(size, at + READ_CHUNK)) : null;
-      while (next) {
-        const chunk = await next;
-        const end = at + chunk.length;
-        next = end < size ? read(file, end, Math.min(size, end + READ_CHUNK)) : null;
-        hasher.update(chunk);
-        for (let p = 0; p < chunk.length; p += this.pieceSize) {
-          while (!canQueue(this.channel.bufferedAmount, at - this.acked[index])) {
-            await (canQueue(this.channel.bufferedAmount) ? this.nextAck() : this.channel.drained());
-            if (generation !== this.generation) return;
-            // Closed without (yet) saying so: waiting would spin.
-            if (!this.channel.open) return this.onDropped();
-          }
-          if (generation !== this.generation) return;
-          const piece = chunk.subarray(p, Math.min(chunk.length, p + this.pieceSize));
-          if (!this.send(piece)) return;
-          at += piece.length;
-          this.sent[index] = at;
-        }
-      }
-      if (!this.send({ t: 'end', index, sha256: hex(hasher.digest()) })) return;
     }
+  }
+
+  /** One file from `offset`: false when the channel went away meanwhile. */
+  async sendFile(index, offset, size, hasher, generation) {
+    const file = this.files[index];
+    // A resume hashes what the receiver already has from the file itself.
+    for (let at = 0; at < offset; at += READ_CHUNK) {
+      hasher.update(await read(file, at, Math.min(offset, at + READ_CHUNK)));
+      if (generation !== this.generation) return false;
+    }
+    this.acked[index] = offset;
+    this.sent[index] = offset;
+    if (!this.send({ t: 'file', index, offset })) return false;
+    let at = offset;
+    let next = at < size ? read(file, at, Math.min(size, at + READ_CHUNK)) : null;
+    while (next) {
+      const chunk = await next;
+      const end = at + chunk.length;
+      next = end < size ? read(file, end, Math.min(size, end + READ_CHUNK)) : null;
+      for (let p = 0; p < chunk.length; p += this.pieceSize) {
+        while (!canQueue(this.channel.bufferedAmount, at - this.acked[index])) {
+          await (canQueue(this.channel.bufferedAmount) ? this.nextAck() : this.channel.drained());
+          if (generation !== this.generation) return false;
+          // Closed without (yet) saying so: waiting would spin.
+          if (!this.channel.open) {
+            this.onDropped();
+            return false;
+          }
+        }
+        if (generation !== this.generation) return false;
+        const piece = chunk.subarray(p, Math.min(chunk.length, p + this.pieceSize));
+        if (!this.send(piece)) return false;
+        at += piece.length;
+        this.sent[index] = at;
+      }
+      // After the pieces went out: the hasher may take the buffer away.
+      hasher.update(chunk);
+    }
+    const sha256 = await hasher.digest();
+    if (generation !== this.generation) return false;
+    return this.send({ t: 'end', index, sha256 });
   }
 
   nextAck() {
@@ -242,8 +250,8 @@ export class Incoming {
     this.files = [];
     this.text = null;
     this.receiver = null;
-    /** Per file: the hash state at its last acknowledged offset, for a resume. */
-    this.snapshots = [];
+    /** Per file: its hasher (it keeps the state at the last acknowledgement, for a resume). */
+    this.hashers = [];
     /** Per file: the received File once verified, or why it failed. */
     this.received = [];
     this.outcome = [];
@@ -251,7 +259,7 @@ export class Incoming {
     this.generation = 0;
     this.channel = null;
     this.queue = Promise.resolve();
-    this.hasher = null;
+    this.current = null;
   }
 
   attach(channel) {
@@ -312,26 +320,33 @@ export class Incoming {
         if (!this.accepted) return this.fail('the sender sent a file before Accept');
         const r = this.receiver.onFile(m.index, m.offset);
         if (r.error) return this.fail(r.error);
-        const snapshot = this.snapshots[m.index];
         this.current = m.index;
-        this.hasher = m.offset > 0 && snapshot && snapshot.offset === m.offset ? snapshot.hasher.clone() : sha256.create();
-        if (m.offset === 0) this.enqueue(() => this.store.truncate(m.index, 0), generation);
+        let hasher = this.hashers[m.index];
+        if (m.offset === 0 || !hasher) {
+          if (hasher) hasher.close();
+          hasher = createHasher();
+          this.hashers[m.index] = hasher;
+          if (m.offset === 0) this.enqueue(() => this.store.truncate(m.index, 0), generation);
+        } else {
+          // Back to the state at the acknowledged offset (the hasher's snapshot).
+          this.enqueue(async () => hasher.restore(m.offset), generation);
+        }
         return undefined;
       }
       case 'end': {
         if (!this.accepted) return this.fail('the sender ended a file before Accept');
-        const hasher = this.hasher;
         const current = this.current;
-        this.hasher = null;
+        const hasher = current === m.index ? this.hashers[m.index] : null;
+        this.current = null;
         const index = m.index;
         this.enqueue(async () => {
-          const actual = hasher && current === index ? hex(hasher.digest()) : '';
+          const actual = hasher ? await hasher.digest() : '';
+          if (hasher) this.hashers[index] = null;
           const result = this.receiver.onEnd(index, m.sha256, actual);
           if (result.t === 'verified') {
             this.received[index] = await this.store.finish(index);
             this.outcome[index] = 'verified';
           } else {
-            this.snapshots[index] = null;
             this.outcome[index] = result.reason;
             await this.store.truncate(index, 0);
           }
@@ -360,7 +375,7 @@ export class Incoming {
       this.files = m.files;
       this.text = m.text === undefined ? null : m.text;
       this.receiver = createReceiver(m.files);
-      this.snapshots = m.files.map(() => null);
+      this.hashers = m.files.map(() => null);
       this.received = m.files.map(() => null);
       this.outcome = m.files.map(() => null);
       if (m.files.length === 0) {
@@ -388,16 +403,18 @@ export class Incoming {
   }
 
   onPiece(bytes, generation) {
-    if (!this.accepted || !this.hasher) return this.fail('the sender sent bytes before a file');
+    if (!this.accepted || this.current === null) return this.fail('the sender sent bytes before a file');
     const r = this.receiver.onPiece(bytes.length);
     if (r.error) return this.fail(r.error);
-    this.hasher.update(bytes);
-    const snapshot = r.ack ? { offset: r.at + bytes.length, hasher: this.hasher.clone() } : null;
+    const hasher = this.hashers[r.index];
+    const end = r.at + bytes.length;
     this.enqueue(async () => {
       await this.store.write(r.index, r.at, bytes);
-      if (snapshot) {
-        this.snapshots[r.index] = snapshot;
-        this.send(this.receiver.acked(r.index, snapshot.offset));
+      // Written: now the hasher may take the buffer.
+      hasher.update(bytes);
+      if (r.ack) {
+        hasher.snapshot(end);
+        this.send(this.receiver.acked(r.index, end));
       }
     }, generation);
     return undefined;

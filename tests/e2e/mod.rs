@@ -262,6 +262,11 @@ impl Browser {
         }
     }
 
+    /// The process group of its chromedriver and every browser process.
+    pub fn pgid(&self) -> u32 {
+        self.driver.id()
+    }
+
     /// Clicks the element with this id (a video, a button found by id).
     pub async fn click_id(&self, id: &str) {
         self.client
