@@ -1,11 +1,17 @@
 // The hashing thread for hasher.js: one incremental SHA-256 per key, each
-// with its last snapshot. Messages are handled in the order they were sent.
-import { InlineHasher } from './hasher.js';
-
+// with its last snapshot. The handler is in place at once (a message that
+// came while hashInline.js and its WebAssembly still load would otherwise be
+// lost), and messages are handled one after another, in order.
+const loading = import('./hashInline.js');
 const hashers = new Map();
+let queue = Promise.resolve();
 
-self.onmessage = async (e) => {
-  const m = e.data;
+self.onmessage = (e) => {
+  queue = queue.then(() => handle(e.data)).catch((err) => console.warn('lanrtc: hashing failed', err));
+};
+
+async function handle(m) {
+  const { InlineHasher } = await loading;
   if (m.op === 'start') {
     hashers.set(m.key, new InlineHasher());
     return;
@@ -32,4 +38,4 @@ self.onmessage = async (e) => {
     default:
       break;
   }
-};
+}

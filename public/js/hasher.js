@@ -1,39 +1,37 @@
-// Incremental SHA-256 of a file being sent or received. Hashing is most of
-// what a transfer costs beyond the bytes themselves (the benchmark moved
-// 97 % of a bare data channel's speed without it, 68 % with it on the main
-// thread), so where the browser has module workers it runs in one
-// (hashWorker.js), off the thread that feeds the channel; elsewhere (and in
-// Node, for the tests) it runs inline. Same interface either way; every
-// operation is applied in the order it is called.
+// Incremental SHA-256 of a file being sent or received, with hash-wasm
+// (vendored in public/vendor/hash-wasm/; hashInline.js). Hashing is most of what a
+// transfer costs beyond the bytes themselves, so where the browser has
+// module workers it runs in one (hashWorker.js), off the thread that feeds
+// the channel; elsewhere (and in Node, for the tests) it runs inline. Same
+// interface either way; every operation is applied in the order it is
+// called.
 //
 // update(bytes) may take the bytes' buffer away (it is transferred to the
 // worker): call it after the bytes were sent or written.
 
-import { sha256 } from '../vendor/noble-hashes/sha2.js';
-import { hex } from './logic/transfer.js';
-
-/** A hasher with one snapshot: the state at the last acknowledged offset, for a resume. */
-class InlineHasher {
+/**
+ * The inline hasher behind a queue: hashInline.js (and its WebAssembly) is
+ * loaded on first use, and operations wait for it in order.
+ */
+class QueuedHasher {
   constructor() {
-    this.h = sha256.create();
-    this.snap = null;
+    this.ready = import('./hashInline.js').then((m) => new m.InlineHasher());
   }
 
   update(bytes) {
-    this.h.update(bytes);
+    this.ready = this.ready.then((h) => (h.update(bytes), h));
   }
 
   snapshot(offset) {
-    this.snap = { offset, h: this.h.clone() };
+    this.ready = this.ready.then((h) => (h.snapshot(offset), h));
   }
 
-  /** Back to the state at `offset`: 0, or the last snapshot's offset. */
   restore(offset) {
-    this.h = offset > 0 && this.snap && this.snap.offset === offset ? this.snap.h.clone() : sha256.create();
+    this.ready = this.ready.then((h) => (h.restore(offset), h));
   }
 
-  async digest() {
-    return hex(this.h.digest());
+  digest() {
+    return this.ready.then((h) => h.digest());
   }
 
   close() {}
@@ -47,9 +45,15 @@ function sharedWorker() {
   if (worker) return worker;
   worker = new Worker(new URL('./hashWorker.js', import.meta.url), { type: 'module' });
   worker.onmessage = (e) => {
-    const resolve = pending.get(e.data.request);
+    const waiting = pending.get(e.data.request);
     pending.delete(e.data.request);
-    if (resolve) resolve(e.data.hex);
+    if (waiting) waiting.resolve(e.data.hex);
+  };
+  // A worker that cannot start (or dies) fails what waits on it, with a reason.
+  worker.onerror = (e) => {
+    console.warn('lanrtc: the hashing worker failed', e.message);
+    for (const waiting of pending.values()) waiting.reject(new Error('the file could not be hashed'));
+    pending.clear();
   };
   return worker;
 }
@@ -78,8 +82,8 @@ class WorkerHasher {
 
   digest() {
     const request = ++nextKey;
-    return new Promise((resolve) => {
-      pending.set(request, resolve);
+    return new Promise((resolve, reject) => {
+      pending.set(request, { resolve, reject });
       this.w.postMessage({ op: 'digest', key: this.key, request });
     });
   }
@@ -91,7 +95,5 @@ class WorkerHasher {
 
 /** A new hasher, in the worker where there is one. */
 export function createHasher() {
-  return typeof Worker === 'function' && typeof window !== 'undefined' ? new WorkerHasher() : new InlineHasher();
+  return typeof Worker === 'function' && typeof window !== 'undefined' ? new WorkerHasher() : new QueuedHasher();
 }
-
-export { InlineHasher };
