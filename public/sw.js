@@ -44,7 +44,6 @@ function isShell(path) {
     path === '/favicon.svg' ||
     path === '/manifest.webmanifest' ||
     path.startsWith('/js/') ||
-    path.startsWith('/vendor/') ||
     path.startsWith('/icons/')
   );
 }

@@ -222,14 +222,12 @@ fn security_headers(h: &mut HeaderMap, authority: Option<&str>) {
     if !h.contains_key(header::CONTENT_SECURITY_POLICY) {
         // 'self' covers same-origin wss: in current browsers; naming the
         // socket's origin explicitly keeps older Safari working too.
-        // 'wasm-unsafe-eval' lets the page compile WebAssembly (the SHA-256
-        // of file transfers, public/vendor/hash-wasm), not evaluate scripts.
         let connect = match authority {
             Some(a) => format!("'self' wss://{a}"),
             None => "'self'".to_string(),
         };
         let csp = format!(
-            "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self'; img-src 'self' data: blob:; \
+            "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; \
              media-src 'self' blob: mediastream:; connect-src {connect}; object-src 'none'; \
              base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
         );

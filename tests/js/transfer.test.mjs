@@ -81,6 +81,7 @@ test('control messages are checked, and each bad one says what was wrong', () =>
     ['{"t":"accept","from":[0,"x"]}', 'accept needs an offset per file'],
     ['{"t":"file","index":-1,"offset":0}', 'file needs an index and an offset'],
     ['{"t":"end","index":0,"sha256":"xyz"}', 'end needs an index and a SHA-256'],
+    ['{"t":"block","index":0,"sha256":"' + 'a'.repeat(64) + '"}', 'block needs an index, an offset and a SHA-256'],
     ['{"t":"launch"}', 'unknown message "launch"'],
   ]) {
     assert.deepEqual(parseControl(text), { t: 'invalid', why }, text);
@@ -170,10 +171,14 @@ test('a resume goes on from what was acknowledged, not from what merely arrived'
   assert.equal(again.onEnd(0, 'a'.repeat(64), 'a'.repeat(64)).t, 'verified');
 });
 
-test('the sender never skips data a receiver claims to have beyond the file', () => {
+test('the sender never skips data a receiver claims to have beyond the file, or mid-block', () => {
   assert.deepEqual(sendPlan(files, [files[0].size + 1, 'x']), [
     { index: 0, offset: 0, size: files[0].size },
     { index: 1, offset: 0, size: 10 },
+  ]);
+  assert.deepEqual(sendPlan(files, [ACK_EVERY + 1, 10]), [
+    { index: 0, offset: 0, size: files[0].size },
+    { index: 1, offset: 10, size: 10 },
   ]);
   assert.deepEqual(createReceiver(files, [files[0].size * 2, 4]).have(), [0, 4]);
 });

@@ -6,8 +6,10 @@
 // are JSON text and file bytes are binary messages:
 //   sender → receiver  {"t":"offer","files":[{"name","size","type"}],"text"?}
 //   receiver → sender  {"t":"accept","from":[offset per file]} | {"t":"decline"}
-//   sender → receiver  {"t":"file","index","offset"}, then binary pieces,
-//                      then {"t":"end","index","sha256"}
+//   sender → receiver  {"t":"file","index","offset"}, then binary pieces, a
+//                      {"t":"block","index","offset","sha256"} after each
+//                      ACK_EVERY bytes (and the file's last bytes), then
+//                      {"t":"end","index","sha256"} (over the blocks' SHA-256s)
 //   receiver → sender  {"t":"ack","index","offset"}  (bytes safely written)
 //                      {"t":"verified","index"} | {"t":"failed","index","reason"}
 //   either side        {"t":"cancel"}
@@ -123,10 +125,13 @@ export function parseControl(text) {
       if (!index(m.index) || !offset(m.offset)) return invalid(`${m.t} needs an index and an offset`);
       return { t: m.t, index: m.index, offset: m.offset };
     case 'end':
-      if (!index(m.index) || typeof m.sha256 !== 'string' || !/^[0-9a-f]{64}$/.test(m.sha256)) {
-        return invalid('end needs an index and a SHA-256');
-      }
+      if (!index(m.index) || !isSha256(m.sha256)) return invalid('end needs an index and a SHA-256');
       return { t: 'end', index: m.index, sha256: m.sha256 };
+    case 'block':
+      if (!index(m.index) || !offset(m.offset) || !isSha256(m.sha256)) {
+        return invalid('block needs an index, an offset and a SHA-256');
+      }
+      return { t: 'block', index: m.index, offset: m.offset, sha256: m.sha256 };
     case 'verified':
       return index(m.index) ? { t: 'verified', index: m.index } : invalid('verified needs an index');
     case 'failed':
@@ -139,18 +144,26 @@ export function parseControl(text) {
   }
 }
 
+function isSha256(v) {
+  return typeof v === 'string' && /^[0-9a-f]{64}$/.test(v);
+}
+
 function invalid(why) {
   return { t: 'invalid', why };
 }
 
 /**
  * The sender's plan once the receiver accepted: for each file, where to
- * start. An offset beyond the file (a confused or hostile receiver) starts
- * that file over rather than skipping data.
+ * start. Blocks are ACK_EVERY bytes from the file's start, and a resume
+ * goes on at a block's end (or the file's); any other offset, or one beyond
+ * the file (a confused or hostile receiver), starts that file over rather
+ * than skipping data.
  */
 export function sendPlan(files, from) {
   return files.map((f, index) => {
-    const start = Number.isSafeInteger(from[index]) && from[index] <= f.size ? from[index] : 0;
+    const v = from[index];
+    const ok = Number.isSafeInteger(v) && v >= 0 && v <= f.size && (v % ACK_EVERY === 0 || v === f.size);
+    const start = ok ? v : 0;
     return { index, offset: start, size: f.size };
   });
 }
@@ -209,8 +222,9 @@ export function createReceiver(files, have = []) {
     },
 
     /**
-     * `end` from the sender, with the SHA-256 the receiver computed over
-     * what it wrote (`actual`, hex): verified, or why not.
+     * `end` from the sender, with the SHA-256 (over the blocks' SHA-256s)
+     * the receiver computed of what it wrote (`actual`, hex): verified, or
+     * why not.
      */
     onEnd(index, expected, actual) {
       const s = state[index];
