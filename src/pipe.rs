@@ -7,7 +7,7 @@
 //!
 //! A pipe is asked for over signaling (`pipe`, see `docs/protocol.md`); the
 //! hub checks that both devices are identified peers of the same room, then
-//! [`Pipes::issue`] makes an unguessable token that only those two are told.
+//! [`Pipes::issue`] makes an unguessable token (256 random bits) that only those two are told.
 //! The first device to connect waits (at most [`PAIRING_TIME`]) for the
 //! second; a third, or a token that expired, is refused.
 
@@ -37,8 +37,8 @@ pub const PREFIX: &str = "/pipe/";
 pub const PAIRING_TIME: Duration = Duration::from_secs(30);
 /// Pipes open or waiting at once, over the whole server.
 pub const MAX_PIPES: usize = 256;
-/// Pipes one signaling connection may have asked for and not yet used up.
-pub const MAX_WAITING_PER_PEER: usize = 8;
+/// Pipes one signaling connection may have asked for, waiting or running.
+pub const MAX_PER_PEER: usize = 8;
 /// The largest frame carried (a transfer's pieces are at most 256 KiB).
 pub const MAX_FRAME: usize = 1024 * 1024;
 /// The server pings both ends this often, and ends a pipe from which nothing
@@ -55,8 +55,36 @@ pub struct Pipes(Arc<Mutex<State>>);
 #[derive(Default)]
 struct State {
     slots: HashMap<String, Slot>,
-    /// Pipes running (both ends connected).
-    running: usize,
+    /// Pipes running (both ends connected), per connection that asked.
+    running: HashMap<Uuid, usize>,
+}
+
+impl State {
+    fn running(&self) -> usize {
+        self.running.values().sum()
+    }
+}
+
+/// Counts a running pipe against the connection that asked for it, until dropped.
+struct Running(Pipes, Uuid);
+
+impl Running {
+    fn new(pipes: &Pipes, requester: Uuid) -> Running {
+        *pipes.lock().running.entry(requester).or_default() += 1;
+        Running(pipes.clone(), requester)
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let mut state = self.0.lock();
+        if let Some(n) = state.running.get_mut(&self.1) {
+            *n -= 1;
+            if *n == 0 {
+                state.running.remove(&self.1);
+            }
+        }
+    }
 }
 
 struct Slot {
@@ -70,8 +98,8 @@ struct Slot {
 /// Why a pipe was not issued.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Refused {
-    /// This connection has too many pipes waiting for their ends.
-    TooManyWaiting,
+    /// This connection has too many pipes, waiting for their ends or running.
+    TooMany,
     /// The server runs as many pipes as it allows.
     Full,
 }
@@ -79,10 +107,12 @@ pub enum Refused {
 impl Refused {
     pub fn message(&self) -> &'static str {
         match self {
-            Refused::TooManyWaiting => {
-                "Too many pipes asked for and not yet connected; use or let expire the ones you have."
+            Refused::TooMany => {
+                "Too many pipes for one device; finish, or let expire, the ones you have."
             }
-            Refused::Full => "The appliance carries as many transfers as it allows; try again later.",
+            Refused::Full => {
+                "The appliance carries as many transfers as it allows; try again later."
+            }
         }
     }
 }
@@ -99,19 +129,19 @@ impl Pipes {
         state
             .slots
             .retain(|_, s| s.expires > now || s.waiting.is_some());
-        if state.slots.len() + state.running >= MAX_PIPES {
+        if state.slots.len() + state.running() >= MAX_PIPES {
             return Err(Refused::Full);
         }
         let mine = state
             .slots
             .values()
             .filter(|s| s.requester == requester)
-            .count();
-        if mine >= MAX_WAITING_PER_PEER {
-            return Err(Refused::TooManyWaiting);
+            .count()
+            + state.running.get(&requester).copied().unwrap_or(0);
+        if mine >= MAX_PER_PEER {
+            return Err(Refused::TooMany);
         }
-        // Two random UUIDs: 244 random bits, as hex.
-        let token = format!("{}{}", Uuid::new_v4().simple(), Uuid::new_v4().simple());
+        let token = random_token();
         state.slots.insert(
             token.clone(),
             Slot {
@@ -139,14 +169,14 @@ impl Pipes {
     /// (pipes waiting for an end, pipes running), for tests and metrics.
     pub fn counts(&self) -> (usize, usize) {
         let state = self.lock();
-        (state.slots.len(), state.running)
+        (state.slots.len(), state.running())
     }
 
     /// One end connected: the first waits for the second, the second starts
     /// the pipe.
     async fn join(&self, token: String, ws: Ws) {
         enum Next {
-            Wait(oneshot::Receiver<Ws>, Instant),
+            Wait(oneshot::Receiver<Ws>, Instant, Uuid),
             Pair(oneshot::Sender<Ws>),
             Gone,
         }
@@ -158,7 +188,7 @@ impl Pipes {
                     None => {
                         let (tx, rx) = oneshot::channel();
                         slot.waiting = Some(tx);
-                        Next::Wait(rx, slot.expires)
+                        Next::Wait(rx, slot.expires, slot.requester)
                     }
                     Some(tx) => {
                         state.slots.remove(&token);
@@ -176,7 +206,7 @@ impl Pipes {
                     refuse(ws, "The other end of this pipe left before it connected.").await;
                 }
             }
-            Next::Wait(rx, expires) => {
+            Next::Wait(rx, expires, requester) => {
                 let partner = tokio::time::timeout_at(expires.into(), rx).await;
                 let partner = match partner {
                     Ok(Ok(partner)) => Some(partner),
@@ -187,12 +217,21 @@ impl Pipes {
                     refuse(ws, "The other device did not connect to this pipe in time.").await;
                     return;
                 };
-                self.lock().running += 1;
+                let _running = Running::new(self, requester);
                 carry(ws, partner).await;
-                self.lock().running -= 1;
             }
         }
     }
+}
+
+/// 256 random bits as hex: a pipe's token.
+fn random_token() -> String {
+    use ring::rand::SecureRandom;
+    let mut bytes = [0u8; 32];
+    ring::rand::SystemRandom::new()
+        .fill(&mut bytes)
+        .expect("the system's random source works");
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// The WebSocket settings of a pipe's ends.
@@ -335,10 +374,10 @@ mod tests {
     fn tokens_are_limited_per_requester_and_in_all() {
         let pipes = Pipes::default();
         let me = Uuid::new_v4();
-        let tokens: Vec<String> = (0..MAX_WAITING_PER_PEER)
+        let tokens: Vec<String> = (0..MAX_PER_PEER)
             .map(|_| pipes.issue(me).unwrap())
             .collect();
-        assert_eq!(pipes.issue(me), Err(Refused::TooManyWaiting));
+        assert_eq!(pipes.issue(me), Err(Refused::TooMany));
         // Someone else still gets one; a revoked token frees a place.
         assert!(pipes.issue(Uuid::new_v4()).is_ok());
         pipes.revoke(&tokens[0]);
@@ -349,6 +388,20 @@ mod tests {
             all += 1;
         }
         assert_eq!(pipes.issue(Uuid::new_v4()), Err(Refused::Full));
+    }
+
+    #[test]
+    fn running_pipes_count_against_the_device_that_asked() {
+        let pipes = Pipes::default();
+        let me = Uuid::new_v4();
+        let running: Vec<Running> = (0..MAX_PER_PEER)
+            .map(|_| Running::new(&pipes, me))
+            .collect();
+        assert_eq!(pipes.counts(), (0, MAX_PER_PEER));
+        assert_eq!(pipes.issue(me), Err(Refused::TooMany));
+        drop(running);
+        assert_eq!(pipes.counts(), (0, 0));
+        assert!(pipes.issue(me).is_ok());
     }
 
     #[test]

@@ -7,7 +7,7 @@
 // onmessage, onclose.
 //
 // Signaling goes over /rtc as `transfer` relays ({transfer, signal, …}:
-// offer, answer, candidate, unsupported, resume) and `pipe` requests; see
+// offer, answer, candidate, unsupported, resume, cancel, ended) and `pipe` requests; see
 // docs/protocol.md.
 
 import { BUFFER_LOW, MAX_PIECE, pieceSize } from './logic/transfer.js';
@@ -125,6 +125,7 @@ export class FileLink {
     this.timer = null;
     this.attempt = 0;
     this.pendingCandidates = [];
+    this.handedOver = new WeakSet();
   }
 
   relay(signal, extra = {}) {
@@ -155,7 +156,7 @@ export class FileLink {
     dc.onopen = () => {
       if (this.pc !== pc) return;
       clearTimeout(this.timer);
-      this.onChannel(dataChannel(dc, pc), pieceSize(pc.sctp ? pc.sctp.maxMessageSize : 0));
+      this.handOver(dc, pc);
     };
     this.timer = setTimeout(() => {
       if (this.attempt === attempt && dc.readyState !== 'open') this.viaAppliance();
@@ -210,7 +211,9 @@ export class FileLink {
       const dc = e.channel;
       if (dc.label !== LABEL || this.pc !== pc) return;
       dc.binaryType = 'arraybuffer';
-      const opened = () => this.onChannel(dataChannel(dc, pc), pieceSize(pc.sctp ? pc.sctp.maxMessageSize : 0));
+      const opened = () => {
+        if (this.pc === pc) this.handOver(dc, pc);
+      };
       if (dc.readyState === 'open') opened();
       else dc.onopen = opened;
     };
@@ -245,13 +248,21 @@ export class FileLink {
     };
   }
 
+  /** The channel is open: from now on the transfer owns it and its connection. */
+  handOver(dc, pc) {
+    this.handedOver.add(pc);
+    this.onChannel(dataChannel(dc, pc), pieceSize(pc.sctp ? pc.sctp.maxMessageSize : 0));
+  }
+
   closeDirect() {
     this.pendingCandidates = [];
     if (this.pc) {
       const pc = this.pc;
       this.pc = null;
-      // A channel already handed over closes its connection itself.
-      if (pc.connectionState !== 'connected') pc.close();
+      // A channel handed over closes its connection itself; any other
+      // connection (one that never brought our channel) ends here.
+      if (!this.handedOver.has(pc)) pc.close();
+      this.handedOver.delete(pc);
     }
   }
 

@@ -8,7 +8,16 @@
 // → Promise (resolves when bufferedAmount is low again), close(),
 // onmessage = (string | ArrayBuffer) => …, onclose = () => …}.
 
-import { ACK_EVERY, canQueue, createReceiver, hex, offerMessage, parseControl, sendPlan } from './logic/transfer.js';
+import {
+  ACK_EVERY,
+  WINDOW,
+  canQueue,
+  createReceiver,
+  hex,
+  offerMessage,
+  parseControl,
+  sendPlan,
+} from './logic/transfer.js';
 
 /**
  * The sender reads the file in slices of this many bytes (never whole), and
@@ -20,6 +29,22 @@ import { ACK_EVERY, canQueue, createReceiver, hex, offerMessage, parseControl, s
  * fifth to a third of its speed (README, "Sending files and text").
  */
 export const READ_CHUNK = ACK_EVERY;
+/** The longest offer (JSON) sent: within a data channel message in every engine. */
+export const MAX_OFFER = 200 * 1024;
+
+/**
+ * Called when a file's outcome is known: the transfer ends when every
+ * file's is (done, or failed naming how many did not arrive intact).
+ */
+function settle(end) {
+  if (end.outcome.every((o) => o !== null)) {
+    const failed = end.outcome.filter((o) => o !== 'verified').length;
+    if (failed > 0) end.error = `${failed} of ${end.files.length} files did not arrive intact`;
+    end.finish(failed > 0 ? 'failed' : 'done');
+  } else {
+    end.onChange();
+  }
+}
 
 async function sha256(bytes) {
   return new Uint8Array(await crypto.subtle.digest('SHA-256', bytes));
@@ -72,7 +97,11 @@ export class Outgoing {
     channel.onclose = () => {
       if (generation === this.generation) this.onDropped();
     };
-    this.send(offerMessage(this.files, this.text, this.offered));
+    const offer = JSON.stringify(offerMessage(this.files, this.text, this.offered));
+    if (offer.length > MAX_OFFER || !this.send(offer)) {
+      this.fail(`the list of files is too long to offer (${this.files.length} files); send fewer at once`);
+      return;
+    }
     this.offered = true;
     this.set('asking');
   }
@@ -82,6 +111,21 @@ export class Outgoing {
     if (!ACTIVE.has(this.state)) return;
     this.send({ t: 'cancel' });
     this.finish('cancelled');
+  }
+
+  /**
+   * The receiver said (over signaling, with no channel between us) that the
+   * transfer is over on its side: `state` and, for done or failed, each
+   * file's outcome.
+   */
+  ended(state, outcome) {
+    if (!ACTIVE.has(this.state)) return;
+    if ((state === 'done' || state === 'failed') && Array.isArray(outcome) && outcome.length === this.files.length) {
+      this.outcome = outcome.map((o) => (o === 'verified' ? 'verified' : String(o || 'failed').slice(0, 200)));
+      settle(this);
+      return;
+    }
+    this.finish(state === 'declined' ? 'declined' : 'cancelled');
   }
 
   /** Bytes the receiver has (acknowledged or on their way), and the total. */
@@ -117,15 +161,11 @@ export class Outgoing {
         return undefined;
       case 'verified':
       case 'failed':
-        if (m.index >= this.files.length) return undefined;
+        if (m.index >= this.files.length || this.outcome[m.index] !== null) return undefined;
         this.outcome[m.index] = m.t === 'verified' ? 'verified' : m.reason || 'failed';
-        if (this.outcome.every((o) => o !== null)) {
-          const failed = this.outcome.filter((o) => o !== 'verified').length;
-          if (failed > 0) this.error = `${failed} of ${this.files.length} files did not arrive intact`;
-          return this.finish(failed > 0 ? 'failed' : 'done');
-        }
-        this.onChange();
-        return undefined;
+        // A file that failed mid-way is not sent further.
+        this.wake();
+        return settle(this);
       case 'cancel':
         return this.finish('cancelled');
       case 'invalid':
@@ -166,9 +206,10 @@ export class Outgoing {
       // WebCrypto copies the bytes at once and hashes them meanwhile.
       const digest = sha256(chunk);
       for (let p = 0; p < chunk.length; p += this.pieceSize) {
-        while (!canQueue(this.channel.bufferedAmount, at - this.acked[index])) {
+        while (this.outcome[index] === null && !canQueue(this.channel.bufferedAmount, at - this.acked[index])) {
           await (canQueue(this.channel.bufferedAmount) ? this.nextAck() : this.channel.drained());
           if (generation !== this.generation) return false;
+          if (this.outcome[index] !== null) return true;
           // Closed without (yet) saying so: waiting would spin.
           if (!this.channel.open) {
             this.onDropped();
@@ -176,6 +217,7 @@ export class Outgoing {
           }
         }
         if (generation !== this.generation) return false;
+        if (this.outcome[index] !== null) return true;
         const piece = chunk.subarray(p, Math.min(chunk.length, p + this.pieceSize));
         if (!this.send(piece)) return false;
         at += piece.length;
@@ -348,6 +390,12 @@ export class Incoming {
         return this.onOffer(m, generation);
       case 'file': {
         if (!this.accepted) return this.fail('the sender sent a file before Accept');
+        if (m.index < this.files.length && this.outcome[m.index] !== null) {
+          // Settled before a drop (its answer may have been lost): say it again.
+          this.current = null;
+          this.enqueue(async () => this.send(this.outcome[m.index] === 'verified' ? { t: 'verified', index: m.index } : { t: 'failed', index: m.index, reason: this.outcome[m.index] }), generation);
+          return undefined;
+        }
         const r = this.receiver.onFile(m.index, m.offset);
         if (r.error) return this.fail(r.error);
         this.current = m.index;
@@ -368,10 +416,16 @@ export class Incoming {
         const current = this.current;
         this.current = null;
         const index = m.index;
+        const pending = this.block !== null || this.gathered !== null;
         this.enqueue(async () => {
-          const actual = current === index && !this.bad[index] ? await rootOf(this.digests[index]) : '';
+          // Settled already (a block did not match, or a repeat): nothing to add.
+          if (index >= this.files.length || this.outcome[index] !== null) return;
+          const size = this.files[index].size;
+          const written = this.receiver.have()[index];
+          const whole = current === index && !pending && written === size && this.digests[index].length === Math.ceil(size / ACK_EVERY);
+          const actual = whole ? await rootOf(this.digests[index]) : '';
           let result = this.receiver.onEnd(index, m.sha256, actual);
-          if (this.bad[index] && result.t === 'failed') result = { ...result, reason: this.bad[index] };
+          if (!whole && result.t === 'verified') result = { t: 'failed', index, reason: `truncated: ${written} of ${size} bytes written` };
           if (result.t === 'verified') {
             this.received[index] = await this.store.finish(index);
             this.outcome[index] = 'verified';
@@ -380,13 +434,7 @@ export class Incoming {
             await this.store.truncate(index, 0);
           }
           this.send(result);
-          if (this.outcome.every((o) => o !== null)) {
-            const failed = this.outcome.filter((o) => o !== 'verified').length;
-            if (failed > 0) this.error = `${failed} of ${this.files.length} files did not arrive intact`;
-            this.finish(failed > 0 ? 'failed' : 'done');
-          } else {
-            this.onChange();
-          }
+          settle(this);
         }, generation);
         return undefined;
       }
@@ -443,6 +491,12 @@ export class Incoming {
     if (this.block) return this.fail('the sender sent bytes past the end of a block');
     const r = this.receiver.onPiece(bytes.length);
     if (r.error) return this.fail(r.error);
+    // A piece never crosses a block's end, and a sender waits for
+    // acknowledgements: otherwise what is held here would grow unbounded.
+    if ((r.at % ACK_EVERY) + bytes.length > ACK_EVERY) return this.fail('the sender sent a piece across a block');
+    if (r.at + bytes.length - this.receiver.have()[r.index] > WINDOW + ACK_EVERY) {
+      return this.fail('the sender did not wait for acknowledgements');
+    }
     if (!this.gathered) this.gathered = { index: r.index, at: r.at, parts: [], size: 0 };
     this.gathered.parts.push(bytes);
     this.gathered.size += bytes.length;
@@ -467,8 +521,14 @@ export class Incoming {
       if (this.bad[index]) return;
       const digest = await sha256(data);
       if (hex(digest) !== m.sha256) {
-        // Nothing of this file is offered; the rest of it is not written.
-        this.bad[index] = `the SHA-256 of bytes ${at}\u2013${at + size} does not match`;
+        // Nothing of this file is offered; the rest of it is not written,
+        // and the sender is told at once so it stops sending it.
+        const reason = `the SHA-256 of bytes ${at}\u2013${at + size} does not match`;
+        this.bad[index] = reason;
+        this.outcome[index] = reason;
+        await this.store.truncate(index, 0);
+        this.send({ t: 'failed', index, reason });
+        settle(this);
         return;
       }
       await this.store.write(index, at, data);
@@ -485,7 +545,7 @@ export class Incoming {
       try {
         await step();
       } catch (err) {
-        this.fail(`could not save: ${err.message}`);
+        if (ACTIVE.has(this.state)) this.fail(`could not save: ${err.message}`);
       }
     });
   }

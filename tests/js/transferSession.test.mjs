@@ -10,8 +10,11 @@ import { BUFFER_LOW } from '../../public/js/logic/transfer.js';
 import { memoryStore } from '../../public/js/fileStore.js';
 import { Incoming, Outgoing } from '../../public/js/transferSession.js';
 
-/** Two connected channel ends; `tamper(data)` may change what a→b carries. */
-function channelPair(tamper = (d) => d) {
+/**
+ * Two connected channel ends; `tamper(data)` may change what a→b carries,
+ * and `drop(text)` true loses a control message b→a.
+ */
+function channelPair(tamper = (d) => d, drop = () => false) {
   const make = () => {
     const end = {
       bufferedAmount: 0,
@@ -27,6 +30,7 @@ function channelPair(tamper = (d) => d) {
         if (end.closed) throw new Error('closed');
         let copy = typeof data === 'string' ? data : data.slice().buffer;
         if (end === a && typeof copy !== 'string') copy = tamper(copy);
+        if (end === b && typeof copy === 'string' && drop(copy)) return;
         const n = typeof data === 'string' ? data.length : data.byteLength;
         end.bufferedAmount += n;
         end.sentBytes += typeof data === 'string' ? 0 : n;
@@ -68,7 +72,7 @@ function bytes(n, seed = 1) {
 
 const sha = (data) => createHash('sha256').update(data).digest('hex');
 
-function until(what, check, ms = 10000) {
+function until(what, check, ms = 30000) {
   return new Promise((resolve, reject) => {
     const started = Date.now();
     const poll = () => {
@@ -243,4 +247,71 @@ test('a store that cannot hold the files refuses them with a reason instead of f
   assert.equal(receiver.state, 'failed');
   assert.match(receiver.error, /more than the 1 KB it can hold/);
   await until('the sender knows', () => sender.state === 'cancelled');
+});
+
+test('a corrupted block far from the end of a big file fails that file at once, without a hang', async () => {
+  let flipped = false;
+  const tamper = (buffer) => {
+    if (!flipped) {
+      flipped = true;
+      new Uint8Array(buffer)[10] ^= 1;
+    }
+    return buffer;
+  };
+  const { sender, receiver } = ends({ files: [blob(bytes(40 * 1024 * 1024), 'big.bin'), blob(bytes(100, 7), 'after.txt')], tamper });
+  await until('the question', () => receiver.state === 'asking');
+  await receiver.accept();
+  await until('both settled', () => sender.state === 'failed' && receiver.state === 'failed', 20000);
+  assert.match(sender.outcome[0], /bytes 0\u2013\d+ does not match/);
+  assert.equal(receiver.outcome[1], 'verified', 'the next file still came');
+  assert.ok(sender.sent[0] < 30 * 1024 * 1024, `the sender went on sending the bad file (${sender.sent[0]})`);
+});
+
+test('a file verified just before a drop is not failed by the resume', async () => {
+  let lost = false;
+  const drop = (text) => {
+    if (!lost && text.includes('"verified"')) {
+      lost = true;
+      return true;
+    }
+    return false;
+  };
+  const store = watchedStore();
+  const sender = new Outgoing({ files: [blob(bytes(10, 3), 'first.txt'), blob(bytes(12 * 1024 * 1024, 4), 'second.bin')] });
+  const receiver = new Incoming({ store });
+  const [a, b] = channelPair(undefined, drop);
+  receiver.attach(b);
+  sender.attach(a, 64 * 1024);
+  await until('the question', () => receiver.state === 'asking');
+  await receiver.accept();
+  await until('into the second file', () => receiver.bytes.done > 5 * 1024 * 1024);
+  assert.equal(sender.outcome[0], null, 'the verified message got through');
+  a.close();
+  await until('interrupted', () => sender.state === 'interrupted' && receiver.state === 'interrupted');
+  const [a2, b2] = channelPair();
+  receiver.attach(b2);
+  sender.attach(a2, 64 * 1024);
+  await until('both done', () => sender.state === 'done' && receiver.state === 'done');
+  assert.deepEqual(sender.outcome, ['verified', 'verified']);
+});
+
+test('a sender that skips a block, or sends a piece across blocks, gets no verified file', async () => {
+  for (const [what, pieces, blocks] of [
+    ['no block message', [10], false],
+    ['a piece across a block', [3 * 1024 * 1024, 2 * 1024 * 1024], false],
+  ]) {
+    const size = pieces.reduce((n, p) => n + p, 0);
+    const receiver = new Incoming({ store: memoryStore() });
+    const [a, b] = channelPair();
+    receiver.attach(b);
+    a.onmessage = () => {};
+    a.send(JSON.stringify({ t: 'offer', files: [{ name: 'x', size }] }));
+    await until('the question', () => receiver.state === 'asking');
+    await receiver.accept();
+    a.send(JSON.stringify({ t: 'file', index: 0, offset: 0 }));
+    for (const p of pieces) a.send(new Uint8Array(p));
+    if (!blocks) a.send(JSON.stringify({ t: 'end', index: 0, sha256: sha(new Uint8Array(0)) }));
+    await until(`failed (${what})`, () => receiver.state === 'failed');
+    assert.equal(receiver.received[0], null, what);
+  }
 });

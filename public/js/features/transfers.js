@@ -11,7 +11,7 @@
 
 import { clearLeftovers, createStore } from '../fileStore.js';
 import { FileLink } from '../fileLink.js';
-import { MAX_TEXT, progress } from '../logic/transfer.js';
+import { MAX_FILES, MAX_TEXT, progress } from '../logic/transfer.js';
 import { ACTIVE, Incoming, Outgoing } from '../transferSession.js';
 
 /** How often progress is sampled and shown. */
@@ -22,6 +22,8 @@ const RETRY_MS = 8000;
 const GIVE_UP_MS = 90000;
 /** Transfers offered to this device that may be open at once. */
 const MAX_INCOMING = 20;
+/** A connection attempt that has not opened a channel by then is taken as failed. */
+const CONNECT_LIMIT_MS = 20000;
 
 /**
  * @param {object} ctx  send(message) → boolean, render(), iceServers() → [],
@@ -42,10 +44,12 @@ export function createTransfers(ctx) {
       iceServers: ctx.iceServers,
       onChannel: (channel, pieceSize) => {
         entry.via = channel.via;
-        entry.interruptedAt = null;
         entry.session.attach(channel, pieceSize);
       },
-      onFailed: (why) => console.warn(`lanrtc: transfer ${entry.id}: ${why}`),
+      onFailed: (why) => {
+        console.warn(`lanrtc: transfer ${entry.id}: ${why}`);
+        if (entry.session.state === 'connecting') entry.session.onDropped();
+      },
     });
   }
 
@@ -62,6 +66,11 @@ export function createTransfers(ctx) {
     for (const entry of transfers.values()) {
       if (!ACTIVE.has(entry.session.state)) continue;
       running = true;
+      // A connection that never came up (a refused pipe, a peer gone quiet):
+      // into the retries and their deadline rather than "Connecting…" for ever.
+      if (entry.session.state === 'connecting' && now - entry.attemptAt > CONNECT_LIMIT_MS) {
+        entry.session.onDropped();
+      }
       entry.samples.push([now, entry.session.bytes.done]);
       if (entry.samples.length > 20) entry.samples.shift();
     }
@@ -74,6 +83,9 @@ export function createTransfers(ctx) {
 
   function changed(entry) {
     const state = entry.session.state;
+    // Only bytes moving again count as recovered (a pipe "opens" before
+    // the other end joins it).
+    if (state === 'sending' || state === 'receiving') entry.interruptedAt = null;
     if (state === 'interrupted') {
       if (entry.interruptedAt === null) entry.interruptedAt = Date.now();
       if (entry.direction === 'out') retryLater(entry);
@@ -81,6 +93,8 @@ export function createTransfers(ctx) {
     } else if (!ACTIVE.has(state)) {
       clearTimeout(entry.retry);
       entry.link.close();
+      // An offer that never arrived was never shown: forget it.
+      if (entry.direction === 'in' && entry.session.receiver === null) transfers.delete(entry.id);
     }
     ctx.render();
   }
@@ -95,7 +109,7 @@ export function createTransfers(ctx) {
         entry.session.finish('failed');
         return;
       }
-      if (ctx.connected()) entry.link.start();
+      if (ctx.connected()) start(entry);
       retryLater(entry);
     }, entry.retried ? RETRY_MS : 1000);
     entry.retried = true;
@@ -111,6 +125,11 @@ export function createTransfers(ctx) {
     }, GIVE_UP_MS);
   }
 
+  function start(entry) {
+    entry.attemptAt = Date.now();
+    entry.link.start();
+  }
+
   function send(peer, files, text) {
     const entry = {
       id: crypto.randomUUID(),
@@ -121,11 +140,17 @@ export function createTransfers(ctx) {
       via: null,
       retry: null,
       interruptedAt: null,
+      attemptAt: Date.now(),
     };
     entry.session = new Outgoing({ files, text, onChange: () => changed(entry) });
     entry.link = link(entry, 'sender');
     add(entry);
-    entry.link.start();
+    if (files.length > MAX_FILES) {
+      entry.session.error = `at most ${MAX_FILES} files at once; this was ${files.length}`;
+      entry.session.finish('failed');
+      return;
+    }
+    start(entry);
   }
 
   function incoming(id, peerId) {
@@ -140,6 +165,7 @@ export function createTransfers(ctx) {
       via: null,
       retry: null,
       interruptedAt: null,
+      attemptAt: Date.now(),
     };
     entry.session = new Incoming({ store: createStore(id), onChange: () => changed(entry) });
     entry.link = link(entry, 'receiver');
@@ -183,17 +209,39 @@ export function createTransfers(ctx) {
     } else {
       entry = find(data.transfer, data.source);
     }
-    if (data.signal === 'resume') {
-      if (entry.direction === 'out' && entry.session.state === 'interrupted') entry.link.start();
+    if (!ACTIVE.has(entry.session.state)) {
+      // Over on this side: say how, so the other side stops trying.
+      if (data.signal !== 'ended' && data.signal !== 'cancel') tellEnded(entry);
       return;
     }
-    entry.link.onSignal(data);
+    switch (data.signal) {
+      case 'resume':
+        if (entry.direction === 'out' && entry.session.state === 'interrupted') start(entry);
+        return;
+      case 'cancel':
+        entry.session.finish('cancelled');
+        return;
+      case 'ended':
+        if (entry.direction === 'out' && typeof data.state === 'string') entry.session.ended(data.state, data.outcome);
+        else entry.session.finish('cancelled');
+        return;
+      default:
+        entry.link.onSignal(data);
+    }
+  }
+
+  function tellEnded(entry) {
+    const s = entry.session;
+    const outcome = s.state === 'done' || s.state === 'failed' ? s.outcome.map((o) => (o === null ? 'failed' : o)) : undefined;
+    entry.link.relay('ended', { state: s.state, outcome });
   }
 
   function onPipe(data) {
     if (!data || typeof data.transfer !== 'string' || typeof data.peer !== 'string') return;
     const entry = transfers.has(data.transfer) ? find(data.transfer, data.peer) : incoming(data.transfer, data.peer);
-    if (entry && ACTIVE.has(entry.session.state)) entry.link.onPipe(data.path);
+    if (!entry) return;
+    if (ACTIVE.has(entry.session.state)) entry.link.onPipe(data.path);
+    else tellEnded(entry);
   }
 
   return {
@@ -215,7 +263,11 @@ export function createTransfers(ctx) {
     },
     cancel(id) {
       const entry = transfers.get(id);
-      if (entry) entry.session.cancel();
+      if (!entry || !ACTIVE.has(entry.session.state)) return;
+      entry.session.cancel();
+      // Also over signaling: there may be no channel right now (connecting,
+      // interrupted), and the other side must stop too.
+      entry.link.relay('cancel');
     },
     dismiss(id) {
       const entry = transfers.get(id);
@@ -237,7 +289,7 @@ export function createTransfers(ctx) {
       for (const entry of transfers.values()) {
         if (!ACTIVE.has(entry.session.state)) continue;
         if (entry.direction === 'in') entry.link.relay('resume');
-        else if (entry.session.state === 'interrupted') entry.link.start();
+        else if (entry.session.state === 'interrupted') start(entry);
       }
     },
 

@@ -229,7 +229,8 @@ export function createReceiver(files, have = []) {
     onEnd(index, expected, actual) {
       const s = state[index];
       if (!s) return { t: 'failed', index, reason: 'unknown file' };
-      current = null;
+      // The next file may have begun meanwhile (ends are checked once written).
+      if (current === index) current = null;
       if (s.written !== s.size) {
         return { t: 'failed', index, reason: `truncated: ${s.written} of ${s.size} bytes` };
       }
