@@ -148,10 +148,11 @@ async fn scenario() {
     caller.fill("Your name", "Caller").await;
     trusting
         .wait_for(
-            "Caller listed, with no Call button and no Go live",
+            "Caller listed, with no Call or Watch button and no Go live, but Send files (through the appliance)",
             "(() => { const names = [...document.querySelectorAll('#peers .peer-name')].map(e => e.textContent); \
-             const buttons = [...document.querySelectorAll('#peers button')].filter(b => !b.hidden); \
-             return names.includes('Caller') && buttons.length === 0 && document.getElementById('go-live').hidden; })()",
+             const buttons = [...document.querySelectorAll('#peers button.call-button')].filter(b => !b.hidden); \
+             const send = document.querySelector('#peers button[aria-label=\"Send files to Caller\"]'); \
+             return names.includes('Caller') && buttons.length === 0 && send && !send.disabled && document.getElementById('go-live').hidden; })()",
         )
         .await;
     caller.press("Call Webview").await;

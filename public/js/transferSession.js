@@ -31,6 +31,8 @@ import {
 export const READ_CHUNK = ACK_EVERY;
 /** The longest offer (JSON) sent: within a data channel message in every engine. */
 export const MAX_OFFER = 200 * 1024;
+/** Spare block buffers a receiver keeps. */
+const POOL = 6;
 
 /**
  * Called when a file's outcome is known: the transfer ends when every
@@ -332,6 +334,8 @@ export class Incoming {
     this.current = null;
     this.gathered = null;
     this.block = null;
+    /** Spare 4 MiB block buffers. */
+    this.pool = [];
   }
 
   attach(channel) {
@@ -497,8 +501,13 @@ export class Incoming {
     if (r.at + bytes.length - this.receiver.have()[r.index] > WINDOW + ACK_EVERY) {
       return this.fail('the sender did not wait for acknowledgements');
     }
-    if (!this.gathered) this.gathered = { index: r.index, at: r.at, parts: [], size: 0 };
-    this.gathered.parts.push(bytes);
+    if (!this.gathered) {
+      const length = Math.min(ACK_EVERY - (r.at % ACK_EVERY), this.files[r.index].size - r.at);
+      this.gathered = { index: r.index, at: r.at, buffer: this.blockBuffer(length), size: 0 };
+    }
+    // Copied into the block at once, so the message's buffer dies young
+    // instead of living until the block's end.
+    this.gathered.buffer.set(bytes, this.gathered.size);
     this.gathered.size += bytes.length;
     const end = r.at + bytes.length;
     if (end % ACK_EVERY === 0 || end === this.files[r.index].size) {
@@ -515,27 +524,42 @@ export class Incoming {
     if (!block || block.index !== m.index || block.at + block.size !== m.offset) {
       return this.fail('the sender ended a block where none ends');
     }
-    const { index, at, parts, size } = block;
+    const { index, at, buffer, size } = block;
     this.enqueue(async () => {
-      const data = parts.length === 1 ? parts[0] : concat(parts, size);
-      if (this.bad[index]) return;
-      const digest = await sha256(data);
-      if (hex(digest) !== m.sha256) {
-        // Nothing of this file is offered; the rest of it is not written,
-        // and the sender is told at once so it stops sending it.
-        const reason = `the SHA-256 of bytes ${at}\u2013${at + size} does not match`;
-        this.bad[index] = reason;
-        this.outcome[index] = reason;
-        await this.store.truncate(index, 0);
-        this.send({ t: 'failed', index, reason });
-        settle(this);
-        return;
+      const data = buffer.subarray(0, size);
+      try {
+        await this.verifyAndWrite(index, at, size, data, m.sha256);
+      } finally {
+        if (buffer.length === ACK_EVERY && this.pool.length < POOL) this.pool.push(buffer);
       }
-      await this.store.write(index, at, data);
-      this.digests[index].push(digest);
-      this.send(this.receiver.acked(index, at + size));
     }, generation);
     return undefined;
+  }
+
+  /** A block buffer of `length` bytes: full ones come from a small pool. */
+  blockBuffer(length) {
+    if (length === ACK_EVERY && this.pool.length > 0) return this.pool.pop();
+    return new Uint8Array(length);
+  }
+
+  /** Checks a block against its SHA-256, then writes it and acknowledges it. */
+  async verifyAndWrite(index, at, size, data, expected) {
+    if (this.bad[index]) return;
+    const digest = await sha256(data);
+    if (hex(digest) !== expected) {
+      // Nothing of this file is offered; the rest of it is not written,
+      // and the sender is told at once so it stops sending it.
+      const reason = `the SHA-256 of bytes ${at}\u2013${at + size} does not match`;
+      this.bad[index] = reason;
+      this.outcome[index] = reason;
+      await this.store.truncate(index, 0);
+      this.send({ t: 'failed', index, reason });
+      settle(this);
+      return;
+    }
+    await this.store.write(index, at, data);
+    this.digests[index].push(digest);
+    this.send(this.receiver.acked(index, at + size));
   }
 
   /** Writes happen in order, one after another; a failure ends the transfer. */
