@@ -33,6 +33,17 @@ async fn ask(a: &mut Ws, b: &mut Ws, transfer: &str) -> String {
     to_a["data"]["path"].as_str().unwrap().to_string()
 }
 
+/// Ann and Bob in the lobby, and both ends of a pipe Ann asked for to Bob.
+async fn both_ends(server: &TestServer) -> (Ws, Ws) {
+    let mut ann = server.peer("Ann", 0).await;
+    let mut bob = server.peer("Bob", 1).await;
+    ann.recv().await; // Bob's arrival
+    let path = ask(&mut ann, &mut bob, "t-1").await;
+    let a = server.ws(&path, &[]).await.unwrap();
+    let b = server.ws(&path, &[]).await.unwrap();
+    (a, b)
+}
+
 async fn next_data(ws: &mut Ws) -> Message {
     loop {
         let m = tokio::time::timeout(Duration::from_secs(5), ws.ws.next())
@@ -134,12 +145,7 @@ async fn a_pipe_needs_the_access_key() {
 #[tokio::test]
 async fn a_reader_that_stops_reading_holds_the_sender_back() {
     let server = TestServer::start().await;
-    let mut ann = server.peer("Ann", 0).await;
-    let mut bob = server.peer("Bob", 1).await;
-    ann.recv().await;
-    let path = ask(&mut ann, &mut bob, "t-1").await;
-    let mut a = server.ws(&path, &[]).await.unwrap();
-    let _b = server.ws(&path, &[]).await.unwrap(); // never reads
+    let (mut a, _b) = both_ends(&server).await; // b never reads
     let piece = vec![7u8; 1024 * 1024 - 64];
     let mut sent = 0usize;
     let pushing = async {
@@ -159,12 +165,7 @@ async fn a_reader_that_stops_reading_holds_the_sender_back() {
 #[tokio::test]
 async fn a_frame_over_the_limit_ends_the_pipe_for_both() {
     let server = TestServer::start().await;
-    let mut ann = server.peer("Ann", 0).await;
-    let mut bob = server.peer("Bob", 1).await;
-    ann.recv().await;
-    let path = ask(&mut ann, &mut bob, "t-1").await;
-    let mut a = server.ws(&path, &[]).await.unwrap();
-    let mut b = server.ws(&path, &[]).await.unwrap();
+    let (mut a, mut b) = both_ends(&server).await;
     let _ = a.ws.send(Message::binary(vec![0u8; 2 * 1024 * 1024])).await;
     assert!(matches!(next_data(&mut b).await, Message::Close(_)));
 }

@@ -22,7 +22,7 @@ fn ringing_missed_calls_and_a_poor_link() {
         "ring",
         "ringing_inside_namespace",
         Duration::from_secs(150),
-        prerequisites,
+        e2e::prerequisites_with_nft,
     );
 }
 
@@ -30,15 +30,6 @@ fn ringing_missed_calls_and_a_poor_link() {
 #[ignore = "run by ringing_missed_calls_and_a_poor_link inside its network namespace"]
 fn ringing_inside_namespace() {
     e2e::run_inner(scenario);
-}
-
-/// The browser tests' needs, and `nft` to drop packets at random.
-fn prerequisites() -> Result<(), String> {
-    e2e::prerequisites()?;
-    match Command::new("nft").arg("--version").output() {
-        Ok(out) if out.status.success() => Ok(()),
-        _ => Err("nft (Debian's nftables) is not installed".into()),
-    }
 }
 
 const STATE: &str = "document.getElementById('connection-state').textContent";

@@ -28,7 +28,7 @@ fn files_and_text_go_between_two_browsers() {
         "files",
         "files_inside_namespace",
         Duration::from_secs(240),
-        prerequisites,
+        e2e::prerequisites_with_nft,
     );
 }
 
@@ -36,15 +36,6 @@ fn files_and_text_go_between_two_browsers() {
 #[ignore = "run by files_and_text_go_between_two_browsers inside its network namespace"]
 fn files_inside_namespace() {
     e2e::run_inner(two_browsers);
-}
-
-/// The browser tests' needs, and `nft` to cut the direct connection.
-fn prerequisites() -> Result<(), String> {
-    e2e::prerequisites()?;
-    match Command::new("nft").arg("--version").output() {
-        Ok(out) if out.status.success() => Ok(()),
-        _ => Err("nft (Debian's nftables) is not installed".into()),
-    }
 }
 
 /// A file of `len` pseudo-random bytes (incompressible, different per seed).

@@ -61,44 +61,109 @@ async function rootOf(digests) {
 export const ACTIVE = new Set(['connecting', 'asking', 'sending', 'receiving', 'interrupted']);
 
 /**
- * The sending end: `files` are File or Blob objects with a name (or none
- * with a `text`); `pieceSize` is chosen per channel.
+ * What both ends share: the state the UI shows, the channel of the moment
+ * (a generation number tells a dropped channel's late events apart), and
+ * how an end fails, finishes or is cut off.
  */
-export class Outgoing {
-  constructor({ files, text = null, onChange = () => {} }) {
-    this.files = files;
-    this.text = text;
+class End {
+  constructor(onChange) {
     this.onChange = onChange;
     this.state = 'connecting';
     this.error = '';
-    this.acked = files.map(() => 0);
-    this.sent = files.map(() => 0);
-    /** Per file: null, 'verified' or why it failed. */
-    this.outcome = files.map(() => null);
-    /** Where the last resume went on from (bytes of all files), for the UI and tests. */
-    this.resumedFrom = 0;
     this.generation = 0;
     this.channel = null;
-    this.offered = false;
-    this.wakers = [];
   }
 
-  /** Starts (or, after a drop, resumes) the transfer on a new channel. */
-  attach(channel, pieceSize) {
+  /** Takes a new channel (the first, or one after a drop): false when over. */
+  use(channel) {
     if (!ACTIVE.has(this.state)) {
       channel.close();
-      return;
+      return false;
     }
     this.detach();
     const generation = ++this.generation;
     this.channel = channel;
-    this.pieceSize = pieceSize;
     channel.onmessage = (data) => {
       if (generation === this.generation) this.onMessage(data, generation);
     };
     channel.onclose = () => {
       if (generation === this.generation) this.onDropped();
     };
+    return true;
+  }
+
+  /** Sends a control message (an object) or bytes: false when the channel is gone. */
+  send(message) {
+    if (!this.channel) return false;
+    try {
+      this.channel.send(typeof message === 'object' && !ArrayBuffer.isView(message) ? JSON.stringify(message) : message);
+      return true;
+    } catch {
+      // Closed under us; onclose follows.
+      return false;
+    }
+  }
+
+  onDropped() {
+    this.detach();
+    if (ACTIVE.has(this.state)) this.set('interrupted');
+  }
+
+  /** Lets go of the channel; forget() drops what only that channel had. */
+  detach() {
+    this.generation++;
+    this.forget();
+    const channel = this.channel;
+    this.channel = null;
+    if (channel) {
+      channel.onmessage = null;
+      channel.onclose = null;
+      channel.close();
+    }
+  }
+
+  forget() {}
+
+  fail(why) {
+    this.error = why;
+    this.send({ t: 'cancel' });
+    this.finish('failed');
+  }
+
+  finish(state) {
+    this.set(state);
+    this.detach();
+  }
+
+  set(state) {
+    this.state = state;
+    this.onChange();
+  }
+}
+
+/**
+ * The sending end: `files` are File or Blob objects with a name (or none
+ * with a `text`); `pieceSize` is chosen per channel.
+ */
+export class Outgoing extends End {
+  constructor({ files, text = null, onChange = () => {} }) {
+    super(onChange);
+    this.files = files;
+    this.text = text;
+    this.acked = files.map(() => 0);
+    this.sent = files.map(() => 0);
+    /** Per file: null, 'verified' or why it failed. */
+    this.outcome = files.map(() => null);
+    /** Where the last resume went on from (bytes of all files), for the UI and tests. */
+    this.resumedFrom = 0;
+    this.offered = false;
+    this.wakers = [];
+  }
+
+  /** Starts (or, after a drop, resumes) the transfer on a new channel. */
+  attach(channel, pieceSize) {
+    if (!this.use(channel)) return;
+    this.pieceSize = pieceSize;
     const offer = JSON.stringify(offerMessage(this.files, this.text, this.offered));
     if (offer.length > MAX_OFFER || !this.send(offer)) {
       this.fail(`the list of files is too long to offer (${this.files.length} files); send fewer at once`);
@@ -245,48 +310,8 @@ export class Outgoing {
     for (const w of wakers) w();
   }
 
-  send(message) {
-    if (!this.channel) return false;
-    try {
-      this.channel.send(typeof message === 'object' && !ArrayBuffer.isView(message) ? JSON.stringify(message) : message);
-      return true;
-    } catch {
-      // Closed under us; onclose follows.
-      return false;
-    }
-  }
-
-  onDropped() {
-    this.detach();
-    if (ACTIVE.has(this.state)) this.set('interrupted');
-  }
-
-  detach() {
-    this.generation++;
-    const channel = this.channel;
-    this.channel = null;
+  forget() {
     this.wake();
-    if (channel) {
-      channel.onmessage = null;
-      channel.onclose = null;
-      channel.close();
-    }
-  }
-
-  fail(why) {
-    this.error = why;
-    this.send({ t: 'cancel' });
-    this.finish('failed');
-  }
-
-  finish(state) {
-    this.set(state);
-    this.detach();
-  }
-
-  set(state) {
-    this.state = state;
-    this.onChange();
   }
 }
 
@@ -311,12 +336,10 @@ function read(file, from, to) {
  * The receiving end. `store` is where the bytes go (fileStore.js): it is
  * opened on Accept, so nothing is written, or even asked for, before.
  */
-export class Incoming {
+export class Incoming extends End {
   constructor({ store, onChange = () => {} }) {
+    super(onChange);
     this.store = store;
-    this.onChange = onChange;
-    this.state = 'connecting';
-    this.error = '';
     this.files = [];
     this.text = null;
     this.receiver = null;
@@ -328,8 +351,6 @@ export class Incoming {
     this.received = [];
     this.outcome = [];
     this.accepted = false;
-    this.generation = 0;
-    this.channel = null;
     this.queue = Promise.resolve();
     this.current = null;
     this.gathered = null;
@@ -339,19 +360,7 @@ export class Incoming {
   }
 
   attach(channel) {
-    if (!ACTIVE.has(this.state)) {
-      channel.close();
-      return;
-    }
-    this.detach();
-    const generation = ++this.generation;
-    this.channel = channel;
-    channel.onmessage = (data) => {
-      if (generation === this.generation) this.onMessage(data, generation);
-    };
-    channel.onclose = () => {
-      if (generation === this.generation) this.onDropped();
-    };
+    this.use(channel);
   }
 
   /** The person said yes: opens the store and asks for the bytes. */
@@ -574,49 +583,15 @@ export class Incoming {
     });
   }
 
-  send(message) {
-    if (!this.channel) return;
-    try {
-      this.channel.send(JSON.stringify(message));
-    } catch {
-      // Closed under us; onclose follows.
-    }
-  }
-
-  onDropped() {
-    this.detach();
-    if (ACTIVE.has(this.state)) this.set('interrupted');
-  }
-
-  detach() {
-    this.generation++;
-    // Gathered but not written: the resume sends it again.
+  /** Gathered but not written: the resume sends it again. */
+  forget() {
     this.gathered = null;
     this.block = null;
-    const channel = this.channel;
-    this.channel = null;
-    if (channel) {
-      channel.onmessage = null;
-      channel.onclose = null;
-      channel.close();
-    }
-  }
-
-  fail(why) {
-    this.error = why;
-    this.send({ t: 'cancel' });
-    this.finish('failed');
   }
 
   finish(state) {
     const wasActive = ACTIVE.has(this.state);
-    this.set(state);
-    this.detach();
+    super.finish(state);
     if (wasActive && state !== 'done' && state !== 'failed') this.store.discard().catch(() => {});
-  }
-
-  set(state) {
-    this.state = state;
-    this.onChange();
   }
 }

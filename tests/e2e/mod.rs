@@ -99,6 +99,15 @@ pub fn prerequisites() -> Result<(), String> {
     Ok(())
 }
 
+/// The browser tests' needs, and `nft` (Debian's nftables) to drop packets.
+pub fn prerequisites_with_nft() -> Result<(), String> {
+    prerequisites()?;
+    match Command::new("nft").arg("--version").output() {
+        Ok(out) if out.status.success() => Ok(()),
+        _ => Err("nft (Debian's nftables) is not installed".into()),
+    }
+}
+
 /// Whether Firefox can be driven here; `Err` says why not.
 pub fn firefox_prerequisites() -> Result<(), String> {
     prerequisites()?;
