@@ -1,8 +1,10 @@
 //! Another browser engine: Chromium and Firefox (Debian's firefox-esr, over
 //! geckodriver) call each other in both directions with video playing both
 //! ways, and Firefox watches a live stream Chromium sends through the
-//! appliance. Inside a private network namespace, as every browser test
-//! here. `.ci/run` installs firefox-esr and geckodriver.
+//! appliance; last, Chromium sends Firefox a file (it arrives intact, written
+//! to Firefox's origin-private file system) and Firefox answers with a text.
+//! Inside a private network namespace, as every browser test here. `.ci/run`
+//! installs firefox-esr and geckodriver.
 
 mod common;
 mod e2e;
@@ -79,6 +81,34 @@ async fn scenario() {
     .await;
     fox.press("Stop watching").await;
     alice.press("Stop live").await;
+
+    // A file from Chromium to Firefox, and a text back.
+    let (file, sha) = e2e::make_file(root.path(), "slides.pdf", 6_000_000, 5);
+    e2e::send_files(&alice, "Fox", &[&file]).await;
+    fox.press("Accept the files from Alice").await;
+    e2e::wait_state(&fox, "done", Duration::from_secs(30)).await;
+    e2e::wait_state(&alice, "done", Duration::from_secs(10)).await;
+    assert_eq!(e2e::received_hashes(&fox).await, vec![sha]);
+    assert_eq!(e2e::newest(&fox, "via").await, "direct");
+    let store = fox
+        .js("return [...document.querySelectorAll('#transfers a.save')].length;")
+        .await;
+    assert_eq!(store, 1, "Firefox offers no Save link");
+    fox.press("Send text to Alice").await;
+    fox.client
+        .find(fantoccini::Locator::Id("send-text-input"))
+        .await
+        .unwrap()
+        .send_keys("seen, thanks")
+        .await
+        .unwrap();
+    fox.press("Send").await;
+    alice
+        .wait_for(
+            "Fox's text",
+            "document.body.innerText.includes('Fox sent you a text')",
+        )
+        .await;
 
     alice.quit().await;
     fox.quit().await;

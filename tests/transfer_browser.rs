@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
-use e2e::Browser;
+use e2e::{make_file, newest, received_hashes, send_files, wait_state, Browser, NEWEST};
 use fantoccini::Locator;
 use netns::Netns;
 use serde_json::Value;
@@ -36,80 +36,6 @@ fn files_and_text_go_between_two_browsers() {
 #[ignore = "run by files_and_text_go_between_two_browsers inside its network namespace"]
 fn files_inside_namespace() {
     e2e::run_inner(two_browsers);
-}
-
-/// A file of `len` pseudo-random bytes (incompressible, different per seed).
-fn make_file(dir: &Path, name: &str, len: usize, seed: u64) -> (PathBuf, String) {
-    let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-    let mut data = Vec::with_capacity(len + 8);
-    while data.len() < len {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        data.extend_from_slice(&x.to_le_bytes());
-    }
-    data.truncate(len);
-    let path = dir.join(name);
-    std::fs::write(&path, &data).unwrap();
-    (path, sha256_hex(&data))
-}
-
-fn sha256_hex(data: &[u8]) -> String {
-    ring::digest::digest(&ring::digest::SHA256, data)
-        .as_ref()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
-}
-
-/// Picks `paths` in the file chooser that "Send files to <peer>" opens.
-async fn send_files(b: &Browser, peer: &str, paths: &[&Path]) {
-    eprintln!("{}: sending {} files to {peer}", b.name, paths.len());
-    b.press(&format!("Send files to {peer}")).await;
-    eprintln!("{}: pressed", b.name);
-    let list: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
-    b.client
-        .find(Locator::Id("file-input"))
-        .await
-        .unwrap()
-        .send_keys(&list.join("\n"))
-        .await
-        .unwrap_or_else(|e| panic!("{}: choosing files: {e}", b.name));
-}
-
-/// The newest transfer as the page shows it (a JS expression).
-const NEWEST: &str = "window.lanrtc.transfers[0]";
-
-async fn newest(b: &Browser, field: &str) -> Value {
-    b.js(&format!("const t = {NEWEST}; return t ? t.{field} : null;"))
-        .await
-}
-
-/// The SHA-256 of each file of the newest received transfer, computed in
-/// the receiving page from what it would save.
-async fn received_hashes(b: &Browser) -> Vec<String> {
-    let v = b
-        .js(&format!(
-            "return (async () => {{ const out = []; for (const f of {NEWEST}.files) {{ \
-               if (!f.file) {{ out.push(null); continue; }} \
-               const d = new Uint8Array(await crypto.subtle.digest('SHA-256', await f.file.arrayBuffer())); \
-               out.push(Array.from(d, (x) => x.toString(16).padStart(2, '0')).join('')); }} return out; }})();"
-        ))
-        .await;
-    v.as_array()
-        .unwrap()
-        .iter()
-        .map(|h| h.as_str().unwrap_or("(none)").to_string())
-        .collect()
-}
-
-async fn wait_state(b: &Browser, state: &str, limit: Duration) {
-    b.wait_for_within(
-        &format!("the newest transfer to be {state}"),
-        &format!("{NEWEST} && {NEWEST}.state === '{state}'"),
-        limit,
-    )
-    .await;
 }
 
 fn nft(args: &str) {
