@@ -94,15 +94,7 @@ async fn scenario() {
         .js("return [...document.querySelectorAll('#transfers a.save')].length;")
         .await;
     assert_eq!(store, 1, "Firefox offers no Save link");
-    fox.press("Send text to Alice").await;
-    fox.client
-        .find(fantoccini::Locator::Id("send-text-input"))
-        .await
-        .unwrap()
-        .send_keys("seen, thanks")
-        .await
-        .unwrap();
-    fox.press("Send").await;
+    e2e::send_text(&fox, "Alice", "seen, thanks").await;
     alice
         .wait_for(
             "Fox's text",

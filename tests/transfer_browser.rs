@@ -17,7 +17,6 @@ use std::process::Command;
 use std::time::Duration;
 
 use e2e::{make_file, newest, received_hashes, send_files, wait_state, Browser, NEWEST};
-use fantoccini::Locator;
 use netns::Netns;
 use serde_json::Value;
 
@@ -160,15 +159,7 @@ async fn two_browsers() {
     assert!(done < 50_000_000.0, "cancel came too late to test: {done}");
 
     // A text, shown at once with Copy.
-    bob.press("Send text to Alice").await;
-    bob.client
-        .find(Locator::Id("send-text-input"))
-        .await
-        .unwrap()
-        .send_keys("https://example.org/menu")
-        .await
-        .unwrap();
-    bob.press("Send").await;
+    e2e::send_text(&bob, "Alice", "https://example.org/menu").await;
     alice
         .wait_for(
             "the text",

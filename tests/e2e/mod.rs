@@ -578,6 +578,19 @@ pub async fn send_files(b: &Browser, peer: &str, paths: &[&Path]) {
         .unwrap_or_else(|e| panic!("{}: choosing files: {e}", b.name));
 }
 
+/// Sends `text` to `peer` with "Send text".
+pub async fn send_text(b: &Browser, peer: &str, text: &str) {
+    b.press(&format!("Send text to {peer}")).await;
+    b.client
+        .find(Locator::Id("send-text-input"))
+        .await
+        .unwrap()
+        .send_keys(text)
+        .await
+        .unwrap();
+    b.press("Send").await;
+}
+
 /// The newest transfer as the page shows it (a JS expression).
 pub const NEWEST: &str = "window.lanrtc.transfers[0]";
 

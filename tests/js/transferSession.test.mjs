@@ -200,42 +200,44 @@ test('a corrupted piece is caught by the hash and the file is never offered as c
   assert.match(sender.error, /1 of 2 files did not arrive intact/);
 });
 
-test('a sender that ends a file early or sends more than it offered is refused', async () => {
-  const store = memoryStore();
-  const receiver = new Incoming({ store });
+/**
+ * A receiver facing a hand-written sender: `raw(message)` sends a control
+ * message (an object) or bytes. Accepted when `accept` (after the offer of
+ * one file of `size` bytes).
+ */
+async function hostileSender(size, accept = true) {
+  const receiver = new Incoming({ store: memoryStore() });
   const [a, b] = channelPair();
   receiver.attach(b);
   a.onmessage = () => {};
-  a.send(JSON.stringify({ t: 'offer', files: [{ name: 'x', size: 10 }] }));
-  await until('the question', () => receiver.state === 'asking');
-  await receiver.accept();
-  a.send(JSON.stringify({ t: 'file', index: 0, offset: 0 }));
-  a.send(new Uint8Array(4));
-  a.send(JSON.stringify({ t: 'end', index: 0, sha256: '0'.repeat(64) }));
+  const raw = (m) => a.send(m instanceof Uint8Array ? m : JSON.stringify(m));
+  raw({ t: 'offer', files: [{ name: 'x', size }] });
+  if (accept) {
+    await until('the question', () => receiver.state === 'asking');
+    await receiver.accept();
+  }
+  return { receiver, raw };
+}
+
+test('a sender that ends a file early or sends more than it offered is refused', async () => {
+  const { receiver, raw } = await hostileSender(10);
+  raw({ t: 'file', index: 0, offset: 0 });
+  raw(new Uint8Array(4));
+  raw({ t: 'end', index: 0, sha256: '0'.repeat(64) });
   await until('failed', () => receiver.state === 'failed');
   assert.equal(receiver.outcome[0], 'truncated: 4 of 10 bytes');
   assert.equal(receiver.received[0], null);
 
-  const greedy = new Incoming({ store: memoryStore() });
-  const [c, d] = channelPair();
-  greedy.attach(d);
-  c.onmessage = () => {};
-  c.send(JSON.stringify({ t: 'offer', files: [{ name: 'x', size: 10 }] }));
-  await until('the question', () => greedy.state === 'asking');
-  await greedy.accept();
-  c.send(JSON.stringify({ t: 'file', index: 0, offset: 0 }));
-  c.send(new Uint8Array(11));
+  const { receiver: greedy, raw: send } = await hostileSender(10);
+  send({ t: 'file', index: 0, offset: 0 });
+  send(new Uint8Array(11));
   await until('failed', () => greedy.state === 'failed');
   assert.match(greedy.error, /longer than offered/);
 });
 
 test('bytes before Accept end the transfer', async () => {
-  const receiver = new Incoming({ store: memoryStore() });
-  const [a, b] = channelPair();
-  receiver.attach(b);
-  a.onmessage = () => {};
-  a.send(JSON.stringify({ t: 'offer', files: [{ name: 'x', size: 10 }] }));
-  a.send(new Uint8Array(10));
+  const { receiver, raw } = await hostileSender(10, false);
+  raw(new Uint8Array(10));
   await until('failed', () => receiver.state === 'failed');
   assert.match(receiver.error, /before a file|before Accept/);
 });
@@ -301,16 +303,10 @@ test('a sender that skips a block, or sends a piece across blocks, gets no verif
     ['a piece across a block', [3 * 1024 * 1024, 2 * 1024 * 1024], false],
   ]) {
     const size = pieces.reduce((n, p) => n + p, 0);
-    const receiver = new Incoming({ store: memoryStore() });
-    const [a, b] = channelPair();
-    receiver.attach(b);
-    a.onmessage = () => {};
-    a.send(JSON.stringify({ t: 'offer', files: [{ name: 'x', size }] }));
-    await until('the question', () => receiver.state === 'asking');
-    await receiver.accept();
-    a.send(JSON.stringify({ t: 'file', index: 0, offset: 0 }));
-    for (const p of pieces) a.send(new Uint8Array(p));
-    if (!blocks) a.send(JSON.stringify({ t: 'end', index: 0, sha256: sha(new Uint8Array(0)) }));
+    const { receiver, raw } = await hostileSender(size);
+    raw({ t: 'file', index: 0, offset: 0 });
+    for (const p of pieces) raw(new Uint8Array(p));
+    if (!blocks) raw({ t: 'end', index: 0, sha256: sha(new Uint8Array(0)) });
     await until(`failed (${what})`, () => receiver.state === 'failed');
     assert.equal(receiver.received[0], null, what);
   }

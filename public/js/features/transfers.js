@@ -130,18 +130,13 @@ export function createTransfers(ctx) {
     entry.link.start();
   }
 
+  /** A transfer's bookkeeping; its session and link are added by the caller. */
+  function newEntry(id, direction, peerId, peerName) {
+    return { id, direction, peerId, peerName, samples: [], via: null, retry: null, interruptedAt: null, attemptAt: Date.now() };
+  }
+
   function send(peer, files, text) {
-    const entry = {
-      id: crypto.randomUUID(),
-      direction: 'out',
-      peerId: peer.id,
-      peerName: peer.name,
-      samples: [],
-      via: null,
-      retry: null,
-      interruptedAt: null,
-      attemptAt: Date.now(),
-    };
+    const entry = newEntry(crypto.randomUUID(), 'out', peer.id, peer.name);
     entry.session = new Outgoing({ files, text, onChange: () => changed(entry) });
     entry.link = link(entry, 'sender');
     add(entry);
@@ -156,17 +151,7 @@ export function createTransfers(ctx) {
   function incoming(id, peerId) {
     const open = [...transfers.values()].filter((e) => e.direction === 'in' && ACTIVE.has(e.session.state));
     if (open.length >= MAX_INCOMING) return null;
-    const entry = {
-      id,
-      direction: 'in',
-      peerId,
-      peerName: ctx.peerName(peerId),
-      samples: [],
-      via: null,
-      retry: null,
-      interruptedAt: null,
-      attemptAt: Date.now(),
-    };
+    const entry = newEntry(id, 'in', peerId, ctx.peerName(peerId));
     entry.session = new Incoming({ store: createStore(id), onChange: () => changed(entry) });
     entry.link = link(entry, 'receiver');
     // A connection that never brings an offer is dropped unseen.
