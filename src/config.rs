@@ -102,6 +102,10 @@ pub struct Settings {
     #[arg(long, env = "MAX_VIEWERS", value_name = "N")]
     pub max_viewers: Option<String>,
 
+    /// Most members of one room's meeting (a group call through the media server) [default: 16]
+    #[arg(long, env = "MAX_MEETING", value_name = "N")]
+    pub max_meeting: Option<String>,
+
     /// Most TCP connections one address may hold open; 0 for no limit [default: 256]
     #[arg(long, env = "MAX_CONNECTIONS_PER_ADDRESS", value_name = "N")]
     pub max_connections_per_address: Option<String>,
@@ -243,12 +247,20 @@ pub const DEFAULT_MAX_VIEWERS: usize = 200;
 /// Above this one broadcast would need more than a gigabit link.
 pub const MAX_MAX_VIEWERS: usize = 10_000;
 
+/// Sixteen people each receiving fifteen streams is what a phone's screen
+/// and a small box's Wi-Fi carry (README, "Meetings").
+pub const DEFAULT_MAX_MEETING: usize = 16;
+/// Past this a grid of tiles is unusable and every member would receive
+/// more streams than a phone can decode.
+pub const MAX_MAX_MEETING: usize = 32;
+
 /// The media server's settings, when it is on.
 #[derive(Debug, Clone)]
 pub struct MediaSettings {
     /// UDP port; `None` means "the same number as the TCP port".
     pub port: Option<u16>,
     pub max_viewers: usize,
+    pub max_meeting: usize,
     /// A session from which nothing arrived for this long is removed.
     /// Browsers send a consent check every ~5 s (RFC 7675), so 30 s is six
     /// missed checks: a closed laptop or a phone off the Wi-Fi. Tests shorten it.
@@ -566,9 +578,20 @@ fn parse_media(s: &Settings) -> Result<Option<MediaSettings>> {
         }
         None => DEFAULT_MAX_VIEWERS,
     };
+    let max_meeting = match &s.max_meeting {
+        Some(v) => {
+            let n: usize = parse_number("MAX_MEETING", v, "a number of people from 2 to 32")?;
+            if !(2..=MAX_MAX_MEETING).contains(&n) {
+                bail!("MAX_MEETING is {v:?}; use a number from 2 to {MAX_MAX_MEETING} (the default is {DEFAULT_MAX_MEETING})");
+            }
+            n
+        }
+        None => DEFAULT_MAX_MEETING,
+    };
     Ok(Some(MediaSettings {
         port,
         max_viewers,
+        max_meeting,
         silence: Duration::from_secs(30),
     }))
 }

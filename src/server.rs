@@ -61,6 +61,7 @@ pub async fn run(
             let udp_port = settings.port.unwrap_or(port);
             let config = media::MediaConfig {
                 max_viewers: settings.max_viewers,
+                max_meeting: settings.max_meeting,
                 silence: settings.silence,
             };
             let (handle, notices) = media::start(&ips, udp_port, config)?;

@@ -181,7 +181,7 @@ pub async fn handle(req: Request<Incoming>, app: &App) -> Response<Body> {
                 room: target.room.clone(),
                 peer,
             };
-            let answer = media.publish(key, Owner::Http, offer).await;
+            let answer = media.publish(key, Owner::Http, offer, false).await;
             if let Ok(a) = &answer {
                 let name = clean_name(name.as_deref().unwrap_or(DEFAULT_NAME));
                 if !app.hub.add_stream(&target.room, peer, name) {
@@ -196,7 +196,7 @@ pub async fn handle(req: Request<Incoming>, app: &App) -> Response<Body> {
         }
         Kind::Whep => {
             media
-                .watch(target.room.clone(), target.peer, Owner::Http, offer)
+                .watch(target.room.clone(), target.peer, Owner::Http, offer, false)
                 .await
         }
     };

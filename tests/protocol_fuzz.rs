@@ -26,6 +26,9 @@ fn any_json() -> impl Strategy<Value = Value> {
             Just("hangup"),
             Just("ready"),
             Just("peer"),
+            Just("meeting"),
+            Just("subscribe"),
+            Just("join"),
         ]
         .prop_map(|s| Value::String(s.to_string())),
     ];
@@ -43,6 +46,8 @@ fn any_json() -> impl Strategy<Value = Value> {
                     Just("name".to_string()),
                     Just("reason".to_string()),
                     Just("source".to_string()),
+                    Just("action".to_string()),
+                    Just("muted".to_string()),
                     "[a-z]{1,6}",
                 ],
                 inner,
@@ -59,7 +64,10 @@ fn check(text: &str) {
             assert!(!name.is_empty() && name.chars().count() <= protocol::MAX_NAME_CHARS);
             assert!(!name.chars().any(char::is_control));
         }
-        Ok(Inbound::Publish { .. }) | Ok(Inbound::Unpublish) => {}
+        Ok(Inbound::Publish { .. }) | Ok(Inbound::Unpublish) | Ok(Inbound::Meeting(_)) => {}
+        Ok(Inbound::Subscribe { target, .. }) | Ok(Inbound::Unsubscribe { target }) => {
+            assert!(target.len() <= text.len())
+        }
         Ok(Inbound::Pipe { transfer, .. }) => assert!(protocol::is_transfer_id(&transfer)),
         Ok(Inbound::Relay { kind, message, .. }) => {
             let out: Value =

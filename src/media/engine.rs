@@ -17,6 +17,7 @@ use uuid::Uuid;
 
 use super::fanout::{Broadcast, BroadcastKey};
 use super::session::{Happened, Owner, Role, Session};
+use super::speaker::{self, Speaker};
 use super::udp::{Bound, Routes, Sockets, MAX_DATAGRAM};
 use super::{Answer, Command, Counters, MediaConfig, MediaError, Notice};
 use crate::rtc::Room;
@@ -70,6 +71,9 @@ struct Engine {
     routes: Routes,
     sessions: HashMap<Uuid, Session>,
     broadcasts: HashMap<BroadcastKey, Broadcast>,
+    /// Each meeting's active speaker, by room.
+    speakers: HashMap<Room, Speaker>,
+    next_speaker_tick: Instant,
     notices: mpsc::Sender<Notice>,
     counters: Arc<Counters>,
     config: MediaConfig,
@@ -115,6 +119,8 @@ impl Engine {
             routes: Routes::default(),
             sessions: HashMap::new(),
             broadcasts: HashMap::new(),
+            speakers: HashMap::new(),
+            next_speaker_tick: Instant::now() + speaker::TICK,
             notices,
             counters,
             config,
@@ -178,6 +184,9 @@ impl Engine {
             if let Some(due) = b.keyframes.next_due() {
                 t = t.min(due);
             }
+        }
+        if !self.speakers.is_empty() || self.broadcasts.values().any(|b| b.meeting) {
+            t = t.min(self.next_speaker_tick);
         }
         t
     }
@@ -256,6 +265,11 @@ impl Engine {
         let Some(kind) = b.kind_of(data.mid) else {
             return;
         };
+        if kind == MediaKind::Audio && b.meeting {
+            if let Some(level) = data.ext_vals.audio_level {
+                b.loudness.add(level);
+            }
+        }
         let mut want_keyframe = false;
         if kind == MediaKind::Video {
             if data.is_keyframe() {
@@ -347,6 +361,10 @@ impl Engine {
                 Self::send_keyframe_request(&mut self.sessions, b, &self.sockets, &self.counters);
             }
         }
+        if now >= self.next_speaker_tick {
+            self.next_speaker_tick = now + speaker::TICK;
+            self.speaker_tick();
+        }
         if now >= self.next_housekeeping {
             self.next_housekeeping = now + HOUSEKEEPING;
             self.log_stats(now);
@@ -359,6 +377,43 @@ impl Engine {
             for id in expired {
                 self.remove(id, "failed", true);
             }
+        }
+    }
+
+    /// Works out each meeting's loudest member and tells the room when it
+    /// changed.
+    fn speaker_tick(&mut self) {
+        let mut levels: HashMap<Room, Vec<(Uuid, Option<u8>)>> = HashMap::new();
+        for b in self.broadcasts.values_mut().filter(|b| b.meeting) {
+            levels
+                .entry(b.key.room.clone())
+                .or_default()
+                .push((b.key.peer, b.loudness.take()));
+        }
+        let mut changed = Vec::new();
+        for (room, speaker) in self.speakers.iter_mut() {
+            let members = levels.remove(room).unwrap_or_default();
+            if let Some(peer) = speaker.tick(&members) {
+                changed.push((room.clone(), peer));
+            }
+        }
+        // Meetings without a speaker so far.
+        for (room, members) in levels {
+            let mut speaker = Speaker::default();
+            if let Some(peer) = speaker.tick(&members) {
+                changed.push((room.clone(), peer));
+            }
+            self.speakers.insert(room, speaker);
+        }
+        self.speakers.retain(|room, s| {
+            s.current().is_some()
+                || self
+                    .broadcasts
+                    .values()
+                    .any(|b| b.meeting && b.key.room == *room)
+        });
+        for (room, peer) in changed {
+            self.notify(Notice::Speaker { room, peer });
         }
     }
 
@@ -397,18 +452,20 @@ impl Engine {
                 key,
                 owner,
                 offer,
+                meeting,
                 reply,
             } => {
-                let _ = reply.send(self.publish(key, owner, &offer, now));
+                let _ = reply.send(self.publish(key, owner, &offer, now, meeting));
             }
             Command::Watch {
                 room,
                 peer,
                 owner,
                 offer,
+                meeting,
                 reply,
             } => {
-                let _ = reply.send(self.watch(room, peer, owner, &offer, now));
+                let _ = reply.send(self.watch(room, peer, owner, &offer, now, meeting));
             }
             Command::End {
                 room,
@@ -457,6 +514,18 @@ impl Engine {
                     self.remove(id, "left", false);
                 }
             }
+            Command::LeftMeeting { room, peer } => {
+                let gone: Vec<Uuid> = self
+                    .sessions
+                    .iter()
+                    .filter(|(_, s)| s.key.room == room && s.owner == Owner::Peer(peer))
+                    .filter(|(_, s)| self.broadcasts.get(&s.key).is_some_and(|b| b.meeting))
+                    .map(|(id, _)| *id)
+                    .collect();
+                for id in gone {
+                    self.remove(id, "left", false);
+                }
+            }
             Command::Broadcasts { room, reply } => {
                 let _ = reply.send(self.room_broadcasts(&room));
             }
@@ -467,7 +536,7 @@ impl Engine {
         let mut list: Vec<&Broadcast> = self
             .broadcasts
             .values()
-            .filter(|b| b.key.room == *room)
+            .filter(|b| b.key.room == *room && !b.meeting)
             .collect();
         list.sort_by_key(|b| std::cmp::Reverse(b.started));
         list.into_iter().map(|b| b.key.peer).collect()
@@ -546,6 +615,7 @@ impl Engine {
         owner: Owner,
         offer: &str,
         now: Instant,
+        meeting: bool,
     ) -> Result<Answer, MediaError> {
         // Parse before ending anything: a bad offer must not stop a good stream.
         parse_offer(offer)?;
@@ -554,7 +624,7 @@ impl Engine {
         }
         let (id, sdp) = self.open(offer, Role::Publisher, key.clone(), owner, now)?;
         self.broadcasts
-            .insert(key.clone(), Broadcast::new(key.clone(), id, now));
+            .insert(key.clone(), Broadcast::new(key.clone(), id, now, meeting));
         self.counters.broadcasts.store(
             self.broadcasts.len() as u64,
             std::sync::atomic::Ordering::Relaxed,
@@ -574,6 +644,7 @@ impl Engine {
         owner: Owner,
         offer: &str,
         now: Instant,
+        meeting: bool,
     ) -> Result<Answer, MediaError> {
         let peer = match peer {
             Some(p) => p,
@@ -583,7 +654,7 @@ impl Engine {
                 .ok_or(MediaError::NoBroadcast)?,
         };
         let key = BroadcastKey { room, peer };
-        let Some(b) = self.broadcasts.get(&key) else {
+        let Some(b) = self.broadcasts.get(&key).filter(|b| b.meeting == meeting) else {
             return Err(MediaError::NoBroadcast);
         };
         // A peer that asks again (its page restarted its stream) replaces
@@ -620,6 +691,18 @@ impl Engine {
     /// with it. `notify` tells the signaling side about this session's end
     /// (not wanted when its owner asked for it).
     fn remove(&mut self, id: Uuid, reason: &'static str, notify: bool) {
+        let meeting = self
+            .sessions
+            .get(&id)
+            .and_then(|s| self.broadcasts.get(&s.key))
+            .is_some_and(|b| b.meeting);
+        self.remove_session(id, reason, notify, meeting);
+    }
+
+    /// [`Engine::remove`] for a session whose broadcast may be gone already
+    /// (its publisher's removal ends each viewer): `meeting` says which
+    /// kind it was.
+    fn remove_session(&mut self, id: Uuid, reason: &'static str, notify: bool, meeting: bool) {
         let Some(mut session) = self.sessions.remove(&id) else {
             return;
         };
@@ -636,6 +719,7 @@ impl Engine {
                         key: session.key.clone(),
                         viewer: session.owner,
                         reason,
+                        meeting,
                     });
                 }
             }
@@ -648,13 +732,14 @@ impl Engine {
                     if let Some(b) = self.broadcasts.remove(&session.key) {
                         debug!(peer = %b.key.peer, viewers = b.viewers.len(), "broadcast ended");
                         for viewer in b.viewers {
-                            self.remove(viewer, "stopped", true);
+                            self.remove_session(viewer, "stopped", true, b.meeting);
                         }
                     }
                     self.notify(Notice::BroadcastEnded {
                         key: session.key.clone(),
                         owner: session.owner,
                         reason,
+                        meeting,
                     });
                 }
             }
@@ -676,6 +761,9 @@ impl Engine {
             return;
         };
         let publisher = self.sessions.get(&b.publisher);
+        if b.meeting {
+            return; // every member watches every other; nobody counts
+        }
         if publisher.is_some_and(|p| matches!(p.owner, Owner::Peer(_))) {
             self.notify(Notice::Audience {
                 key: key.clone(),

@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 use str0m::media::{MediaKind, Mid};
 use uuid::Uuid;
 
+use super::speaker::Loudness;
 use crate::rtc::Room;
 
 /// A broadcast is one peer's stream in one room.
@@ -76,10 +77,15 @@ pub struct Broadcast {
     pub tracks: Vec<(Mid, MediaKind)>,
     pub keyframes: KeyframeGate,
     pub started: Instant,
+    /// A meeting member's stream: watched only by the other members, never
+    /// listed as a live stream (WHEP's "newest broadcast" skips it).
+    pub meeting: bool,
+    /// Its audio levels since the last speaker tick (meetings only).
+    pub loudness: Loudness,
 }
 
 impl Broadcast {
-    pub fn new(key: BroadcastKey, publisher: Uuid, now: Instant) -> Broadcast {
+    pub fn new(key: BroadcastKey, publisher: Uuid, now: Instant, meeting: bool) -> Broadcast {
         Broadcast {
             key,
             publisher,
@@ -87,6 +93,8 @@ impl Broadcast {
             tracks: Vec::new(),
             keyframes: KeyframeGate::default(),
             started: now,
+            meeting,
+            loudness: Loudness::default(),
         }
     }
 

@@ -28,6 +28,7 @@
 mod engine;
 pub mod fanout;
 pub mod session;
+pub mod speaker;
 pub mod udp;
 
 use std::net::{IpAddr, SocketAddr};
@@ -120,6 +121,7 @@ pub enum Notice {
         key: BroadcastKey,
         owner: Owner,
         reason: &'static str,
+        meeting: bool,
     },
     /// The number of viewers of an app peer's broadcast changed.
     Audience { key: BroadcastKey, viewers: usize },
@@ -129,7 +131,11 @@ pub enum Notice {
         key: BroadcastKey,
         viewer: Owner,
         reason: &'static str,
+        meeting: bool,
     },
+    /// The active speaker of the meeting in `room` changed (`None`: nobody,
+    /// the speaker left).
+    Speaker { room: Room, peer: Option<Uuid> },
 }
 
 /// What the loop can be asked.
@@ -138,6 +144,7 @@ pub(crate) enum Command {
         key: BroadcastKey,
         owner: Owner,
         offer: String,
+        meeting: bool,
         reply: oneshot::Sender<Result<Answer, MediaError>>,
     },
     Watch {
@@ -146,6 +153,9 @@ pub(crate) enum Command {
         peer: Option<Uuid>,
         owner: Owner,
         offer: String,
+        /// Watching a meeting member (only meeting broadcasts), or a live
+        /// stream (never a meeting member's).
+        meeting: bool,
         reply: oneshot::Sender<Result<Answer, MediaError>>,
     },
     /// Ends one session; replies whether it existed in that room.
@@ -160,6 +170,9 @@ pub(crate) enum Command {
     StopWatching { key: BroadcastKey, viewer: Uuid },
     /// A signaling peer left: everything it published or watched ends.
     PeerLeft { room: Room, peer: Uuid },
+    /// A peer left its room's meeting: what it published or watched there
+    /// ends; a live stream it watches does not.
+    LeftMeeting { room: Room, peer: Uuid },
     /// The broadcasts of a room, newest first.
     Broadcasts {
         room: Room,
@@ -171,6 +184,9 @@ pub(crate) enum Command {
 #[derive(Debug, Clone)]
 pub struct MediaConfig {
     pub max_viewers: usize,
+    /// See [`crate::config::MediaSettings::max_meeting`]; the signaling side
+    /// enforces it.
+    pub max_meeting: usize,
     /// See [`crate::config::MediaSettings::silence`].
     pub silence: std::time::Duration,
 }
@@ -182,6 +198,7 @@ pub struct Media {
     counters: Arc<Counters>,
     addrs: Arc<Vec<SocketAddr>>,
     pub max_viewers: usize,
+    pub max_meeting: usize,
 }
 
 /// The addresses the media sockets are bound to: the `BIND` address itself,
@@ -223,7 +240,7 @@ pub fn start(
     let (commands, command_rx) = mpsc::channel(COMMAND_QUEUE);
     let (notices, notice_rx) = mpsc::channel(NOTICE_QUEUE);
     let loop_counters = counters.clone();
-    let max_viewers = config.max_viewers;
+    let (max_viewers, max_meeting) = (config.max_viewers, config.max_meeting);
     std::thread::Builder::new()
         .name("lanrtc-media".into())
         .spawn(move || engine::run(bound, command_rx, notices, loop_counters, config))
@@ -234,6 +251,7 @@ pub fn start(
             counters,
             addrs,
             max_viewers,
+            max_meeting,
         },
         notice_rx,
     ))
@@ -276,11 +294,13 @@ impl Media {
         key: BroadcastKey,
         owner: Owner,
         offer: String,
+        meeting: bool,
     ) -> impl std::future::Future<Output = Result<Answer, MediaError>> + Send + 'static {
         let reply = self.ask(move |reply| Command::Publish {
             key,
             owner,
             offer,
+            meeting,
             reply,
         });
         async move { reply.await.unwrap_or(Err(MediaError::Busy)) }
@@ -294,12 +314,14 @@ impl Media {
         peer: Option<Uuid>,
         owner: Owner,
         offer: String,
+        meeting: bool,
     ) -> impl std::future::Future<Output = Result<Answer, MediaError>> + Send + 'static {
         let reply = self.ask(move |reply| Command::Watch {
             room,
             peer,
             owner,
             offer,
+            meeting,
             reply,
         });
         async move { reply.await.unwrap_or(Err(MediaError::Busy)) }
@@ -343,6 +365,10 @@ impl Media {
 
     pub fn peer_left(&self, room: Room, peer: Uuid) {
         self.tell(Command::PeerLeft { room, peer });
+    }
+
+    pub fn left_meeting(&self, room: Room, peer: Uuid) {
+        self.tell(Command::LeftMeeting { room, peer });
     }
 
     pub fn end_session(&self, room: Room, session: Uuid) {

@@ -10,15 +10,22 @@
 use serde_json::{json, Map, Value};
 use tokio::sync::mpsc;
 use tracing::debug;
+use uuid::Uuid;
 
-use super::hub::{Hub, Membership};
+use super::hub::{not_in_meeting, Hub, Membership};
 use super::outbox::Outbound;
 use super::protocol::{self, ErrorCode, ProtocolError, RelayKind};
 use crate::media::{BroadcastKey, MediaError, Notice, Owner};
 
 /// Handles `publish`: the answer (or the refusal) comes back on the
-/// connection's own queue once the media loop has it.
-pub fn publish(me: &Membership, hub: &Hub, sdp: String) -> Result<(), ProtocolError> {
+/// connection's own queue once the media loop has it. With `meeting`, the
+/// stream is the member's in its room's meeting.
+pub fn publish(
+    me: &Membership,
+    hub: &Hub,
+    sdp: String,
+    meeting: bool,
+) -> Result<(), ProtocolError> {
     let Some(media) = hub.media() else {
         return Err(ProtocolError::new(
             ErrorCode::MediaRefused,
@@ -29,24 +36,119 @@ pub fn publish(me: &Membership, hub: &Hub, sdp: String) -> Result<(), ProtocolEr
     if !me.is_identified() {
         return Err(not_identified("publish"));
     }
+    if meeting && hub.meeting_member(&me.room, me.id).is_none() {
+        return Err(not_in_meeting("publish"));
+    }
     me.mark_media_use();
     let key = BroadcastKey {
         room: me.room.clone(),
         peer: me.id,
     };
-    let answer = media.publish(key, Owner::Peer(me.id), sdp);
+    // A member's stream replaces a live broadcast it may have had: the page
+    // stops going live before it joins.
+    if meeting {
+        hub.set_appliance(&me.room, me.id, false);
+    }
+    let answer = media.publish(key, Owner::Peer(me.id), sdp, meeting);
     let (hub, room, id, outbox) = (hub.clone(), me.room.clone(), me.id, me.outbox.clone());
     tokio::spawn(async move {
         let frame = match answer.await {
+            Ok(answer) if meeting => {
+                hub.set_publishing(&room, id, true);
+                protocol::published(&answer.sdp, true)
+            }
             Ok(answer) => {
                 hub.set_appliance(&room, id, true);
-                protocol::published(&answer.sdp)
+                protocol::published(&answer.sdp, false)
             }
             Err(err) => refused(&err, "publish"),
         };
         outbox.push(Outbound::Text(frame.into()));
     });
     Ok(())
+}
+
+/// Handles `subscribe`: one meeting member's receive-only offer for
+/// another's stream, answered with `subscribed` (or `unsubscribed` with a
+/// reason) on the subscriber's queue.
+pub fn subscribe(
+    me: &Membership,
+    hub: &Hub,
+    target: &str,
+    sdp: String,
+) -> Result<(), ProtocolError> {
+    let (media, target) = meeting_target(me, hub, target, "subscribe")?;
+    let source = target.hyphenated().to_string();
+    if !hub
+        .meeting_member(&me.room, target)
+        .is_some_and(|m| m.publishing)
+    {
+        me.outbox.push(Outbound::Text(
+            protocol::unsubscribed(&source, "not-publishing").into(),
+        ));
+        return Ok(());
+    }
+    me.mark_media_use();
+    let answer = media.watch(me.room.clone(), Some(target), Owner::Peer(me.id), sdp, true);
+    let outbox = me.outbox.clone();
+    tokio::spawn(async move {
+        let frame = match answer.await {
+            Ok(a) => protocol::subscribed(&source, &a.sdp),
+            Err(MediaError::NoBroadcast) => protocol::unsubscribed(&source, "not-publishing"),
+            Err(err) => {
+                debug!(error = %err.message(), "meeting subscription refused");
+                match err {
+                    MediaError::BadSdp(_) | MediaError::NoMedia(_) => refused(&err, "subscribe"),
+                    _ => protocol::unsubscribed(&source, "failed"),
+                }
+            }
+        };
+        outbox.push(Outbound::Text(frame.into()));
+    });
+    Ok(())
+}
+
+pub fn unsubscribe(me: &Membership, hub: &Hub, target: &str) -> Result<(), ProtocolError> {
+    let (media, target) = meeting_target(me, hub, target, "unsubscribe")?;
+    media.stop_watching(
+        BroadcastKey {
+            room: me.room.clone(),
+            peer: target,
+        },
+        me.id,
+    );
+    Ok(())
+}
+
+/// Checks a subscription's two ends: the media server is on, the sender is
+/// in its room's meeting and `target` is another member.
+fn meeting_target<'h>(
+    me: &Membership,
+    hub: &'h Hub,
+    target: &str,
+    kind: &str,
+) -> Result<(&'h crate::media::Media, Uuid), ProtocolError> {
+    let Some(media) = hub.media() else {
+        return Err(ProtocolError::new(
+            ErrorCode::MediaRefused,
+            "This server's media server is off (MEDIA=off), so it holds no meetings.",
+            Some(kind),
+        ));
+    };
+    if hub.meeting_member(&me.room, me.id).is_none() {
+        return Err(not_in_meeting(kind));
+    }
+    let target = Uuid::parse_str(target)
+        .ok()
+        .filter(|t| *t != me.id && hub.meeting_member(&me.room, *t).is_some())
+        .ok_or_else(|| {
+            ProtocolError::new(
+                ErrorCode::NotInMeeting,
+                "data.target is not another member of this room's meeting.",
+                Some(kind),
+            )
+        })?;
+    Ok((media, target))
 }
 
 pub fn unpublish(me: &Membership, hub: &Hub) -> Result<(), ProtocolError> {
@@ -97,7 +199,13 @@ pub fn intercept(
                 .unwrap_or_default()
                 .to_string();
             me.mark_media_use();
-            let answer = media.watch(me.room.clone(), Some(broadcaster), Owner::Peer(me.id), sdp);
+            let answer = media.watch(
+                me.room.clone(),
+                Some(broadcaster),
+                Owner::Peer(me.id),
+                sdp,
+                false,
+            );
             let outbox = me.outbox.clone();
             let source = broadcaster.hyphenated().to_string();
             tokio::spawn(async move {
@@ -137,7 +245,23 @@ pub fn intercept(
 pub async fn follow(hub: Hub, mut notices: mpsc::Receiver<Notice>) {
     while let Some(notice) = notices.recv().await {
         match notice {
-            Notice::BroadcastEnded { key, owner, reason } => match owner {
+            Notice::BroadcastEnded {
+                key,
+                owner,
+                reason,
+                meeting: true,
+            } => {
+                hub.set_publishing(&key.room, key.peer, false);
+                if owner == Owner::Peer(key.peer) && !matches!(reason, "stopped" | "left") {
+                    hub.send_to(&key.room, key.peer, protocol::unpublished(reason, true));
+                }
+            }
+            Notice::BroadcastEnded {
+                key,
+                owner,
+                reason,
+                meeting: false,
+            } => match owner {
                 Owner::Http => hub.remove_stream(&key.room, key.peer),
                 // "stopped" and "left" were the peer's own doing (unpublish,
                 // off air, a new publish, leaving), and the hub already knows;
@@ -146,13 +270,23 @@ pub async fn follow(hub: Hub, mut notices: mpsc::Receiver<Notice>) {
                 Owner::Peer(_) if matches!(reason, "stopped" | "left") => {}
                 Owner::Peer(peer) => {
                     hub.set_appliance(&key.room, peer, false);
-                    hub.send_to(&key.room, peer, protocol::unpublished(reason));
+                    hub.send_to(&key.room, peer, protocol::unpublished(reason, false));
                 }
             },
             Notice::ViewerEnded {
                 key,
                 viewer: Owner::Peer(viewer),
                 reason,
+                meeting: true,
+            } => {
+                let frame = protocol::unsubscribed(&key.peer.hyphenated().to_string(), reason);
+                hub.send_to(&key.room, viewer, frame);
+            }
+            Notice::ViewerEnded {
+                key,
+                viewer: Owner::Peer(viewer),
+                reason,
+                meeting: false,
             } => {
                 let frame = protocol::from_appliance(
                     RelayKind::Hangup,
@@ -165,6 +299,7 @@ pub async fn follow(hub: Hub, mut notices: mpsc::Receiver<Notice>) {
                 viewer: Owner::Http,
                 ..
             } => {}
+            Notice::Speaker { room, peer } => hub.set_speaker(&room, peer),
             Notice::Audience { key, viewers } => {
                 let frame = json!({ "type": "audience", "data": { "viewers": viewers } });
                 hub.send_to(&key.room, key.peer, frame.to_string());

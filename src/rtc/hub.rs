@@ -22,8 +22,11 @@ use tokio::sync::watch;
 use tokio_tungstenite::tungstenite::Utf8Bytes;
 use uuid::Uuid;
 
+use super::meeting::{Full, Meeting, Member};
 use super::outbox::{self, Inbox, Outbound, Outbox};
-use super::protocol::{self, ErrorCode, Live, ProtocolError, ReadyFields, ReadyTemplate};
+use super::protocol::{
+    self, ErrorCode, Live, MeetingAction, ProtocolError, ReadyFields, ReadyTemplate,
+};
 use super::room::Room;
 use crate::config::Limits;
 use crate::media::{BroadcastKey, Media};
@@ -92,6 +95,8 @@ type Members = HashMap<Uuid, Entry>;
 struct State {
     /// Each room's connections; a room is dropped with its last member.
     rooms: HashMap<Room, Members>,
+    /// Each room's meeting, while anyone is in it.
+    meetings: HashMap<Room, Meeting>,
     /// Connections in all rooms, for `MAX_PEERS`.
     count: usize,
     closing: bool,
@@ -124,6 +129,14 @@ struct Inner {
 /// A cheap handle to the hub.
 #[derive(Clone)]
 pub struct Hub(Arc<Inner>);
+
+pub(super) fn not_in_meeting(kind: &str) -> ProtocolError {
+    ProtocolError::new(
+        ErrorCode::NotInMeeting,
+        "You are not in this room's meeting: send meeting with action join first.",
+        Some(kind),
+    )
+}
 
 /// A registered connection. Dropping it unregisters the connection and
 /// announces its removal, so no peer outlives its socket — whatever way the
@@ -196,6 +209,7 @@ impl Hub {
         Hub(Arc::new(Inner {
             state: Mutex::new(State {
                 rooms: HashMap::new(),
+                meetings: HashMap::new(),
                 count: 0,
                 closing: false,
             }),
@@ -338,7 +352,8 @@ impl Hub {
                 Some("identify"),
             ));
         }
-        let mut state = self.lock();
+        let mut guard = self.lock();
+        let state = &mut *guard;
         let Some(members) = state.rooms.get_mut(&me.room) else {
             return Ok(());
         };
@@ -367,11 +382,15 @@ impl Hub {
         me.identified.store(true, Ordering::Relaxed);
         let members = &*members;
         if first {
-            let others: Vec<Utf8Bytes> = members
+            let mut others: Vec<Utf8Bytes> = members
                 .iter()
                 .filter(|(id, _)| **id != me.id)
                 .filter_map(|(_, e)| e.announce.clone())
                 .collect();
+            // After the peers it names: who is in the room's meeting.
+            if let Some(meeting) = state.meetings.get(&me.room) {
+                others.push(meeting.to_message(self.max_meeting()).into());
+            }
             if !others.is_empty() {
                 if let Some(entry) = members.get(&me.id) {
                     entry.push(Outbound::Batch(others));
@@ -506,7 +525,121 @@ impl Hub {
         (entry.appliance && entry.name.is_some()).then_some(target)
     }
 
-    /// Queues a frame for one member of a room, if it is still there.
+    fn max_meeting(&self) -> usize {
+        self.0.media.as_ref().map_or(0, |m| m.max_meeting)
+    }
+
+    /// Handles `meeting`: joining, leaving, or a member's microphone,
+    /// camera and screen. Every change is told to the whole room.
+    pub fn meeting(&self, me: &Membership, action: MeetingAction) -> Result<(), ProtocolError> {
+        let Some(media) = self.media() else {
+            return Err(ProtocolError::new(
+                ErrorCode::MediaRefused,
+                "Meetings go through this server's media server, which is off (MEDIA=off); call one person at a time instead.",
+                Some("meeting"),
+            ));
+        };
+        if !me.is_identified() {
+            return Err(ProtocolError::new(
+                ErrorCode::NotIdentified,
+                "Send identify with your id and name before joining a meeting.",
+                Some("meeting"),
+            ));
+        }
+        let max = self.max_meeting();
+        let mut state = self.lock();
+        let changed = match action {
+            MeetingAction::Join(flags) => {
+                let meeting = state.meetings.entry(me.room.clone()).or_default();
+                match meeting.join(me.id, flags, max) {
+                    Ok(changed) => changed,
+                    Err(Full { max }) => {
+                        if meeting.is_empty() {
+                            state.meetings.remove(&me.room);
+                        }
+                        return Err(ProtocolError::new(
+                            ErrorCode::MeetingFull,
+                            format!("The meeting in this room is full: it has {max} people, as many as this server allows (MAX_MEETING)."),
+                            Some("meeting"),
+                        ));
+                    }
+                }
+            }
+            MeetingAction::Leave => {
+                let left = state
+                    .meetings
+                    .get_mut(&me.room)
+                    .is_some_and(|m| m.leave(me.id));
+                if left {
+                    media.left_meeting(me.room.clone(), me.id);
+                }
+                left
+            }
+            MeetingAction::Update(flags) => {
+                let Some(meeting) = state
+                    .meetings
+                    .get_mut(&me.room)
+                    .filter(|m| m.member(me.id).is_some())
+                else {
+                    return Err(not_in_meeting("meeting"));
+                };
+                meeting.update(me.id, flags)
+            }
+        };
+        if changed {
+            me.mark_media_use();
+            Self::tell_meeting(&mut state, &me.room, max);
+        }
+        Ok(())
+    }
+
+    /// Sends the room's meeting to everyone identified in the room (an
+    /// empty list when it just ended), and forgets a meeting nobody is in.
+    fn tell_meeting(state: &mut State, room: &Room, max: usize) {
+        let frame: Utf8Bytes = match state.meetings.get(room) {
+            Some(m) => m.to_message(max),
+            None => return,
+        }
+        .into();
+        if state.meetings.get(room).is_some_and(Meeting::is_empty) {
+            state.meetings.remove(room);
+        }
+        if let Some(members) = state.rooms.get(room) {
+            for entry in members.values().filter(|e| e.name.is_some()) {
+                entry.push(Outbound::Text(frame.clone()));
+            }
+        }
+    }
+
+    /// A member of `room`'s meeting, if `id` is one.
+    pub fn meeting_member(&self, room: &Room, id: Uuid) -> Option<Member> {
+        self.lock().meetings.get(room)?.member(id).cloned()
+    }
+
+    /// Whether the media server holds `id`'s meeting stream.
+    pub fn set_publishing(&self, room: &Room, id: Uuid, publishing: bool) {
+        let mut state = self.lock();
+        let changed = state
+            .meetings
+            .get_mut(room)
+            .is_some_and(|m| m.set_publishing(id, publishing));
+        if changed {
+            Self::tell_meeting(&mut state, room, self.max_meeting());
+        }
+    }
+
+    /// The media server's verdict on who speaks in `room`'s meeting.
+    pub fn set_speaker(&self, room: &Room, speaker: Option<Uuid>) {
+        let mut state = self.lock();
+        let changed = state
+            .meetings
+            .get_mut(room)
+            .is_some_and(|m| m.set_speaker(speaker));
+        if changed {
+            Self::tell_meeting(&mut state, room, self.max_meeting());
+        }
+    }
+
     /// The pipes through the appliance, for file transfers.
     pub fn pipes(&self) -> &crate::pipe::Pipes {
         &self.0.pipes
@@ -537,6 +670,7 @@ impl Hub {
         Ok(())
     }
 
+    /// Queues a frame for one member of a room, if it is still there.
     pub fn send_to(&self, room: &Room, id: Uuid, frame: String) {
         let state = self.lock();
         if let Some(entry) = state.rooms.get(room).and_then(|m| m.get(&id)) {
@@ -566,6 +700,12 @@ impl Hub {
             state.rooms.remove(room);
         }
         state.count -= 1;
+        let in_meeting = state.meetings.get_mut(room).is_some_and(|m| m.leave(id));
+        if in_meeting && !closing {
+            Self::tell_meeting(&mut state, room, self.max_meeting());
+        } else if state.meetings.get(room).is_some_and(Meeting::is_empty) {
+            state.meetings.remove(room);
+        }
     }
 
     /// Refuses new connections and asks every socket to close with 1001.

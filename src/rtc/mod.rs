@@ -11,6 +11,7 @@
 
 pub mod appliance;
 pub mod hub;
+pub mod meeting;
 pub mod outbox;
 pub mod protocol;
 pub mod ratelimit;

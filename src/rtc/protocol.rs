@@ -8,6 +8,8 @@
 
 use serde_json::{json, Map, Value};
 
+use super::meeting::MemberFlags;
+
 /// Longest display name kept, in characters.
 pub const MAX_NAME_CHARS: usize = 64;
 
@@ -22,8 +24,15 @@ pub enum Inbound {
         live: bool,
     },
     /// Go live through the appliance's media server with this SDP offer
-    /// (send-only media); answered with `published`.
-    Publish { sdp: String },
+    /// (send-only media), or with `meeting` send this member's camera and
+    /// microphone to the room's meeting; answered with `published`.
+    Publish { sdp: String, meeting: bool },
+    /// Join, leave, or say what one's microphone, camera and screen do.
+    Meeting(MeetingAction),
+    /// A meeting member's receive-only offer for another member's stream.
+    Subscribe { target: String, sdp: String },
+    /// Stop receiving another member's stream.
+    Unsubscribe { target: String },
     /// Stop the broadcast held by the appliance.
     Unpublish,
     /// Carry file transfer `transfer` to `target` through the appliance
@@ -35,6 +44,14 @@ pub enum Inbound {
         target: String,
         message: Map<String, Value>,
     },
+}
+
+/// What a `meeting` message asks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MeetingAction {
+    Join(MemberFlags),
+    Leave,
+    Update(MemberFlags),
 }
 
 /// The relayed message types.
@@ -82,6 +99,10 @@ pub enum ErrorCode {
     MediaRefused,
     /// No pipe through the appliance now (too many).
     PipeRefused,
+    /// The room's meeting has `MAX_MEETING` members.
+    MeetingFull,
+    /// A meeting message from (or about) a peer that is not in the meeting.
+    NotInMeeting,
 }
 
 impl ErrorCode {
@@ -97,6 +118,8 @@ impl ErrorCode {
             ErrorCode::NotCallable => "not-callable",
             ErrorCode::MediaRefused => "media-refused",
             ErrorCode::PipeRefused => "pipe-refused",
+            ErrorCode::MeetingFull => "meeting-full",
+            ErrorCode::NotInMeeting => "not-in-meeting",
         }
     }
 }
@@ -184,7 +207,49 @@ pub fn parse(text: &str) -> Result<Inbound, ProtocolError> {
                 .and_then(|d| d.get("sdp"))
                 .and_then(Value::as_str)
                 .ok_or_else(|| bad("publish needs data.sdp, the send-only offer as a string."))?;
-            return Ok(Inbound::Publish { sdp: sdp.to_string() });
+            let meeting = match message.get("data").and_then(|d| d.get("meeting")) {
+                None | Some(Value::Null) => false,
+                Some(Value::Bool(m)) => *m,
+                Some(_) => return Err(bad("data.meeting must be true or false.")),
+            };
+            return Ok(Inbound::Publish { sdp: sdp.to_string(), meeting });
+        }
+        "meeting" => {
+            let data = message.get("data").and_then(Value::as_object).ok_or_else(|| {
+                bad("meeting needs an object \"data\" with an action: join, leave or update.")
+            })?;
+            let mut flags = MemberFlags::default();
+            for (field, slot) in [
+                ("muted", &mut flags.muted),
+                ("camera", &mut flags.camera),
+                ("screen", &mut flags.screen),
+            ] {
+                *slot = match data.get(field) {
+                    None | Some(Value::Null) => None,
+                    Some(Value::Bool(b)) => Some(*b),
+                    Some(_) => return Err(bad(&format!("data.{field} must be true or false."))),
+                };
+            }
+            let action = match data.get("action").and_then(Value::as_str) {
+                Some("join") => MeetingAction::Join(flags),
+                Some("leave") => MeetingAction::Leave,
+                Some("update") => MeetingAction::Update(flags),
+                _ => return Err(bad("data.action must be \"join\", \"leave\" or \"update\".")),
+            };
+            return Ok(Inbound::Meeting(action));
+        }
+        "subscribe" | "unsubscribe" => {
+            let data = message.get("data");
+            let Some(target) = data.and_then(|d| d.get("target")).and_then(Value::as_str) else {
+                return Err(bad(&format!("{kind} needs data.target, the id of a meeting member.")));
+            };
+            if kind == "unsubscribe" {
+                return Ok(Inbound::Unsubscribe { target: target.to_string() });
+            }
+            let Some(sdp) = data.and_then(|d| d.get("sdp")).and_then(Value::as_str) else {
+                return Err(bad("subscribe needs data.sdp, a receive-only offer as a string."));
+            };
+            return Ok(Inbound::Subscribe { target: target.to_string(), sdp: sdp.to_string() });
         }
         "unpublish" => return Ok(Inbound::Unpublish),
         "pipe" => {
@@ -209,7 +274,7 @@ pub fn parse(text: &str) -> Result<Inbound, ProtocolError> {
         _ => {
             return Err(ProtocolError::new(
                 ErrorCode::UnknownType,
-                "Unknown message type; this server accepts identify, offer, accept, reject, icecandidate, hangup, watch, transfer, pipe, publish and unpublish.",
+                "Unknown message type; this server accepts identify, offer, accept, reject, icecandidate, hangup, watch, transfer, pipe, publish, unpublish, meeting, subscribe and unsubscribe.",
                 Some(&kind),
             ))
         }
@@ -399,15 +464,34 @@ pub fn peer(id: &str, name: &str, live: Live) -> String {
     json!({ "type": "peer", "data": data }).to_string()
 }
 
-/// The media server's answer to `publish`.
-pub fn published(sdp: &str) -> String {
-    json!({ "type": "published", "data": { "sdp": sdp, "via": "appliance" } }).to_string()
+/// The media server's answer to `publish` (`meeting`: to a meeting's).
+pub fn published(sdp: &str, meeting: bool) -> String {
+    let mut data = json!({ "sdp": sdp, "via": "appliance" });
+    if meeting {
+        data["meeting"] = Value::Bool(true);
+    }
+    json!({ "type": "published", "data": data }).to_string()
 }
 
-/// The appliance ended a peer's broadcast without being asked (its
-/// connection to the media server failed).
-pub fn unpublished(reason: &str) -> String {
-    json!({ "type": "unpublished", "data": { "reason": reason } }).to_string()
+/// The appliance ended a peer's broadcast (or its meeting stream) without
+/// being asked: its connection to the media server failed.
+pub fn unpublished(reason: &str, meeting: bool) -> String {
+    let mut data = json!({ "reason": reason });
+    if meeting {
+        data["meeting"] = Value::Bool(true);
+    }
+    json!({ "type": "unpublished", "data": data }).to_string()
+}
+
+/// The media server's answer to `subscribe`: `source`'s stream.
+pub fn subscribed(source: &str, sdp: &str) -> String {
+    json!({ "type": "subscribed", "data": { "source": source, "sdp": sdp } }).to_string()
+}
+
+/// A subscription refused or ended: `reason` is `not-publishing`, `left`,
+/// `stopped` (its member stopped sending) or `failed`.
+pub fn unsubscribed(source: &str, reason: &str) -> String {
+    json!({ "type": "unsubscribed", "data": { "source": source, "reason": reason } }).to_string()
 }
 
 /// A message of a broadcast served by the appliance, sent to one of its
@@ -550,6 +634,41 @@ mod tests {
                 r#"{"type":"pipe","data":{"target":"t","transfer":7}}"#,
                 ErrorCode::BadMessage,
             ),
+            (
+                r#"{"type":"publish","data":{"sdp":"v=0","meeting":"yes"}}"#,
+                ErrorCode::BadMessage,
+            ),
+            (r#"{"type":"meeting"}"#, ErrorCode::BadMessage),
+            (r#"{"type":"meeting","data":{}}"#, ErrorCode::BadMessage),
+            (
+                r#"{"type":"meeting","data":{"action":"dance"}}"#,
+                ErrorCode::BadMessage,
+            ),
+            (
+                r#"{"type":"meeting","data":{"action":"join","muted":1}}"#,
+                ErrorCode::BadMessage,
+            ),
+            (
+                r#"{"type":"meeting","data":{"action":"update","camera":"off"}}"#,
+                ErrorCode::BadMessage,
+            ),
+            (
+                r#"{"type":"subscribe","data":{"target":"t"}}"#,
+                ErrorCode::BadMessage,
+            ),
+            (
+                r#"{"type":"subscribe","data":{"sdp":"v=0"}}"#,
+                ErrorCode::BadMessage,
+            ),
+            (
+                r#"{"type":"subscribe","data":{"target":"t","sdp":{}}}"#,
+                ErrorCode::BadMessage,
+            ),
+            (r#"{"type":"unsubscribe"}"#, ErrorCode::BadMessage),
+            (
+                r#"{"type":"unsubscribe","data":{"target":3}}"#,
+                ErrorCode::BadMessage,
+            ),
         ] {
             assert_eq!(code(text), want, "{text}");
         }
@@ -596,6 +715,32 @@ mod tests {
         );
         assert!(is_transfer_id(&"a".repeat(64)));
         assert!(!is_transfer_id(&"a".repeat(65)));
+        assert_eq!(
+            parse(r#"{"type":"meeting","data":{"action":"join","muted":true}}"#).unwrap(),
+            Inbound::Meeting(MeetingAction::Join(MemberFlags {
+                muted: Some(true),
+                camera: None,
+                screen: None
+            }))
+        );
+        assert_eq!(
+            parse(r#"{"type":"meeting","data":{"action":"leave"}}"#).unwrap(),
+            Inbound::Meeting(MeetingAction::Leave)
+        );
+        assert_eq!(
+            parse(r#"{"type":"publish","data":{"sdp":"v=0","meeting":true}}"#).unwrap(),
+            Inbound::Publish {
+                sdp: "v=0".into(),
+                meeting: true
+            }
+        );
+        assert_eq!(
+            parse(r#"{"type":"subscribe","data":{"target":"t","sdp":"v=0"}}"#).unwrap(),
+            Inbound::Subscribe {
+                target: "t".into(),
+                sdp: "v=0".into()
+            }
+        );
     }
 
     #[test]

@@ -198,7 +198,10 @@ where
 fn dispatch(text: &str, me: &Membership, hub: &Hub) -> Result<(), ProtocolError> {
     match protocol::parse(text)? {
         Inbound::Identify { id, name, live } => hub.identify(me, &id, name, live),
-        Inbound::Publish { sdp } => appliance::publish(me, hub, sdp),
+        Inbound::Publish { sdp, meeting } => appliance::publish(me, hub, sdp, meeting),
+        Inbound::Meeting(action) => hub.meeting(me, action),
+        Inbound::Subscribe { target, sdp } => appliance::subscribe(me, hub, &target, sdp),
+        Inbound::Unsubscribe { target } => appliance::unsubscribe(me, hub, &target),
         Inbound::Unpublish => appliance::unpublish(me, hub),
         Inbound::Pipe { target, transfer } => hub.pipe(me, &target, &transfer),
         Inbound::Relay {

@@ -29,6 +29,9 @@ pub struct Client {
     /// that "receives without decoding", as cheap as a load generator can
     /// be. STUN, DTLS and RTCP still go to str0m, so the session stays up.
     pub counting: Option<RtpCount>,
+    /// The level (RFC 6464, −dBov as str0m takes it: 0 loud, -127 silent)
+    /// put on every audio packet sent, as a browser does; `None` sends none.
+    pub audio_level: Option<i8>,
 }
 
 /// RTP packets seen per SSRC, from the headers (which SRTP leaves in the
@@ -136,6 +139,7 @@ impl Client {
             buf: vec![0; 2048],
             connected: false,
             counting: None,
+            audio_level: None,
         };
         (client, offer.to_sdp_string())
     }
@@ -260,6 +264,10 @@ impl Client {
                 for a in from..to {
                     let time = MediaTime::new(a * 960, Frequency::FORTY_EIGHT_KHZ);
                     if let Some(w) = self.rtc.writer(mid) {
+                        let w = match self.audio_level {
+                            Some(level) => w.audio_level(level, level > -50),
+                            None => w,
+                        };
                         let _ = w.write(pt, now, time, vec![0xfc; 80]);
                     }
                 }
