@@ -12,10 +12,13 @@ import { identify, isObject, readRelay } from './logic/protocol.js';
 import { roomFromPath, socketUrl } from './logic/room.js';
 import { createCalls } from './features/calls.js';
 import { createLiveReload } from './features/liveReload.js';
+import { createMeetings } from './features/meetings.js';
 import { createRooms } from './features/rooms.js';
 import { createStreams } from './features/streams.js';
 import { createTransfers } from './features/transfers.js';
 import { createLivePanel, createWatchPanel } from './ui/livePanels.js';
+import { createMeetingPanel } from './ui/meetingPanel.js';
+import { summaryText } from './logic/meeting.js';
 import { createNameField } from './ui/nameField.js';
 import { createPeerList } from './ui/peerList.js';
 import { createWakeLock } from './ui/wakeLock.js';
@@ -80,6 +83,7 @@ const calls = createCalls({
   peers: () => peers,
   connected: () => signaling.connected,
   canCall: support.calls,
+  busy: () => meetings.busy,
   $,
 });
 const streams = createStreams({
@@ -99,6 +103,37 @@ const transfers = createTransfers({
   peerName: (id) => (findPeer(peers, id) || { name: 'someone' }).name,
   connected: () => signaling.connected,
 });
+const meetings = createMeetings({
+  send,
+  status,
+  render: () => render(),
+  self: () => ({ id: selfId, name }),
+  mediaOn: () => mediaOn,
+  beforeJoin: () => {
+    streams.stopLive();
+    streams.stopWatching();
+  },
+});
+const meetingPanel = createMeetingPanel(
+  {
+    root: $('meeting'),
+    grid: $('meeting-grid'),
+    count: $('meeting-count'),
+    mute: $('meeting-mute'),
+    camera: $('meeting-camera'),
+    share: $('meeting-share'),
+    leave: $('meeting-leave'),
+    play: $('meeting-play'),
+  },
+  {
+    mute: () => meetings.setMuted(!meetings.session.muted),
+    camera: () => meetings.setCameraOff(!meetings.session.cameraOff),
+    share: () => meetings.toggleScreen(),
+    leave: () => meetings.leave(),
+    pin: (id) => meetings.pin(id),
+  },
+);
+$('start-meeting').addEventListener('click', () => meetings.join());
 const transferList = createTransferList($('transfers'), $('transfer-list'), transfers);
 const wakeLock = createWakeLock();
 
@@ -185,6 +220,7 @@ const liveReload = createLiveReload(
   () => {
     streams.stopLive();
     streams.stopWatching();
+    meetings.leave();
     return calls.hangUp();
   },
   () => transfers.busy,
@@ -203,6 +239,7 @@ signaling.addEventListener('ready', (e) => {
     iceServers = Array.isArray(message.iceServers) ? message.iceServers : [];
     mediaOn = message.media === true;
     rooms.onReady(message);
+    meetings.onReady();
     peers = [];
     if (selfId) signaling.send(identify(selfId, name, streams.live));
     transfers.onReady();
@@ -222,6 +259,7 @@ signaling.addEventListener('state', (e) => {
     // Everyone else sees us leave, so our viewers' streams end; and the
     // broadcaster we watch no longer hears from us.
     streams.onOffline();
+    meetings.onOffline();
     if (!everOpened && failures >= TRUST_HINT_AFTER) {
       status.show(
         'The live connection to the server cannot be opened. If this keeps happening, this device may not trust the server\u2019s certificate yet.',
@@ -243,6 +281,10 @@ const serverMessages = {
   peer: onPeer,
   error: onServerError,
   ...streams.serverMessages,
+  ...meetings.serverMessages,
+  // The appliance's answers about our stream: a meeting's, or going live.
+  published: (data) => (meetings.claims(data) ? meetings.onPublished(data) : streams.serverMessages.published(data)),
+  unpublished: (data) => (meetings.claims(data) ? meetings.onUnpublished(data) : streams.serverMessages.unpublished(data)),
   // A transfer's own relays: never a call's, whatever they carry.
   ...transfers.serverMessages,
 };
@@ -276,7 +318,7 @@ function onPeer(data) {
 function onServerError(data) {
   const error = isObject(data) ? data : {};
   console.warn(`lanrtc: server error ${error.code}: ${error.message}`, error.ref);
-  if (!transfers.onError(error) && !streams.onError(error)) calls.onError(error);
+  if (!transfers.onError(error) && !meetings.onError(error) && !streams.onError(error)) calls.onError(error);
 }
 
 // ---- the page ----
@@ -285,9 +327,12 @@ function render() {
   document.body.dataset.callState = calls.state;
   const connected = signaling.connected;
   signalState.render(connected);
+  const meetingView = meetings.view();
+  const inMeeting = new Set(meetingView.room ? meetingView.room.members.map((m) => m.id) : []);
   peerList.render({
     peers: withLabels(peers),
-    canCall: connected && calls.idle,
+    inMeeting,
+    canCall: connected && calls.idle && !meetings.busy,
     canWatch: connected,
     offerCalls: support.calls,
     offerWatch: support.watch,
@@ -298,21 +343,56 @@ function render() {
   watchPanel.render(view.watching);
   document.body.dataset.live = streams.live ? 'on' : 'off';
   document.body.dataset.watchState = view.watchState;
-  $('go-live').hidden = streams.live || !support.calls;
-  $('go-live-screen').hidden = streams.live || !canShareScreen() || !support.calls;
+  renderMeeting(meetingView, connected);
+  $('go-live').hidden = streams.live || !support.calls || meetings.busy;
+  $('go-live-screen').hidden = streams.live || !canShareScreen() || !support.calls || meetings.busy;
   $('go-live').disabled = $('go-live-screen').disabled = !connected;
-  rooms.render({ busy: !calls.idle || streams.live });
+  rooms.render({ busy: !calls.idle || streams.live || meetings.busy });
   calls.render();
-  wakeLock.render(calls.state === 'in-call' || streams.live || streams.watching);
+  wakeLock.render(calls.state === 'in-call' || streams.live || streams.watching || meetings.inMeeting);
   const peer = calls.peer;
   document.title =
     calls.state === 'ringing'
       ? `${peer.name} is calling \u00b7 lanrtc`
       : calls.state === 'in-call'
         ? `In a call with ${peer.name} \u00b7 lanrtc`
-        : streams.live
-          ? 'Live \u00b7 lanrtc'
-          : 'lanrtc';
+        : meetings.inMeeting
+          ? 'Meeting \u00b7 lanrtc'
+          : streams.live
+            ? 'Live \u00b7 lanrtc'
+            : 'lanrtc';
+}
+
+/** The meeting panel, the "Start a meeting" / "Join the meeting" button and the line saying who is in. */
+function renderMeeting(view, connected) {
+  const nameOf = (id) => (id === selfId ? name : (findPeer(peers, id) || { name: 'Someone' }).name);
+  const others = view.room ? view.room.members.filter((m) => m.id !== selfId) : [];
+  const summary = $('meeting-summary');
+  summary.hidden = view.session !== null || others.length === 0;
+  summary.textContent = summaryText(others.map((m) => nameOf(m.id)));
+  const button = $('start-meeting');
+  const full = view.room && view.room.max !== null && view.room.members.length >= view.room.max;
+  button.hidden = !view.offered || !support.calls || meetings.busy;
+  button.disabled = !connected || Boolean(full) || !calls.idle;
+  button.textContent = others.length === 0 ? 'Start a meeting' : full ? 'The meeting is full' : 'Join the meeting';
+  document.body.dataset.meeting = view.session ? 'on' : 'off';
+  const s = view.session;
+  meetingPanel.render(
+    s
+      ? {
+          members: view.room ? view.room.members : [],
+          selfId,
+          speaker: view.room ? view.room.speaker : null,
+          pinned: view.pinned,
+          nameOf,
+          streamOf: (id) => s.streamOf(id),
+          preview: s.preview,
+          muted: s.muted,
+          cameraOff: s.cameraOff,
+          sharing: s.screen !== null,
+        }
+      : null,
+  );
 }
 
 function canShareScreen() {
@@ -327,6 +407,7 @@ window.addEventListener('online', () => signaling.reconnectNow());
 // sees "<name> left." within moments rather than after ICE gives up.
 window.addEventListener('pagehide', () => {
   calls.close();
+  meetings.leave();
   streams.stopLive();
   streams.stopWatching();
   signaling.stop();
@@ -347,6 +428,10 @@ Object.defineProperty(window, 'lanrtc', {
     },
     get wakeLock() {
       return wakeLock.held;
+    },
+    /** Our meeting session, while we are in one. */
+    get meeting() {
+      return meetings.session;
     },
     /** The file transfers, as the page shows them. */
     get transfers() {

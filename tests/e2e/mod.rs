@@ -155,7 +155,14 @@ impl Browser {
     /// A browser that trusts the authority in `ca_pem`, or (with `None`)
     /// nothing but the system's roots: a phone before its first visit.
     pub async fn launch_trusting(name: &str, root: &Path, ca_pem: Option<&Path>) -> Browser {
-        Self::launch_chromium(name, root, ca_pem, None).await
+        Self::launch_chromium(name, root, ca_pem, None, vec![]).await
+    }
+
+    /// A Chromium whose fake microphone plays `wav` (looped) instead of
+    /// its beep: a loud talker, or a silent one.
+    pub async fn launch_with_audio(name: &str, root: &Path, ca_pem: &Path, wav: &Path) -> Browser {
+        let arg = format!("--use-file-for-fake-audio-capture={}", wav.display());
+        Self::launch_chromium(name, root, Some(ca_pem), None, vec![arg]).await
     }
 
     /// A Chromium whose network is the namespace `netns` while its
@@ -164,7 +171,7 @@ impl Browser {
     /// (`--remote-debugging-pipe`; a DevTools port would be on the other
     /// namespace's loopback).
     pub async fn launch_in_netns(name: &str, root: &Path, ca_pem: &Path, netns: &str) -> Browser {
-        Self::launch_chromium(name, root, Some(ca_pem), Some(netns)).await
+        Self::launch_chromium(name, root, Some(ca_pem), Some(netns), vec![]).await
     }
 
     async fn launch_chromium(
@@ -172,6 +179,7 @@ impl Browser {
         root: &Path,
         ca_pem: Option<&Path>,
         netns: Option<&str>,
+        mut extra: Vec<String>,
     ) -> Browser {
         let home = root.join(format!("home-{name}"));
         let tmp = home.join("tmp");
@@ -181,7 +189,6 @@ impl Browser {
 
         let profile = home.join("profile");
         let mut binary = PathBuf::from("/usr/lib/chromium/chromium");
-        let mut extra = vec![];
         if let Some(netns) = netns {
             use std::os::unix::fs::PermissionsExt;
             binary = home.join("chromium-in-netns");
@@ -535,6 +542,47 @@ pub async fn serve(
         let _ = stopped.await;
     }));
     (origin, stop, server)
+}
+
+/// Writes `seconds` of 48 kHz mono 16-bit PCM to `path`: with `loud`,
+/// speech-like bursts of a wavering tone (a steady one is what noise
+/// suppression is made to remove), else silence.
+pub fn write_wav(path: &Path, seconds: u32, loud: bool) {
+    const RATE: u32 = 48_000;
+    let samples = RATE * seconds;
+    let mut out = Vec::with_capacity(44 + samples as usize * 2);
+    out.extend_from_slice(b"RIFF");
+    out.extend_from_slice(&(36 + samples * 2).to_le_bytes());
+    out.extend_from_slice(b"WAVEfmt ");
+    out.extend_from_slice(&16u32.to_le_bytes());
+    out.extend_from_slice(&1u16.to_le_bytes()); // PCM
+    out.extend_from_slice(&1u16.to_le_bytes()); // mono
+    out.extend_from_slice(&RATE.to_le_bytes());
+    out.extend_from_slice(&(RATE * 2).to_le_bytes());
+    out.extend_from_slice(&2u16.to_le_bytes());
+    out.extend_from_slice(&16u16.to_le_bytes());
+    out.extend_from_slice(b"data");
+    out.extend_from_slice(&(samples * 2).to_le_bytes());
+    let mut phase = 0f64;
+    for i in 0..samples {
+        let t = f64::from(i) / f64::from(RATE);
+        let value = if loud {
+            // 200–500 Hz, wavering four times a second, in syllables of
+            // about a quarter second with short gaps.
+            let freq = 350.0 + 150.0 * (t * 4.0 * std::f64::consts::TAU).sin();
+            phase += freq / f64::from(RATE) * std::f64::consts::TAU;
+            let syllable = (t * 3.3).fract() < 0.8;
+            if syllable {
+                0.6 * phase.sin()
+            } else {
+                0.0
+            }
+        } else {
+            0.0
+        };
+        out.extend_from_slice(&((value * 32767.0) as i16).to_le_bytes());
+    }
+    std::fs::write(path, out).unwrap();
 }
 
 // ---- file transfers (tests/transfer_browser.rs, tests/firefox_browser.rs) ----

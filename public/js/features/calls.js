@@ -422,6 +422,11 @@ export function createCalls(ctx) {
         ctx.send(reject(relay.from, 'unsupported'));
         return;
       }
+      // In a meeting, a call would take the camera from it: the caller hears busy.
+      if (ctx.busy && ctx.busy()) {
+        ctx.send(reject(relay.from, 'busy'));
+        return;
+      }
       const peer = findPeer(ctx.peers(), relay.from) || { id: relay.from, name: 'Someone' };
       dispatch({ type: 'offer-received', peer, sdp: relay.sdp });
     },

@@ -45,6 +45,10 @@ export function createPeerList(els, on) {
       const badge = document.createElement('span');
       badge.className = 'live-badge';
       badge.textContent = 'Live';
+      const meeting = document.createElement('span');
+      meeting.className = 'meeting-badge';
+      meeting.textContent = 'In the meeting';
+      meeting.hidden = true;
       const watch = document.createElement('button');
       watch.type = 'button';
       watch.className = 'call-button watch-button';
@@ -58,8 +62,8 @@ export function createPeerList(els, on) {
       const send = document.createElement('span');
       send.className = 'send-actions';
       send.append(files, folder, text);
-      li.append(avatar, name, badge, watch, button, send);
-      entry = { li, avatar, name, badge, watch, button, files, folder, text, peer };
+      li.append(avatar, name, badge, meeting, watch, button, send);
+      entry = { li, avatar, name, badge, meeting, watch, button, files, folder, text, peer };
       const current = entry;
       button.addEventListener('click', () => on.call(current.peer));
       watch.addEventListener('click', () => on.watch(current.peer));
@@ -123,7 +127,7 @@ export function createPeerList(els, on) {
      * are not shown at all (rather than disabled).
      * @param {{peers: Array<{id,name,live}>, canCall: boolean, canWatch: boolean, offerCalls: boolean, offerWatch: boolean}} props
      */
-    render({ peers, canCall, canWatch, canSend = canWatch, offerCalls = true, offerWatch = true }) {
+    render({ peers, canCall, canWatch, canSend = canWatch, offerCalls = true, offerWatch = true, inMeeting = new Set() }) {
       const ids = new Set(peers.map((p) => p.id));
       for (const [id, entry] of items) {
         if (!ids.has(id)) {
@@ -137,6 +141,7 @@ export function createPeerList(els, on) {
         entry.button.hidden = peer.stream === true || !offerCalls;
         entry.watch.disabled = !canWatch;
         entry.watch.hidden = !peer.live || !offerWatch;
+        entry.meeting.hidden = !inMeeting.has(peer.id);
         // A stream sent to the appliance (WHIP) is no device to send to.
         for (const b of [entry.files, entry.folder, entry.text]) b.disabled = !canSend;
         entry.files.parentElement.hidden = peer.stream === true;

@@ -1,0 +1,196 @@
+// The meeting feature: the room's meeting as the server tells it (who is
+// in, who speaks), joining and leaving, and our MeetingSession while we are
+// in it. main.js routes the meeting messages here and asks what to show.
+
+import { MeetingSession } from '../meeting.js';
+import { mediaProblemKind } from '../logic/media.js';
+import { joinMessage, joinProblemText, leaveMessage, readMeeting } from '../logic/meeting.js';
+import { isObject } from '../logic/protocol.js';
+
+/**
+ * @param {object} ctx  send(message) → boolean, status ({show, clear}),
+ *   render(), self() → {id, name}, mediaOn() → boolean,
+ *   beforeJoin() (ends what a meeting replaces: going live, watching)
+ */
+export function createMeetings(ctx) {
+  /** The room's meeting as last told, or null when there is none. */
+  let room = null;
+  /** Ours, while we are in the meeting. */
+  let session = null;
+  let joining = false;
+  /** A tile the person tapped to keep large. */
+  let pinned = null;
+
+  async function join() {
+    if (session || joining || !ctx.self().id) return;
+    joining = true;
+    ctx.status.clear('meeting');
+    let stream;
+    try {
+      stream = await capture();
+    } catch (err) {
+      joining = false;
+      console.warn('lanrtc: no camera or microphone for the meeting', err);
+      ctx.status.show(joinProblemText(mediaProblemKind(err)), { key: 'meeting' });
+      ctx.render();
+      return;
+    }
+    joining = false;
+    if (session || !ctx.self().id) {
+      for (const t of stream.getTracks()) t.stop();
+      return;
+    }
+    ctx.beforeJoin();
+    const s = new MeetingSession({
+      stream,
+      send: ctx.send,
+      selfId: ctx.self().id,
+      onChange: () => session === s && ctx.render(),
+      onLost: () => {
+        if (session !== s) return;
+        leave();
+        ctx.status.show('You left the meeting: the connection to the appliance was lost.', { key: 'meeting' });
+      },
+    });
+    session = s;
+    ctx.send(joinMessage({ muted: false, camera: s.cameraOff === false }));
+    if (room) s.onMeeting(room);
+    ctx.render();
+    try {
+      await s.start();
+    } catch (err) {
+      if (session !== s) return;
+      console.warn('lanrtc: the meeting stream did not start', err);
+      leave();
+      ctx.status.show(`You could not join the meeting: ${err.message}.`, { key: 'meeting' });
+    }
+  }
+
+  /** The camera and microphone; the microphone alone when there is no camera. */
+  async function capture() {
+    const devices = navigator.mediaDevices;
+    try {
+      return await devices.getUserMedia({ video: true, audio: true });
+    } catch (err) {
+      if (err && err.name === 'NotAllowedError') throw err;
+      return devices.getUserMedia({ audio: true });
+    }
+  }
+
+  function leave({ tell = true } = {}) {
+    if (!session) return;
+    if (tell) ctx.send(leaveMessage());
+    session.close();
+    session = null;
+    pinned = null;
+    ctx.render();
+  }
+
+  return {
+    join,
+    leave,
+
+    /** Pins a tile large, or unpins it. */
+    pin(id) {
+      pinned = pinned === id ? null : id;
+      ctx.render();
+    },
+
+    setMuted: (muted) => session && session.setMuted(muted),
+    setCameraOff: (off) => session && session.setCameraOff(off),
+    async toggleScreen() {
+      if (!session) return;
+      try {
+        if (session.screen) await session.stopSharing();
+        else await session.shareScreen();
+      } catch (err) {
+        console.warn('lanrtc: screen sharing did not start', err);
+        ctx.status.show('Screen sharing was not started.', { key: 'meeting' });
+      }
+    },
+
+    serverMessages: {
+      meeting(data) {
+        const state = readMeeting(data);
+        if (!state) return;
+        room = state.members.length > 0 ? state : null;
+        if (session) session.onMeeting(state);
+        ctx.render();
+      },
+      subscribed(data) {
+        if (session && isObject(data) && typeof data.source === 'string' && typeof data.sdp === 'string') {
+          session.onSubscribed(data.source, data.sdp);
+        }
+      },
+      unsubscribed(data) {
+        if (session && isObject(data) && typeof data.source === 'string') {
+          session.onUnsubscribed(data.source, data.reason);
+        }
+      },
+    },
+
+    /** `published`/`unpublished` that answer our meeting stream (`data.meeting`). */
+    claims(data) {
+      return isObject(data) && data.meeting === true;
+    },
+    onPublished(data) {
+      if (session && typeof data.sdp === 'string') session.onPublished(data.sdp);
+    },
+    onUnpublished() {
+      if (!session) return;
+      leave();
+      ctx.status.show('You left the meeting: your stream to the appliance stopped.', { key: 'meeting' });
+    },
+
+    /** A server error about the meeting: true when it was one. */
+    onError(error) {
+      // About someone else's stream (its member just left): nothing to undo.
+      if (error.ref === 'subscribe' || error.ref === 'unsubscribe') return true;
+      if (error.ref === 'meeting' || error.code === 'meeting-full' || error.code === 'not-in-meeting') {
+        if (session) leave({ tell: error.code !== 'meeting-full' });
+        ctx.status.show(error.message || 'The meeting could not be joined.', { key: 'meeting' });
+        return true;
+      }
+      if (error.ref === 'publish' && session && !session.up) {
+        session.onPublishRefused(error.message);
+        return true;
+      }
+      return false;
+    },
+
+    /** A fresh connection: the server will tell us about the room's meeting again. */
+    onReady() {
+      room = null;
+    },
+
+    /** The server connection was lost, and with it our place in the meeting. */
+    onOffline() {
+      room = null;
+      if (session) {
+        leave({ tell: false });
+        ctx.status.show('You left the meeting: the connection to the server was lost.', { key: 'meeting' });
+      }
+    },
+
+    get inMeeting() {
+      return session !== null;
+    },
+    get busy() {
+      return session !== null || joining;
+    },
+    /** For diagnostics (and the browser tests). */
+    get session() {
+      return session;
+    },
+
+    /** What the page shows. */
+    view() {
+      return {
+        room,
+        session,
+        pinned,
+        offered: ctx.mediaOn(),
+      };
+    },
+  };
+}

@@ -1,0 +1,84 @@
+import test from 'node:test';
+import assert from 'node:assert/strict';
+
+import {
+  countText,
+  focusOf,
+  gridFor,
+  joinMessage,
+  plan,
+  publishMessage,
+  readMeeting,
+  summaryText,
+  updateMessage,
+} from '../../public/js/logic/meeting.js';
+
+const member = (id, extra = {}) => ({ id, muted: false, camera: true, screen: false, publishing: true, ...extra });
+
+test('the server state is read defensively', () => {
+  assert.equal(readMeeting(null), null);
+  assert.equal(readMeeting({ members: 'x' }), null);
+  const state = readMeeting({
+    members: [{ id: 'a', muted: true, camera: false, publishing: true }, { id: '' }, 7, { id: 'b', muted: 'yes' }],
+    speaker: 'nobody',
+    max: 16,
+  });
+  assert.deepEqual(state.members, [
+    { id: 'a', muted: true, camera: false, screen: false, publishing: true },
+    { id: 'b', muted: false, camera: true, screen: false, publishing: false },
+  ]);
+  assert.equal(state.speaker, null, 'a speaker who is no member is ignored');
+  assert.equal(state.max, 16);
+  assert.equal(readMeeting({ members: [member('a')], speaker: 'a', max: -1 }).speaker, 'a');
+  assert.equal(readMeeting({ members: [], max: 'lots' }).max, null);
+});
+
+test('subscriptions follow the members who publish, never ourselves', () => {
+  const members = [member('me'), member('a'), member('b', { publishing: false }), member('c')];
+  assert.deepEqual(plan(members, 'me', []), { open: ['a', 'c'], close: [] });
+  assert.deepEqual(plan(members, 'me', ['a', 'gone']), { open: ['c'], close: ['gone'] });
+  // b starts publishing; a leaves.
+  const later = [member('me'), member('b'), member('c')];
+  assert.deepEqual(plan(later, 'me', ['a', 'c']), { open: ['b'], close: ['a'] });
+  assert.deepEqual(plan([], 'me', ['a']), { open: [], close: ['a'] }, 'the meeting ended');
+});
+
+const cr = ({ columns, rows }) => ({ columns, rows });
+
+test('the grid gives the largest tiles that fit', () => {
+  assert.equal(gridFor(2, 1100, 500).tileWidth, 550);
+  assert.deepEqual(cr(gridFor(1, 1000, 600)), { columns: 1, rows: 1 });
+  assert.deepEqual(cr(gridFor(2, 1100, 500)), { columns: 2, rows: 1 });
+  assert.deepEqual(cr(gridFor(2, 1000, 800)), { columns: 1, rows: 2 }, 'two stacked are larger there');
+  assert.deepEqual(cr(gridFor(4, 1000, 600)), { columns: 2, rows: 2 });
+  assert.deepEqual(cr(gridFor(16, 1600, 900)), { columns: 4, rows: 4 });
+  // A tall phone stacks them.
+  assert.deepEqual(cr(gridFor(3, 390, 700)), { columns: 1, rows: 3 });
+  for (let n = 1; n <= 16; n++) {
+    const { columns, rows } = gridFor(n, 1280, 720);
+    assert.ok(columns * rows >= n && columns * (rows - 1) < n, `${n}: ${columns}×${rows}`);
+  }
+});
+
+test('the large tile: pinned, else a shared screen, else on a phone the speaker', () => {
+  const members = [member('me'), member('a'), member('b')];
+  assert.equal(focusOf({ members, selfId: 'me', pinned: null, speaker: 'b', phone: false }), null, 'a laptop shows the grid');
+  assert.equal(focusOf({ members, selfId: 'me', pinned: null, speaker: 'b', phone: true }), 'b');
+  assert.equal(focusOf({ members, selfId: 'me', pinned: null, speaker: 'me', phone: true }), 'a', 'never ourselves big on a phone');
+  assert.equal(focusOf({ members, selfId: 'me', pinned: 'a', speaker: 'b', phone: true }), 'a');
+  assert.equal(focusOf({ members, selfId: 'me', pinned: 'gone', speaker: null, phone: false }), null, 'a pin on someone who left');
+  const sharing = [member('me'), member('a'), member('b', { screen: true })];
+  assert.equal(focusOf({ members: sharing, selfId: 'me', pinned: null, speaker: 'a', phone: false }), 'b');
+  assert.equal(focusOf({ members: [member('me')], selfId: 'me', pinned: null, speaker: null, phone: true }), null);
+});
+
+test('messages and sentences', () => {
+  assert.deepEqual(joinMessage({ muted: true }), { type: 'meeting', data: { action: 'join', muted: true } });
+  assert.deepEqual(updateMessage({ camera: false }), { type: 'meeting', data: { action: 'update', camera: false } });
+  assert.deepEqual(publishMessage('v=0'), { type: 'publish', data: { sdp: 'v=0', meeting: true } });
+  assert.equal(summaryText([]), '');
+  assert.equal(summaryText(['Alice']), 'Alice is in a meeting here.');
+  assert.equal(summaryText(['Alice', 'Bob', 'Carol']), 'Alice, Bob and Carol are in a meeting here.');
+  assert.equal(countText(1), 'Only you so far');
+  assert.equal(countText(3), '3 people');
+});

@@ -1,0 +1,233 @@
+//! A meeting of three real browsers in a room, through the appliance's
+//! media server, inside a private network namespace: each sees the other
+//! two play; the loud one (a fake microphone that talks) is highlighted as
+//! the speaker on every screen; a muted microphone and a camera turned off
+//! show on the others' tiles; one leaves and the others go on.
+
+mod common;
+mod e2e;
+mod netns;
+
+use std::time::Duration;
+
+use e2e::Browser;
+use serde_json::Value;
+
+#[test]
+fn three_browsers_hold_a_meeting() {
+    e2e::run_outer(
+        "the meeting test",
+        "meeting",
+        "meeting_inside_namespace",
+        Duration::from_secs(240),
+    );
+}
+
+#[test]
+#[ignore = "run by three_browsers_hold_a_meeting inside its network namespace"]
+fn meeting_inside_namespace() {
+    e2e::run_inner(three_in_a_meeting);
+}
+
+/// The tile of the member named `name` in this page's meeting grid.
+fn tile(name: &str) -> String {
+    let quoted = serde_json::to_string(name).unwrap();
+    format!(
+        "[...document.querySelectorAll('#meeting-grid .tile')].find((t) => t.querySelector('.tile-name').textContent === {quoted})"
+    )
+}
+
+/// `name`'s tile plays: it has a picture and its time moves on between
+/// polls.
+fn playing(name: &str) -> String {
+    let quoted = serde_json::to_string(name).unwrap();
+    format!(
+        "(() => {{ const t = {tile}; if (!t) return false; const v = t.querySelector('video'); \
+         if (!v || v.videoWidth === 0 || v.paused) return false; \
+         const seen = (window.__tileT = window.__tileT || {{}})[{quoted}] = (window.__tileT[{quoted}] || []); \
+         seen.push(v.currentTime); return seen.length > 3 && seen[seen.length - 1] > seen[seen.length - 4]; }})()",
+        tile = tile(name)
+    )
+}
+
+fn forget_times() -> &'static str {
+    "window.__tileT = {}; return true;"
+}
+
+async fn tiles(b: &Browser) -> Vec<String> {
+    let v = b
+        .js("return [...document.querySelectorAll('#meeting-grid .tile .tile-name')].map((n) => n.textContent);")
+        .await;
+    v.as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n.as_str().unwrap().to_string())
+        .collect()
+}
+
+async fn three_in_a_meeting() {
+    let root = tempfile::tempdir().unwrap();
+    let (loud, quiet) = (root.path().join("talk.wav"), root.path().join("quiet.wav"));
+    e2e::write_wav(&loud, 6, true);
+    e2e::write_wav(&quiet, 6, false);
+    let (url, ca, stop, server) = e2e::serve_app(root.path()).await;
+    let (alice, bob, carol) = tokio::join!(
+        Browser::launch_with_audio("alice", root.path(), &ca, &loud),
+        Browser::launch_with_audio("bob", root.path(), &ca, &quiet),
+        Browser::launch_with_audio("carol", root.path(), &ca, &quiet),
+    );
+    // Bob is on a phone.
+    bob.client.set_window_size(390, 844).await.unwrap();
+    let room = format!("{url}r/standup");
+    for (b, name) in [(&alice, "Alice"), (&bob, "Bob"), (&carol, "Carol")] {
+        b.client.goto(&room).await.unwrap();
+        b.fill("Your name", name).await;
+    }
+    for b in [&alice, &bob, &carol] {
+        b.wait_for(
+            "the other two listed",
+            "document.querySelectorAll('#peers .peer').length === 2",
+        )
+        .await;
+    }
+
+    alice.press("Start a meeting").await;
+    alice
+        .wait_for(
+            "the meeting panel",
+            "!document.getElementById('meeting').hidden",
+        )
+        .await;
+    // The others see who is in it, and join.
+    for b in [&bob, &carol] {
+        b.wait_for(
+            "Alice's meeting announced",
+            "document.getElementById('meeting-summary').textContent === 'Alice is in a meeting here.'",
+        )
+        .await;
+        b.press("Join the meeting").await;
+    }
+
+    // Everyone sees the two others play, and their own preview.
+    let everyone = [(&alice, "Alice"), (&bob, "Bob"), (&carol, "Carol")];
+    for (b, me) in everyone {
+        for (_, other) in everyone.iter().filter(|(_, n)| *n != me) {
+            b.wait_for_within(
+                &format!("{other}'s tile playing"),
+                &playing(other),
+                Duration::from_secs(30),
+            )
+            .await;
+        }
+        let shown = tiles(b).await;
+        assert_eq!(shown.len(), 3, "{me}: {shown:?}");
+        assert!(shown.contains(&format!("{me} (you)")), "{me}: {shown:?}");
+        let count = b
+            .js("return document.getElementById('meeting-count').textContent;")
+            .await;
+        assert_eq!(count, "3 people \u{b7} through the appliance", "{me}");
+    }
+    // The peer lists say who is in the meeting.
+    let badges = carol
+        .js("return [...document.querySelectorAll('#peers .meeting-badge')].filter((b) => !b.hidden).length;")
+        .await;
+    assert_eq!(badges, 2);
+
+    // Alice talks: her tile is the speaker's on every screen, and on Bob's
+    // phone it is the large one.
+    for (b, me) in everyone {
+        b.wait_for_within(
+            &format!("{me} sees Alice highlighted"),
+            &format!(
+                "{}.dataset.speaking === 'true'",
+                tile(if me == "Alice" {
+                    "Alice (you)"
+                } else {
+                    "Alice"
+                })
+            ),
+            Duration::from_secs(20),
+        )
+        .await;
+    }
+    let speaking = bob
+        .js("return document.querySelectorAll('#meeting-grid .tile[data-speaking=\"true\"]').length;")
+        .await;
+    assert_eq!(speaking, 1, "one speaker at a time");
+    let focused = bob
+        .js(&format!(
+            "return document.getElementById('meeting').dataset.layout + ' ' + {}.classList.contains('focused');",
+            tile("Alice")
+        ))
+        .await;
+    assert_eq!(focused, "focus true", "Bob's phone shows the speaker large");
+    let grid = alice
+        .js("return document.getElementById('meeting').dataset.layout;")
+        .await;
+    assert_eq!(grid, "grid", "a laptop shows the grid");
+
+    // Bob mutes, Carol turns her camera off: the others see it.
+    bob.press("Mute").await;
+    carol.press("Camera off").await;
+    for (b, me) in [(&alice, "Alice"), (&carol, "Carol")] {
+        b.wait_for(
+            &format!("{me} sees Bob muted"),
+            &format!(
+                "{t}.dataset.muted === 'true' && !{t}.querySelector('.muted-mark').hidden",
+                t = tile("Bob")
+            ),
+        )
+        .await;
+    }
+    for b in [&alice, &bob] {
+        b.wait_for(
+            "Carol's camera off: her name instead of a black box",
+            &format!(
+                "{t}.dataset.cameraOff === 'true' && !{t}.querySelector('.camera-off').hidden && {t}.querySelector('.camera-off .avatar').textContent === 'C' && {t}.innerText.includes('Carol')",
+                t = tile("Carol")
+            ),
+        )
+        .await;
+    }
+    save_screenshot(&alice, "meeting-laptop.png").await;
+    save_screenshot(&bob, "meeting-phone.png").await;
+
+    // Carol leaves; Alice and Bob go on without a break.
+    carol.press("Leave meeting").await;
+    for (b, other) in [(&alice, "Bob"), (&bob, "Alice")] {
+        b.wait_for(
+            "Carol's tile gone",
+            "document.querySelectorAll('#meeting-grid .tile').length === 2",
+        )
+        .await;
+        b.js(forget_times()).await;
+        b.wait_for(&format!("{other} still playing"), &playing(other))
+            .await;
+    }
+    let left = carol
+        .js("return document.getElementById('meeting').hidden;")
+        .await;
+    assert_eq!(left, Value::Bool(true));
+    carol
+        .wait_for(
+            "Carol offered to join again",
+            "document.getElementById('meeting-summary').textContent === 'Alice and Bob are in a meeting here.'",
+        )
+        .await;
+
+    for b in [alice, bob, carol] {
+        b.quit().await;
+    }
+    let _ = stop.send(());
+    let _ = server.await;
+}
+
+/// A screenshot for a person to look at, when `LANRTC_SCREENSHOTS` names a
+/// directory.
+async fn save_screenshot(b: &Browser, name: &str) {
+    let Some(dir) = std::env::var_os("LANRTC_SCREENSHOTS") else {
+        return;
+    };
+    let png = b.client.screenshot().await.unwrap();
+    std::fs::write(std::path::Path::new(&dir).join(name), png).unwrap();
+}
