@@ -14,6 +14,8 @@
 //!   cargo bench --bench media -- 100 200      # chosen N
 //!   cargo bench --bench media -- --pin 200    # server on CPU 0, generator on CPU 1
 
+#[path = "support/measure.rs"]
+mod measure;
 #[path = "support/server.rs"]
 mod server;
 #[path = "../tests/common/webrtc_client.rs"]
@@ -26,6 +28,7 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper_util::rt::TokioIo;
+use measure::{percentile, self_cpu_seconds, udp_receive_drops, window_delta};
 use serde_json::{json, Value};
 use server::{Server, PIN};
 use str0m::media::Direction;
@@ -137,68 +140,6 @@ async fn viewer(
     }
     result.end = client.counting.take().unwrap_or_default();
     result
-}
-
-/// Received packets, bytes and the fraction lost between two counts.
-fn window_delta(start: &RtpCount, end: &RtpCount) -> (u64, u64, f64) {
-    let mut spans: Vec<(u64, u64)> = end
-        .streams
-        .iter()
-        .map(|(ssrc, e)| {
-            let s = start
-                .streams
-                .get(ssrc)
-                .copied()
-                .unwrap_or(webrtc_client::SeqSpan {
-                    first: e.first,
-                    highest: e.first.saturating_sub(1),
-                    received: 0,
-                });
-            (e.received - s.received, e.highest - s.highest)
-        })
-        .collect();
-    let packets: u64 = spans.iter().map(|(r, _)| r).sum();
-    spans.sort_by_key(|(r, _)| std::cmp::Reverse(*r));
-    let main = &spans[..spans.len().min(2)];
-    let received: u64 = main.iter().map(|(r, _)| r).sum();
-    let expected: u64 = main.iter().map(|(_, e)| e).sum();
-    let loss = if expected == 0 {
-        1.0
-    } else {
-        1.0 - received.min(expected) as f64 / expected as f64
-    };
-    (packets, end.bytes - start.bytes, loss)
-}
-
-/// Datagrams the kernel dropped for a full receive buffer, machine-wide
-/// (`RcvbufErrors` in /proc/net/snmp): on a quiet machine, ours.
-fn udp_receive_drops() -> u64 {
-    let snmp = std::fs::read_to_string("/proc/net/snmp").unwrap_or_default();
-    let mut lines = snmp.lines().filter(|l| l.starts_with("Udp:"));
-    let (Some(names), Some(values)) = (lines.next(), lines.next()) else {
-        return 0;
-    };
-    names
-        .split_whitespace()
-        .zip(values.split_whitespace())
-        .find(|(n, _)| *n == "RcvbufErrors")
-        .and_then(|(_, v)| v.parse().ok())
-        .unwrap_or(0)
-}
-
-fn self_cpu_seconds() -> f64 {
-    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
-    let after = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or_default();
-    let f: Vec<&str> = after.split_whitespace().collect();
-    let ticks = |i: usize| f.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
-    (ticks(11) + ticks(12)) / 100.0
-}
-
-fn percentile(sorted: &[f64], p: f64) -> f64 {
-    if sorted.is_empty() {
-        return f64::NAN;
-    }
-    sorted[((sorted.len() - 1) as f64 * p).round() as usize]
 }
 
 async fn scenario(n: usize) -> Value {

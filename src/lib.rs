@@ -26,10 +26,11 @@
 //!   plain-HTTP landing that checks trust before opening the app.
 //! - [`qr`] — `/qr.svg`, a QR code of a URL for the page to show.
 //! - [`rtc`] — signaling at `/rtc`: upgrade, rooms, protocol, hub, socket
-//!   loop, rate limiting.
+//!   loop, rate limiting, meetings.
 //! - [`media`] — the media server (SFU): one event loop that owns the UDP
-//!   sockets and every WebRTC session, and forwards each broadcast to its
-//!   viewers.
+//!   sockets and every WebRTC session, forwards each broadcast to its
+//!   viewers and each meeting member's stream to the others, and works out
+//!   who speaks.
 //! - [`pipe`] — `/pipe/<token>`: a file transfer carried through the
 //!   appliance between two devices that cannot reach each other.
 //! - [`whip`] — WHIP and WHEP: publishing to and watching from the media

@@ -3,7 +3,9 @@
 //! - `protocol` — message types, parsing, serialization, name cleaning.
 //! - `appliance` — broadcasts served by the media server: `publish`,
 //!   viewers' `watch` answered by it, its notices turned into messages.
-//! - `hub` — the registry of connections and identified peers; fan-out.
+//! - `hub` — the registry of connections and identified peers; fan-out;
+//!   each room's meeting.
+//! - `meeting` — a meeting's members, their flags and its speaker (pure).
 //! - `outbox` — a connection's outbound queue, bounded in frames and bytes.
 //! - `socket` — one connection's read/write loop, limits and keepalive.
 //! - `ratelimit` — the per-connection token bucket.

@@ -32,6 +32,9 @@ pub struct Client {
     /// The level (RFC 6464, −dBov as str0m takes it: 0 loud, -127 silent)
     /// put on every audio packet sent, as a browser does; `None` sends none.
     pub audio_level: Option<i8>,
+    /// A level another task may change while this client publishes; wins
+    /// over `audio_level`.
+    pub shared_level: Option<Arc<std::sync::atomic::AtomicI8>>,
 }
 
 /// RTP packets seen per SSRC, from the headers (which SRTP leaves in the
@@ -140,6 +143,7 @@ impl Client {
             connected: false,
             counting: None,
             audio_level: None,
+            shared_level: None,
         };
         (client, offer.to_sdp_string())
     }
@@ -264,7 +268,12 @@ impl Client {
                 for a in from..to {
                     let time = MediaTime::new(a * 960, Frequency::FORTY_EIGHT_KHZ);
                     if let Some(w) = self.rtc.writer(mid) {
-                        let w = match self.audio_level {
+                        let level = self
+                            .shared_level
+                            .as_ref()
+                            .map(|l| l.load(std::sync::atomic::Ordering::Relaxed))
+                            .or(self.audio_level);
+                        let w = match level {
                             Some(level) => w.audio_level(level, level > -50),
                             None => w,
                         };
