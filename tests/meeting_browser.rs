@@ -1,8 +1,10 @@
 //! A meeting of three real browsers in a room, through the appliance's
-//! media server, inside a private network namespace: each sees the other
-//! two play; the loud one (a fake microphone that talks) is highlighted as
-//! the speaker on every screen; a muted microphone and a camera turned off
-//! show on the others' tiles; one leaves and the others go on.
+//! media server, inside a private network namespace: a 1:1 call becomes
+//! the meeting with "Add someone" (nobody hangs up), a third joins; each
+//! sees the other two play; the loud one (a fake microphone that talks) is
+//! highlighted as the speaker on every screen; a muted microphone and a
+//! camera turned off show on the others' tiles; one leaves and the others
+//! go on; a new meeting starts with "Start a meeting".
 
 mod common;
 mod e2e;
@@ -91,22 +93,26 @@ async fn three_in_a_meeting() {
         .await;
     }
 
-    alice.press("Start a meeting").await;
-    alice
-        .wait_for(
-            "the meeting panel",
-            "!document.getElementById('meeting').hidden",
+    // Alice and Bob are in a call; Alice adds someone: the call becomes the
+    // room's meeting on both sides, and neither hangs up.
+    e2e::call(&alice, &bob, "Bob").await;
+    alice.press("Add someone").await;
+    for b in [&alice, &bob] {
+        b.wait_for_within(
+            "the call moved to the meeting",
+            "!document.getElementById('meeting').hidden && document.body.dataset.callState === 'idle'",
+            Duration::from_secs(20),
         )
         .await;
-    // The others see who is in it, and join.
-    for b in [&bob, &carol] {
-        b.wait_for(
-            "Alice's meeting announced",
-            "document.getElementById('meeting-summary').textContent === 'Alice is in a meeting here.'",
-        )
-        .await;
-        b.press("Join the meeting").await;
+        b.wait_status("is now a meeting").await;
     }
+    carol
+        .wait_for(
+            "the meeting announced to the room",
+            "document.getElementById('meeting-summary').textContent === 'Alice and Bob are in a meeting here.'",
+        )
+        .await;
+    carol.press("Join the meeting").await;
 
     // Everyone sees the two others play, and their own preview.
     let everyone = [(&alice, "Alice"), (&bob, "Bob"), (&carol, "Carol")];
@@ -212,6 +218,23 @@ async fn three_in_a_meeting() {
         .wait_for(
             "Carol offered to join again",
             "document.getElementById('meeting-summary').textContent === 'Alice and Bob are in a meeting here.'",
+        )
+        .await;
+
+    // They leave too; Carol starts a new one, and the others are told.
+    alice.press("Leave meeting").await;
+    bob.press("Leave meeting").await;
+    carol
+        .wait_for(
+            "nobody in a meeting",
+            "document.getElementById('meeting-summary').hidden",
+        )
+        .await;
+    carol.press("Start a meeting").await;
+    alice
+        .wait_for(
+            "Carol's meeting announced",
+            "document.getElementById('meeting-summary').textContent === 'Carol is in a meeting here.'",
         )
         .await;
 

@@ -304,6 +304,7 @@ export class CallSession {
       if (!message) return;
       if (message.type === 'chat') this.on.chat(message.text);
       else if (message.type === 'disconnect') this.on.disconnect();
+      else if (message.type === 'meeting') this.on.toMeeting();
       else if (message.type === 'media') {
         this.remote = { audio: message.audio, video: message.video };
         this.on.media();

@@ -84,6 +84,9 @@ const calls = createCalls({
   connected: () => signaling.connected,
   canCall: support.calls,
   busy: () => meetings.busy,
+  canAddSomeone: () => mediaOn && !meetings.busy,
+  // "Add someone": this call moves into the room's meeting, on both sides.
+  toMeeting: () => meetings.join({ stream: calls.localStream, peerId: calls.peer.id }),
   $,
 });
 const streams = createStreams({
@@ -113,6 +116,7 @@ const meetings = createMeetings({
     streams.stopLive();
     streams.stopWatching();
   },
+  onCallMoved: () => calls.moved(),
 });
 const meetingPanel = createMeetingPanel(
   {

@@ -175,6 +175,16 @@ test('hanging up ends the call on both sides, also over the data channel', () =>
   }
 });
 
+test('a call that moved to the meeting ends quietly: no hangup, no "ended the call"', () => {
+  const { call, effects } = run([{ type: 'moved' }], inCall);
+  assert.equal(call.state, 'idle');
+  assert.deepEqual(effects.filter((e) => e.type === 'send' || e.type === 'channel-send'), []);
+  assert.ok(effects.some((e) => e.type === 'teardown'));
+  assert.match(lastStatus(effects), /is now a meeting/);
+  // Only a running call moves.
+  assert.equal(run([{ type: 'moved' }], calling).call, calling);
+});
+
 test('a peer that leaves while calling or ringing ends the attempt', () => {
   for (const start of [calling, ringing]) {
     const { call, effects } = run([{ type: 'peer-left', id: ann.id }], start);

@@ -102,6 +102,7 @@ test('data channel messages follow the SitePen format', () => {
   assert.equal(p.disconnectMessage(), '{"type":"disconnect"}');
   assert.deepEqual(p.parseChannelMessage('{"type":"chat","data":"hi"}'), { type: 'chat', text: 'hi' });
   assert.deepEqual(p.parseChannelMessage('{"type":"disconnect"}'), { type: 'disconnect' });
+  assert.deepEqual(p.parseChannelMessage(p.toMeetingMessage()), { type: 'meeting' });
   for (const bad of ['hi', '{"type":"chat","data":5}', '{"type":"x"}', '[]', null]) {
     assert.equal(p.parseChannelMessage(bad), null, String(bad));
   }

@@ -9,7 +9,7 @@ import { idleCall, transition } from '../logic/callState.js';
 import { MODE_LABELS } from '../logic/media.js';
 import { addMissed, callBackTarget, parseMissed } from '../logic/missed.js';
 import { findPeer } from '../logic/peers.js';
-import { accept, isObject, offer, reject } from '../logic/protocol.js';
+import { accept, isObject, offer, reject, toMeetingMessage } from '../logic/protocol.js';
 import { QUALITY_SAMPLE_MS, initialQuality, nextQuality, readSample } from '../logic/quality.js';
 import { createCallPanel } from '../ui/callPanel.js';
 import { createChat } from '../ui/chat.js';
@@ -74,6 +74,7 @@ export function createCalls(ctx) {
       switchCamera: $('switch-camera-button'),
       share: $('share-button'),
       hangup: $('hangup-button'),
+      addSomeone: $('add-someone-button'),
       cancel: $('cancel-button'),
       remoteMuted: $('remote-muted'),
       remoteOff: $('remote-off'),
@@ -90,6 +91,11 @@ export function createCalls(ctx) {
       onShare: toggleShare,
       onHangup: () => dispatch({ type: 'hangup' }),
       onCancel: () => dispatch({ type: 'cancel' }),
+      onAddSomeone: () => {
+        if (!session || call.state !== 'in-call' || !ctx.toMeeting) return;
+        session.sendChannel(toMeetingMessage());
+        ctx.toMeeting();
+      },
     },
   );
 
@@ -222,6 +228,7 @@ export function createCalls(ctx) {
         },
         chat: (text) => session === s && chat.add(call.peer ? call.peer.name : s.peer.name, text, false),
         disconnect: () => session === s && dispatch({ type: 'channel-disconnect' }),
+        toMeeting: () => session === s && call.state === 'in-call' && ctx.toMeeting && ctx.toMeeting(),
         media: () => session === s && ctx.render(),
       },
     });
@@ -422,8 +429,9 @@ export function createCalls(ctx) {
         ctx.send(reject(relay.from, 'unsupported'));
         return;
       }
-      // In a meeting, a call would take the camera from it: the caller hears busy.
-      if (ctx.busy && ctx.busy()) {
+      // In a meeting, a call would take the camera from it: the caller hears
+      // busy. (During a call the state machine answers others busy itself.)
+      if (ctx.busy && ctx.busy() && call.state === 'idle') {
         ctx.send(reject(relay.from, 'busy'));
         return;
       }
@@ -455,6 +463,10 @@ export function createCalls(ctx) {
       if (call.state === 'idle') return false;
       dispatch({ type: 'hangup' });
       return true;
+    },
+    /** Both sides of the call are in the room's meeting: the call itself ends. */
+    moved() {
+      if (call.state === 'in-call') dispatch({ type: 'moved' });
     },
     /** The page is going away: close the call's connection at once. */
     close() {
@@ -524,6 +536,7 @@ export function createCalls(ctx) {
         connection: session ? session.connectionState : 'new',
         poor: quality.poor,
         connectedAt: session ? session.connectedAt : null,
+        canAddSomeone: Boolean(ctx.canAddSomeone && ctx.canAddSomeone()) && session !== null && session.channelState === 'open',
       });
       missedCalls.render({
         entries: missed,

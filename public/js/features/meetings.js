@@ -21,13 +21,22 @@ export function createMeetings(ctx) {
   /** A tile the person tapped to keep large. */
   let pinned = null;
 
-  async function join() {
+  /** A 1:1 call moving here ("Add someone"): its other side, until it is in. */
+  let partner = null;
+
+  /**
+   * Joins the room's meeting. `from`: a 1:1 call's camera and microphone
+   * (shared, not opened again: iOS stops the first capture when a second
+   * starts) and its other side, whose arrival in the meeting ends the call.
+   */
+  async function join(from = null) {
     if (session || joining || !ctx.self().id) return;
     joining = true;
+    partner = from ? from.peerId : null;
     ctx.status.clear('meeting');
     let stream;
     try {
-      stream = await capture();
+      stream = from && from.stream ? shared(from.stream) : await capture();
     } catch (err) {
       joining = false;
       console.warn('lanrtc: no camera or microphone for the meeting', err);
@@ -58,11 +67,27 @@ export function createMeetings(ctx) {
     ctx.render();
     try {
       await s.start();
+      checkPartner();
     } catch (err) {
       if (session !== s) return;
       console.warn('lanrtc: the meeting stream did not start', err);
       leave();
       ctx.status.show(`You could not join the meeting: ${err.message}.`, { key: 'meeting' });
+    }
+  }
+
+  function shared(stream) {
+    const live = stream.getTracks().filter((t) => t.readyState === 'live');
+    if (live.length === 0) throw new Error('the call has no camera or microphone');
+    return new MediaStream(live.map((t) => t.clone()));
+  }
+
+  /** Once our stream is up and the call's other side publishes here, the call has moved. */
+  function checkPartner() {
+    if (!partner || !session || !session.up || !room) return;
+    if (room.members.some((m) => m.id === partner && m.publishing)) {
+      partner = null;
+      ctx.onCallMoved();
     }
   }
 
@@ -83,6 +108,7 @@ export function createMeetings(ctx) {
     session.close();
     session = null;
     pinned = null;
+    partner = null;
     ctx.render();
   }
 
@@ -115,6 +141,7 @@ export function createMeetings(ctx) {
         if (!state) return;
         room = state.members.length > 0 ? state : null;
         if (session) session.onMeeting(state);
+        checkPartner();
         ctx.render();
       },
       subscribed(data) {

@@ -343,6 +343,10 @@ function fromInCall(call, event) {
     }
     case 'hangup-received':
       return fromPeer ? finish(`${name} ended the call.`) : stay(call);
+    case 'moved':
+      // Both sides are in the room's meeting now: the direct connection
+      // ends without a hangup, which would read as "ended the call".
+      return finish(`The call with ${name} is now a meeting: anyone in this room can join it.`);
     case 'channel-disconnect':
       return finish(`${name} ended the call.`);
     case 'offer-received':

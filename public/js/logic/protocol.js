@@ -99,6 +99,11 @@ export function disconnectMessage() {
   return JSON.stringify({ type: 'disconnect' });
 }
 
+/** "Add someone": both sides move this call into the room's meeting. */
+export function toMeetingMessage() {
+  return JSON.stringify({ type: 'meeting' });
+}
+
 /**
  * What this side sends: `audio` false when muted, `video` false when the
  * camera is off or there is none. An extension: SitePen clients ignore it.
@@ -118,6 +123,8 @@ export function parseChannelMessage(text) {
     return { type: 'chat', text: Array.from(value.data).slice(0, MAX_CHAT_CHARS).join('') };
   }
   if (value.type === 'disconnect') return { type: 'disconnect' };
+  // "Add someone": the call moves to the room's meeting (an extension).
+  if (value.type === 'meeting') return { type: 'meeting' };
   if (value.type === 'media' && isObject(value.data)) {
     const { audio, video } = value.data;
     if (typeof audio === 'boolean' && typeof video === 'boolean') return { type: 'media', audio, video };

@@ -16,8 +16,8 @@ const TICK_MS = 250;
  * @param {object} els  {root, peerName, remoteVideo, localVideo, timer,
  *   connection, mute, camera, switchCamera, share, hangup, cancel,
  *   remoteMuted, remoteOff, remoteOffText, remoteOffInitials, remotePlay,
- *   fullscreen, pip}
- * @param {object} handlers  {onMute, onCamera, onSwitchCamera, onShare, onHangup, onCancel}
+ *   fullscreen, pip, addSomeone}
+ * @param {object} handlers  {onMute, onCamera, onSwitchCamera, onShare, onHangup, onCancel, onAddSomeone}
  */
 export function createCallPanel(els, handlers) {
   const { root, peerName, remoteVideo, localVideo, timer, connection } = els;
@@ -26,6 +26,7 @@ export function createCallPanel(els, handlers) {
   els.switchCamera.addEventListener('click', handlers.onSwitchCamera);
   els.share.addEventListener('click', handlers.onShare);
   els.hangup.addEventListener('click', handlers.onHangup);
+  els.addSomeone.addEventListener('click', handlers.onAddSomeone);
   els.cancel.addEventListener('click', handlers.onCancel);
   // The attribute is in the page too; the property is what browsers obey.
   localVideo.muted = true;
@@ -81,7 +82,7 @@ export function createCallPanel(els, handlers) {
      *   poor: the link loses packets or lags (logic/quality.js)
      *   media: the session's mediaState(), or null before there is one
      */
-    render({ state, peerName: name, media, connection: connectionState, poor, connectedAt }) {
+    render({ state, peerName: name, media, connection: connectionState, poor, connectedAt, canAddSomeone }) {
       const visible = state === 'calling' || state === 'in-call';
       root.hidden = !visible;
       if (!visible) {
@@ -108,6 +109,7 @@ export function createCallPanel(els, handlers) {
       const m = media || {};
       show(els.cancel, state === 'calling');
       show(els.hangup, inCall);
+      show(els.addSomeone, inCall && Boolean(canAddSomeone));
       show(els.mute, inCall && m.hasAudio);
       show(els.camera, inCall && m.hasVideo);
       show(els.switchCamera, inCall && m.canSwitch);
