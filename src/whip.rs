@@ -20,7 +20,7 @@ use hyper::{Method, Request, Response, StatusCode};
 use uuid::Uuid;
 
 use crate::app::App;
-use crate::media::{Answer, BroadcastKey, MediaError, Owner};
+use crate::media::{Answer, BroadcastKey, MediaError, Owner, Purpose};
 use crate::respond::{query_param, response, text_response, Body};
 use crate::rtc::protocol::clean_name;
 use crate::rtc::{room, Room};
@@ -181,7 +181,7 @@ pub async fn handle(req: Request<Incoming>, app: &App) -> Response<Body> {
                 room: target.room.clone(),
                 peer,
             };
-            let answer = media.publish(key, Owner::Http, offer, false).await;
+            let answer = media.publish(key, Owner::Http, offer, Purpose::Live).await;
             if let Ok(a) = &answer {
                 let name = clean_name(name.as_deref().unwrap_or(DEFAULT_NAME));
                 if !app.hub.add_stream(&target.room, peer, name) {

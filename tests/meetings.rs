@@ -355,3 +355,89 @@ fn assert_received(w: &Watched, tag: u8, what: &str) {
         "{what}: frames from someone else"
     );
 }
+
+/// The next message of `kind`, skipping others.
+async fn next_of(ws: &mut Ws, kind: &str) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        assert!(Instant::now() < deadline, "no {kind} message");
+        let m = ws.recv().await;
+        if m["type"] == kind {
+            return m;
+        }
+    }
+}
+
+/// Publishes one side of a call through the appliance.
+async fn publish_call(ws: &mut Ws, partner: &str) -> Client {
+    let (mut client, offer) = Client::new(LOOPBACK, Direction::SendOnly).await;
+    ws.send(json!({"type":"publish","data":{"sdp":offer,"call":partner}}))
+        .await;
+    let published = next_of(ws, "published").await;
+    assert_eq!(published["data"]["call"], partner, "{published}");
+    client.accept(published["data"]["sdp"].as_str().unwrap());
+    client
+}
+
+#[tokio::test]
+async fn a_call_is_carried_through_the_appliance_for_its_two_sides_only() {
+    let server = TestServer::start().await;
+    let mut alice = server.peer_at("/rtc?room=home", "Alice", 0).await;
+    let mut bob = server.peer_at("/rtc?room=home", "Bob", 1).await;
+    let mut eve = server.peer_at("/rtc?room=home", "Eve", 2).await;
+    let (a, b) = (alice.id.clone(), bob.id.clone());
+
+    // Publishing a call's stream needs call-relay first.
+    let (_, offer) = Client::new(LOOPBACK, Direction::SendOnly).await;
+    alice
+        .send(json!({"type":"publish","data":{"sdp":offer,"call":b}}))
+        .await;
+    let err = next_of(&mut alice, "error").await;
+    assert_eq!(err["data"]["ref"], "publish", "{err}");
+
+    alice
+        .send(json!({"type":"call-relay","data":{"target":b}}))
+        .await;
+    let mut pa = publish_call(&mut alice, &b).await;
+    // Bob has not asked: he may not receive Alice yet.
+    let (_, offer) = Client::new(LOOPBACK, Direction::RecvOnly).await;
+    bob.send(json!({"type":"subscribe","data":{"target":a,"sdp":offer}}))
+        .await;
+    let err = next_of(&mut bob, "error").await;
+    assert_eq!(err["data"]["code"], "not-in-meeting", "{err}");
+    // He asks: he is told Alice's stream is there; he publishes, she is told.
+    bob.send(json!({"type":"call-relay","data":{"target":a}}))
+        .await;
+    let told = next_of(&mut bob, "call-relay").await;
+    assert_eq!(told["data"], json!({"source":a,"publishing":true}));
+    let mut pb = publish_call(&mut bob, &a).await;
+    let told = next_of(&mut alice, "call-relay").await;
+    assert_eq!(told["data"], json!({"source":b,"publishing":true}));
+
+    let mut from_a = subscribe(&mut bob, &a).await;
+    let mut from_b = subscribe(&mut alice, &b).await;
+    let until = Instant::now() + Duration::from_secs(3);
+    let (_, _, wa, wb) = tokio::join!(
+        publish_until(&mut pa, until, 800, 1),
+        publish_until(&mut pb, until, 800, 2),
+        watch_until(&mut from_a, until),
+        watch_until(&mut from_b, until),
+    );
+    assert_received(&wa, 1, "Bob receiving Alice");
+    assert_received(&wb, 2, "Alice receiving Bob");
+
+    // Eve is no side of it; nor is it a meeting anyone is told about.
+    let (_, offer) = Client::new(LOOPBACK, Direction::RecvOnly).await;
+    eve.send(json!({"type":"subscribe","data":{"target":a,"sdp":offer}}))
+        .await;
+    let err = next_of(&mut eve, "error").await;
+    assert_eq!(err["data"]["code"], "not-in-meeting", "{err}");
+    eve.quiet(Duration::from_millis(300)).await;
+
+    // Alice hangs up: Bob's stream from her ends.
+    alice
+        .send(json!({"type":"call-relay","data":{"target":null}}))
+        .await;
+    let ended = next_of(&mut bob, "unsubscribed").await;
+    assert_eq!(ended["data"]["source"], a.as_str(), "{ended}");
+}

@@ -64,7 +64,10 @@ fn check(text: &str) {
             assert!(!name.is_empty() && name.chars().count() <= protocol::MAX_NAME_CHARS);
             assert!(!name.chars().any(char::is_control));
         }
-        Ok(Inbound::Publish { .. }) | Ok(Inbound::Unpublish) | Ok(Inbound::Meeting(_)) => {}
+        Ok(Inbound::Publish { .. })
+        | Ok(Inbound::Unpublish)
+        | Ok(Inbound::Meeting(_))
+        | Ok(Inbound::CallRelay { .. }) => {}
         Ok(Inbound::Subscribe { target, .. }) | Ok(Inbound::Unsubscribe { target }) => {
             assert!(target.len() <= text.len())
         }

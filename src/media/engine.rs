@@ -15,7 +15,7 @@ use tokio::sync::mpsc;
 use tracing::{debug, warn};
 use uuid::Uuid;
 
-use super::fanout::{Broadcast, BroadcastKey};
+use super::fanout::{Broadcast, BroadcastKey, Purpose};
 use super::session::{Happened, Owner, Role, Session};
 use super::speaker::{self, Speaker};
 use super::udp::{Bound, Routes, Sockets, MAX_DATAGRAM};
@@ -185,7 +185,7 @@ impl Engine {
                 t = t.min(due);
             }
         }
-        if !self.speakers.is_empty() || self.broadcasts.values().any(|b| b.meeting) {
+        if !self.speakers.is_empty() || self.broadcasts.values().any(|b| b.speakers) {
             t = t.min(self.next_speaker_tick);
         }
         t
@@ -265,7 +265,7 @@ impl Engine {
         let Some(kind) = b.kind_of(data.mid) else {
             return;
         };
-        if kind == MediaKind::Audio && b.meeting {
+        if kind == MediaKind::Audio && b.speakers {
             if let Some(level) = data.ext_vals.audio_level {
                 b.loudness.add(level);
             }
@@ -384,7 +384,7 @@ impl Engine {
     /// changed.
     fn speaker_tick(&mut self) {
         let mut levels: HashMap<Room, Vec<(Uuid, Option<u8>)>> = HashMap::new();
-        for b in self.broadcasts.values_mut().filter(|b| b.meeting) {
+        for b in self.broadcasts.values_mut().filter(|b| b.speakers) {
             levels
                 .entry(b.key.room.clone())
                 .or_default()
@@ -410,7 +410,7 @@ impl Engine {
                 || self
                     .broadcasts
                     .values()
-                    .any(|b| b.meeting && b.key.room == *room)
+                    .any(|b| b.speakers && b.key.room == *room)
         });
         for (room, peer) in changed {
             self.notify(Notice::Speaker { room, peer });
@@ -452,10 +452,10 @@ impl Engine {
                 key,
                 owner,
                 offer,
-                meeting,
+                purpose,
                 reply,
             } => {
-                let _ = reply.send(self.publish(key, owner, &offer, now, meeting));
+                let _ = reply.send(self.publish(key, owner, &offer, now, purpose));
             }
             Command::Watch {
                 room,
@@ -615,7 +615,7 @@ impl Engine {
         owner: Owner,
         offer: &str,
         now: Instant,
-        meeting: bool,
+        purpose: Purpose,
     ) -> Result<Answer, MediaError> {
         // Parse before ending anything: a bad offer must not stop a good stream.
         parse_offer(offer)?;
@@ -624,7 +624,7 @@ impl Engine {
         }
         let (id, sdp) = self.open(offer, Role::Publisher, key.clone(), owner, now)?;
         self.broadcasts
-            .insert(key.clone(), Broadcast::new(key.clone(), id, now, meeting));
+            .insert(key.clone(), Broadcast::new(key.clone(), id, now, purpose));
         self.counters.broadcasts.store(
             self.broadcasts.len() as u64,
             std::sync::atomic::Ordering::Relaxed,

@@ -80,12 +80,26 @@ pub struct Broadcast {
     /// A meeting member's stream: watched only by the other members, never
     /// listed as a live stream (WHEP's "newest broadcast" skips it).
     pub meeting: bool,
+    /// Whether its audio counts for the room meeting's active speaker (a
+    /// call carried through the appliance is private, but no meeting).
+    pub speakers: bool,
     /// Its audio levels since the last speaker tick (meetings only).
     pub loudness: Loudness,
 }
 
+/// What a publisher's stream is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Purpose {
+    /// Going live (app or WHIP): listed, watched by anyone in the room.
+    Live,
+    /// A member's stream in the room's meeting.
+    Meeting,
+    /// One side of a 1:1 call carried through the appliance.
+    Call,
+}
+
 impl Broadcast {
-    pub fn new(key: BroadcastKey, publisher: Uuid, now: Instant, meeting: bool) -> Broadcast {
+    pub fn new(key: BroadcastKey, publisher: Uuid, now: Instant, purpose: Purpose) -> Broadcast {
         Broadcast {
             key,
             publisher,
@@ -93,7 +107,8 @@ impl Broadcast {
             tracks: Vec::new(),
             keyframes: KeyframeGate::default(),
             started: now,
-            meeting,
+            meeting: purpose != Purpose::Live,
+            speakers: purpose == Purpose::Meeting,
             loudness: Loudness::default(),
         }
     }

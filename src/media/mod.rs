@@ -39,7 +39,7 @@ use anyhow::{Context, Result};
 use tokio::sync::{mpsc, oneshot};
 use uuid::Uuid;
 
-pub use fanout::BroadcastKey;
+pub use fanout::{BroadcastKey, Purpose};
 pub use session::Owner;
 
 use crate::rtc::Room;
@@ -144,7 +144,7 @@ pub(crate) enum Command {
         key: BroadcastKey,
         owner: Owner,
         offer: String,
-        meeting: bool,
+        purpose: Purpose,
         reply: oneshot::Sender<Result<Answer, MediaError>>,
     },
     Watch {
@@ -294,13 +294,13 @@ impl Media {
         key: BroadcastKey,
         owner: Owner,
         offer: String,
-        meeting: bool,
+        purpose: Purpose,
     ) -> impl std::future::Future<Output = Result<Answer, MediaError>> + Send + 'static {
         let reply = self.ask(move |reply| Command::Publish {
             key,
             owner,
             offer,
-            meeting,
+            purpose,
             reply,
         });
         async move { reply.await.unwrap_or(Err(MediaError::Busy)) }

@@ -15,7 +15,7 @@ use uuid::Uuid;
 use super::hub::{not_in_meeting, Hub, Membership};
 use super::outbox::Outbound;
 use super::protocol::{self, ErrorCode, ProtocolError, RelayKind};
-use crate::media::{BroadcastKey, MediaError, Notice, Owner};
+use crate::media::{BroadcastKey, MediaError, Notice, Owner, Purpose};
 
 /// Handles `publish`: the answer (or the refusal) comes back on the
 /// connection's own queue once the media loop has it. With `meeting`, the
@@ -25,6 +25,7 @@ pub fn publish(
     hub: &Hub,
     sdp: String,
     meeting: bool,
+    call: Option<&str>,
 ) -> Result<(), ProtocolError> {
     let Some(media) = hub.media() else {
         return Err(ProtocolError::new(
@@ -39,6 +40,27 @@ pub fn publish(
     if meeting && hub.meeting_member(&me.room, me.id).is_none() {
         return Err(not_in_meeting("publish"));
     }
+    let call = match call {
+        None => None,
+        Some(partner) => {
+            let asked = hub.call_partner(&me.room, me.id);
+            match asked.filter(|p| p.hyphenated().to_string() == partner) {
+                Some(p) => Some(p),
+                None => {
+                    return Err(ProtocolError::new(
+                        ErrorCode::BadMessage,
+                        "Send call-relay with this call's peer before publishing its stream.",
+                        Some("publish"),
+                    ))
+                }
+            }
+        }
+    };
+    let purpose = match (meeting, call) {
+        (true, _) => Purpose::Meeting,
+        (false, Some(_)) => Purpose::Call,
+        (false, None) => Purpose::Live,
+    };
     me.mark_media_use();
     let key = BroadcastKey {
         room: me.room.clone(),
@@ -46,16 +68,21 @@ pub fn publish(
     };
     // A member's stream replaces a live broadcast it may have had: the page
     // stops going live before it joins.
-    if meeting {
+    if purpose != Purpose::Live {
         hub.set_appliance(&me.room, me.id, false);
     }
-    let answer = media.publish(key, Owner::Peer(me.id), sdp, meeting);
+    let answer = media.publish(key, Owner::Peer(me.id), sdp, purpose);
     let (hub, room, id, outbox) = (hub.clone(), me.room.clone(), me.id, me.outbox.clone());
     tokio::spawn(async move {
         let frame = match answer.await {
-            Ok(answer) if meeting => {
+            Ok(answer) if purpose == Purpose::Meeting => {
                 hub.set_publishing(&room, id, true);
                 protocol::published(&answer.sdp, true)
+            }
+            Ok(answer) if purpose == Purpose::Call => {
+                hub.set_call_publishing(&room, id, true);
+                let partner = call.map(|p| p.hyphenated().to_string()).unwrap_or_default();
+                protocol::published_for_call(&answer.sdp, &partner)
             }
             Ok(answer) => {
                 hub.set_appliance(&room, id, true);
@@ -77,12 +104,9 @@ pub fn subscribe(
     target: &str,
     sdp: String,
 ) -> Result<(), ProtocolError> {
-    let (media, target) = meeting_target(me, hub, target, "subscribe")?;
+    let (media, target, publishing) = meeting_target(me, hub, target, "subscribe")?;
     let source = target.hyphenated().to_string();
-    if !hub
-        .meeting_member(&me.room, target)
-        .is_some_and(|m| m.publishing)
-    {
+    if !publishing {
         me.outbox.push(Outbound::Text(
             protocol::unsubscribed(&source, "not-publishing").into(),
         ));
@@ -109,7 +133,7 @@ pub fn subscribe(
 }
 
 pub fn unsubscribe(me: &Membership, hub: &Hub, target: &str) -> Result<(), ProtocolError> {
-    let (media, target) = meeting_target(me, hub, target, "unsubscribe")?;
+    let (media, target, _) = meeting_target(me, hub, target, "unsubscribe")?;
     media.stop_watching(
         BroadcastKey {
             room: me.room.clone(),
@@ -120,14 +144,16 @@ pub fn unsubscribe(me: &Membership, hub: &Hub, target: &str) -> Result<(), Proto
     Ok(())
 }
 
-/// Checks a subscription's two ends: the media server is on, the sender is
-/// in its room's meeting and `target` is another member.
+/// Checks a subscription's two ends: the media server is on, and the sender
+/// and `target` are both in the room's meeting, or are the two sides of a
+/// call carried through the appliance. Also says whether the target's
+/// stream is there.
 fn meeting_target<'h>(
     me: &Membership,
     hub: &'h Hub,
     target: &str,
     kind: &str,
-) -> Result<(&'h crate::media::Media, Uuid), ProtocolError> {
+) -> Result<(&'h crate::media::Media, Uuid, bool), ProtocolError> {
     let Some(media) = hub.media() else {
         return Err(ProtocolError::new(
             ErrorCode::MediaRefused,
@@ -135,20 +161,19 @@ fn meeting_target<'h>(
             Some(kind),
         ));
     };
-    if hub.meeting_member(&me.room, me.id).is_none() {
+    if hub.meeting_member(&me.room, me.id).is_none() && !hub.in_call_relay(&me.room, me.id) {
         return Err(not_in_meeting(kind));
     }
-    let target = Uuid::parse_str(target)
-        .ok()
-        .filter(|t| *t != me.id && hub.meeting_member(&me.room, *t).is_some())
-        .ok_or_else(|| {
-            ProtocolError::new(
-                ErrorCode::NotInMeeting,
-                "data.target is not another member of this room's meeting.",
-                Some(kind),
-            )
-        })?;
-    Ok((media, target))
+    let target = Uuid::parse_str(target).ok().filter(|t| *t != me.id);
+    let allowed = target.and_then(|t| Some((t, hub.may_subscribe(&me.room, me.id, t)?)));
+    let (target, publishing) = allowed.ok_or_else(|| {
+        ProtocolError::new(
+            ErrorCode::NotInMeeting,
+            "data.target is not another member of this room's meeting, nor the other side of your call through the appliance.",
+            Some(kind),
+        )
+    })?;
+    Ok((media, target, publishing))
 }
 
 pub fn unpublish(me: &Membership, hub: &Hub) -> Result<(), ProtocolError> {
@@ -245,6 +270,17 @@ pub fn intercept(
 pub async fn follow(hub: Hub, mut notices: mpsc::Receiver<Notice>) {
     while let Some(notice) = notices.recv().await {
         match notice {
+            Notice::BroadcastEnded {
+                key,
+                owner,
+                reason,
+                meeting: true,
+            } if hub.in_call_relay(&key.room, key.peer) => {
+                hub.set_call_publishing(&key.room, key.peer, false);
+                if owner == Owner::Peer(key.peer) && !matches!(reason, "stopped" | "left") {
+                    hub.send_to(&key.room, key.peer, protocol::unpublished_call(reason));
+                }
+            }
             Notice::BroadcastEnded {
                 key,
                 owner,

@@ -92,11 +92,22 @@ impl Entry {
 
 type Members = HashMap<Uuid, Entry>;
 
+/// One side of a call carried through the appliance.
+#[derive(Debug, Clone, Copy)]
+struct CallRelay {
+    partner: Uuid,
+    publishing: bool,
+}
+
 struct State {
     /// Each room's connections; a room is dropped with its last member.
     rooms: HashMap<Room, Members>,
     /// Each room's meeting, while anyone is in it.
     meetings: HashMap<Room, Meeting>,
+    /// Calls carried through the appliance: who asked for one with whom,
+    /// and whether the media server holds the asker's stream. A pair may
+    /// see each other's streams once both asked for each other.
+    call_relays: HashMap<(Room, Uuid), CallRelay>,
     /// Connections in all rooms, for `MAX_PEERS`.
     count: usize,
     closing: bool,
@@ -210,6 +221,7 @@ impl Hub {
             state: Mutex::new(State {
                 rooms: HashMap::new(),
                 meetings: HashMap::new(),
+                call_relays: HashMap::new(),
                 count: 0,
                 closing: false,
             }),
@@ -640,6 +652,143 @@ impl Hub {
         }
     }
 
+    /// Handles `call-relay`: `me` wants its call with `target` carried
+    /// through the appliance (or, with `None`, no more). When both sides
+    /// have asked, each is told when the other's stream is there.
+    pub fn call_relay(&self, me: &Membership, target: Option<&str>) -> Result<(), ProtocolError> {
+        let Some(media) = self.media() else {
+            return Err(ProtocolError::new(
+                ErrorCode::MediaRefused,
+                "This server's media server is off (MEDIA=off), so it cannot carry calls.",
+                Some("call-relay"),
+            ));
+        };
+        if !me.is_identified() {
+            return Err(ProtocolError::new(
+                ErrorCode::NotIdentified,
+                "Send identify with your id and name before asking for a call through the appliance.",
+                Some("call-relay"),
+            ));
+        }
+        let key = (me.room.clone(), me.id);
+        let mut state = self.lock();
+        let Some(target) = target else {
+            if state.call_relays.remove(&key).is_some() {
+                media.left_meeting(me.room.clone(), me.id);
+            }
+            return Ok(());
+        };
+        let partner = Uuid::parse_str(target)
+            .ok()
+            .filter(|t| *t != me.id)
+            .filter(|t| {
+                state
+                    .rooms
+                    .get(&me.room)
+                    .and_then(|m| m.get(t))
+                    .is_some_and(|e| e.name.is_some() && !e.whip)
+            })
+            .ok_or_else(|| {
+                ProtocolError::new(
+                    ErrorCode::UnknownTarget,
+                    "data.target is not another identified peer of this room.",
+                    Some("call-relay"),
+                )
+            })?;
+        if state
+            .meetings
+            .get(&me.room)
+            .is_some_and(|m| m.member(me.id).is_some())
+        {
+            return Err(ProtocolError::new(
+                ErrorCode::BadMessage,
+                "You are in this room's meeting; leave it before calling through the appliance.",
+                Some("call-relay"),
+            ));
+        }
+        let publishing = match state.call_relays.get(&key) {
+            Some(r) if r.partner == partner => r.publishing,
+            Some(_) => {
+                // A call with someone else before: its streams end.
+                media.left_meeting(me.room.clone(), me.id);
+                false
+            }
+            None => false,
+        };
+        state.call_relays.insert(
+            key,
+            CallRelay {
+                partner,
+                publishing,
+            },
+        );
+        me.mark_media_use();
+        // The other side may be there already.
+        let theirs = state
+            .call_relays
+            .get(&(me.room.clone(), partner))
+            .filter(|r| r.partner == me.id)
+            .copied();
+        if let Some(theirs) = theirs {
+            if theirs.publishing {
+                me.outbox.push(Outbound::Text(
+                    protocol::call_relay(&partner.hyphenated().to_string(), true).into(),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether `id` asked for a call through the appliance in `room`.
+    pub fn in_call_relay(&self, room: &Room, id: Uuid) -> bool {
+        self.lock().call_relays.contains_key(&(room.clone(), id))
+    }
+
+    /// The media server holds (or no longer holds) `id`'s call stream; its
+    /// partner is told when both sides asked.
+    pub fn set_call_publishing(&self, room: &Room, id: Uuid, publishing: bool) {
+        let mut state = self.lock();
+        let Some(relay) = state.call_relays.get_mut(&(room.clone(), id)) else {
+            return;
+        };
+        relay.publishing = publishing;
+        let partner = relay.partner;
+        let mutual = state
+            .call_relays
+            .get(&(room.clone(), partner))
+            .is_some_and(|r| r.partner == id);
+        if mutual {
+            if let Some(entry) = state.rooms.get(room).and_then(|m| m.get(&partner)) {
+                entry.push(Outbound::Text(
+                    protocol::call_relay(&id.hyphenated().to_string(), publishing).into(),
+                ));
+            }
+        }
+    }
+
+    /// Whether `me` may receive `target`'s stream through the media server,
+    /// and if so whether it is there: both in the room's meeting, or the
+    /// two sides of a call carried through the appliance.
+    pub fn may_subscribe(&self, room: &Room, me: Uuid, target: Uuid) -> Option<bool> {
+        let state = self.lock();
+        if let Some(m) = state.meetings.get(room) {
+            if let (Some(_), Some(t)) = (m.member(me), m.member(target)) {
+                return Some(t.publishing);
+            }
+        }
+        let mine = state.call_relays.get(&(room.clone(), me))?;
+        let theirs = state.call_relays.get(&(room.clone(), target))?;
+        (mine.partner == target && theirs.partner == me).then_some(theirs.publishing)
+    }
+
+    /// Whether `me` asked for a call through the appliance with `target`.
+    pub fn call_partner(&self, room: &Room, me: Uuid) -> Option<Uuid> {
+        self.lock()
+            .call_relays
+            .get(&(room.clone(), me))
+            .map(|r| r.partner)
+    }
+
     /// The pipes through the appliance, for file transfers.
     pub fn pipes(&self) -> &crate::pipe::Pipes {
         &self.0.pipes
@@ -700,6 +849,7 @@ impl Hub {
             state.rooms.remove(room);
         }
         state.count -= 1;
+        state.call_relays.remove(&(room.clone(), id));
         let in_meeting = state.meetings.get_mut(room).is_some_and(|m| m.leave(id));
         if in_meeting && !closing {
             Self::tell_meeting(&mut state, room, self.max_meeting());

@@ -26,7 +26,14 @@ pub enum Inbound {
     /// Go live through the appliance's media server with this SDP offer
     /// (send-only media), or with `meeting` send this member's camera and
     /// microphone to the room's meeting; answered with `published`.
-    Publish { sdp: String, meeting: bool },
+    Publish {
+        sdp: String,
+        meeting: bool,
+        /// One side of a 1:1 call carried through the appliance, to this peer.
+        call: Option<String>,
+    },
+    /// Carry my call with `target` through the appliance (`None`: stop).
+    CallRelay { target: Option<String> },
     /// Join, leave, or say what one's microphone, camera and screen do.
     Meeting(MeetingAction),
     /// A meeting member's receive-only offer for another member's stream.
@@ -212,7 +219,23 @@ pub fn parse(text: &str) -> Result<Inbound, ProtocolError> {
                 Some(Value::Bool(m)) => *m,
                 Some(_) => return Err(bad("data.meeting must be true or false.")),
             };
-            return Ok(Inbound::Publish { sdp: sdp.to_string(), meeting });
+            let call = match message.get("data").and_then(|d| d.get("call")) {
+                None | Some(Value::Null) => None,
+                Some(Value::String(c)) => Some(c.clone()),
+                Some(_) => return Err(bad("data.call must be the id of the peer of the call.")),
+            };
+            if meeting && call.is_some() {
+                return Err(bad("A publish is for a meeting or for a call, not both."));
+            }
+            return Ok(Inbound::Publish { sdp: sdp.to_string(), meeting, call });
+        }
+        "call-relay" => {
+            let target = match message.get("data").and_then(|d| d.get("target")) {
+                None | Some(Value::Null) => None,
+                Some(Value::String(t)) => Some(t.clone()),
+                Some(_) => return Err(bad("call-relay needs data.target: the id of the peer of the call, or null to stop.")),
+            };
+            return Ok(Inbound::CallRelay { target });
         }
         "meeting" => {
             let data = message.get("data").and_then(Value::as_object).ok_or_else(|| {
@@ -274,7 +297,7 @@ pub fn parse(text: &str) -> Result<Inbound, ProtocolError> {
         _ => {
             return Err(ProtocolError::new(
                 ErrorCode::UnknownType,
-                "Unknown message type; this server accepts identify, offer, accept, reject, icecandidate, hangup, watch, transfer, pipe, publish, unpublish, meeting, subscribe and unsubscribe.",
+                "Unknown message type; this server accepts identify, offer, accept, reject, icecandidate, hangup, watch, transfer, pipe, publish, unpublish, meeting, subscribe, unsubscribe and call-relay.",
                 Some(&kind),
             ))
         }
@@ -483,6 +506,24 @@ pub fn unpublished(reason: &str, meeting: bool) -> String {
     json!({ "type": "unpublished", "data": data }).to_string()
 }
 
+/// Whether `source`, the other side of a call carried through the
+/// appliance, has its stream there (so it can be subscribed to).
+pub fn call_relay(source: &str, publishing: bool) -> String {
+    json!({ "type": "call-relay", "data": { "source": source, "publishing": publishing } })
+        .to_string()
+}
+
+/// The media server's answer to `publish` for a call carried through it.
+pub fn published_for_call(sdp: &str, partner: &str) -> String {
+    json!({ "type": "published", "data": { "sdp": sdp, "via": "appliance", "call": partner } })
+        .to_string()
+}
+
+/// A call's stream through the appliance ended without being asked.
+pub fn unpublished_call(reason: &str) -> String {
+    json!({ "type": "unpublished", "data": { "reason": reason, "call": true } }).to_string()
+}
+
 /// The media server's answer to `subscribe`: `source`'s stream.
 pub fn subscribed(source: &str, sdp: &str) -> String {
     json!({ "type": "subscribed", "data": { "source": source, "sdp": sdp } }).to_string()
@@ -666,6 +707,18 @@ mod tests {
             ),
             (r#"{"type":"unsubscribe"}"#, ErrorCode::BadMessage),
             (
+                r#"{"type":"call-relay","data":{"target":5}}"#,
+                ErrorCode::BadMessage,
+            ),
+            (
+                r#"{"type":"publish","data":{"sdp":"v=0","call":true}}"#,
+                ErrorCode::BadMessage,
+            ),
+            (
+                r#"{"type":"publish","data":{"sdp":"v=0","call":"x","meeting":true}}"#,
+                ErrorCode::BadMessage,
+            ),
+            (
                 r#"{"type":"unsubscribe","data":{"target":3}}"#,
                 ErrorCode::BadMessage,
             ),
@@ -731,7 +784,8 @@ mod tests {
             parse(r#"{"type":"publish","data":{"sdp":"v=0","meeting":true}}"#).unwrap(),
             Inbound::Publish {
                 sdp: "v=0".into(),
-                meeting: true
+                meeting: true,
+                call: None
             }
         );
         assert_eq!(

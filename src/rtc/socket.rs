@@ -198,7 +198,10 @@ where
 fn dispatch(text: &str, me: &Membership, hub: &Hub) -> Result<(), ProtocolError> {
     match protocol::parse(text)? {
         Inbound::Identify { id, name, live } => hub.identify(me, &id, name, live),
-        Inbound::Publish { sdp, meeting } => appliance::publish(me, hub, sdp, meeting),
+        Inbound::Publish { sdp, meeting, call } => {
+            appliance::publish(me, hub, sdp, meeting, call.as_deref())
+        }
+        Inbound::CallRelay { target } => hub.call_relay(me, target.as_deref()),
         Inbound::Meeting(action) => hub.meeting(me, action),
         Inbound::Subscribe { target, sdp } => appliance::subscribe(me, hub, &target, sdp),
         Inbound::Unsubscribe { target } => appliance::unsubscribe(me, hub, &target),
