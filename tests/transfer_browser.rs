@@ -223,31 +223,13 @@ async fn save_screenshot(b: &Browser, name: &str) {
 
 // ---- client isolation: two namespaces that reach the server's, not each other ----
 
-const SRV_A: &str = "10.99.1.1";
-const A: &str = "10.99.1.2";
-const SRV_B: &str = "10.99.2.1";
-const B: &str = "10.99.2.2";
-
 #[test]
 fn isolated_clients_send_files_through_the_appliance() {
-    if let Err(why) = e2e::prerequisites() {
-        netns::skip_or_fail("the isolated-clients transfer test", &why);
-        return;
-    }
-    let srv = Netns::create("iso-srv");
-    let a = Netns::create("iso-a");
-    let b = Netns::create("iso-b");
-    srv.veth_named(&a, ("va", SRV_A), ("vs", A));
-    srv.veth_named(&b, ("vb", SRV_B), ("vs", B));
-    let child = srv.spawn_test(
+    e2e::run_isolated(
+        "the isolated-clients transfer test",
+        "iso",
         "isolated_inside_namespace",
-        &[("LANRTC_NS_A", &a.name), ("LANRTC_NS_B", &b.name)],
-    );
-    let passed = netns::wait_child(child, Duration::from_secs(150));
-    drop((srv, a, b));
-    assert!(
-        passed,
-        "the isolated-clients transfer test failed (its output is above)"
+        Duration::from_secs(150),
     );
 }
 
@@ -258,46 +240,9 @@ fn isolated_inside_namespace() {
 }
 
 async fn isolated() {
-    let ns_a = std::env::var("LANRTC_NS_A").unwrap();
-    let ns_b = std::env::var("LANRTC_NS_B").unwrap();
     let root = tempfile::tempdir().unwrap();
     let (file, sha) = make_file(root.path(), "report.pdf", 8_000_000, 9);
-    let certs = root.path().join("certs");
-    let settings = common::settings(&certs);
-    let config = lanrtc::Config::load(&settings).unwrap();
-    let listener = tokio::net::TcpListener::bind(("0.0.0.0", 0)).await.unwrap();
-    let port = listener.local_addr().unwrap().port();
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(lanrtc::run(config, listener, async {
-        let _ = stopped.await;
-    }));
-    let ca = certs.join("ca.pem");
-    let (alice, bob) = tokio::join!(
-        Browser::launch_in_netns("alice", root.path(), &ca, &ns_a),
-        Browser::launch_in_netns("bob", root.path(), &ca, &ns_b)
-    );
-    alice
-        .client
-        .goto(&format!("https://{SRV_A}:{port}/"))
-        .await
-        .unwrap();
-    bob.client
-        .goto(&format!("https://{SRV_B}:{port}/"))
-        .await
-        .unwrap();
-    // Each reaches the appliance; neither reaches the other's network.
-    let unreachable = alice.client.goto(&format!("https://{SRV_B}:{port}/")).await;
-    assert!(
-        unreachable.is_err(),
-        "Alice's browser reaches Bob's network"
-    );
-    alice
-        .client
-        .goto(&format!("https://{SRV_A}:{port}/"))
-        .await
-        .unwrap();
-    alice.fill("Your name", "Alice").await;
-    bob.fill("Your name", "Bob").await;
+    let (alice, bob, stop, server) = e2e::isolated_pair(root.path()).await;
 
     send_files(&alice, "Bob", &[&file]).await;
     bob.wait_for_within(

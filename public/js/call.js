@@ -6,6 +6,7 @@
 // A session never changes the call state itself; it reports through the
 // callbacks it was given and main.js turns reports into state-machine events.
 
+import { CallRelay, DIRECT_WAIT_MS } from './callRelay.js';
 import { CandidateQueue } from './logic/candidates.js';
 import { constraintsFor, mediaProblemKind, nextCamera } from './logic/media.js';
 import {
@@ -50,7 +51,12 @@ export class CallSession {
    *   localStream(stream | null, {mirrored}), remoteStream(stream),
    *   link({connection, channel}), chat(text), disconnect(), media()
    */
-  constructor({ peer, iceServers, send, on }) {
+  constructor({ peer, iceServers, send, on, relayable = () => false }) {
+    /** Whether the appliance can carry the call (its media server is on). */
+    this.relayable = relayable;
+    /** The call through the appliance, once the direct connection did not come up. */
+    this.relay = null;
+    this.directTimer = null;
     this.peer = peer;
     this.iceServers = Array.isArray(iceServers) ? iceServers : [];
     this.send = send;
@@ -210,7 +216,7 @@ export class CallSession {
       this.localStream.removeTrack(old);
       this.localStream.addTrack(track);
       this.cameraTrack = track;
-      await this.videoSender.replaceTrack(track);
+      await this.setOutgoingVideo(track);
       this.on.localStream(this.localStream, { mirrored: true });
     } finally {
       this.busy = false;
@@ -261,7 +267,7 @@ export class CallSession {
     track.stop();
     if (this.closed) return;
     try {
-      if (this.videoSender) await this.videoSender.replaceTrack(this.cameraTrack);
+      if (this.videoSender) await this.setOutgoingVideo(this.cameraTrack);
     } catch (err) {
       console.warn('lanrtc: could not restore the camera', err);
     }
@@ -270,7 +276,50 @@ export class CallSession {
     this.on.media();
   }
 
+  /** The picture we send, on the direct connection and through the appliance. */
+  async setOutgoingVideo(track) {
+    await this.videoSender.replaceTrack(track);
+    if (this.relay) await this.relay.replaceVideo(track);
+  }
+
   // ---- connection ----
+
+  /**
+   * From the moment both descriptions are out, the direct connection has
+   * DIRECT_WAIT_MS to come up; after that the call goes through the
+   * appliance (client-isolated Wi-Fi), when it has a media server.
+   */
+  armRelay() {
+    if (this.directTimer || this.relay || this.closed) return;
+    this.directTimer = setTimeout(() => {
+      this.directTimer = null;
+      if (this.closed || this.connectionState === 'connected' || !this.relayable()) return;
+      this.startRelay();
+    }, DIRECT_WAIT_MS);
+  }
+
+  startRelay() {
+    if (this.relay || this.closed || !this.localStream) return;
+    const relay = new CallRelay({
+      peerId: this.peer.id,
+      stream: this.localStream,
+      send: this.send,
+      onStream: (stream) => {
+        if (this.relay !== relay) return;
+        this.remoteStream = stream;
+        this.on.remoteStream(stream);
+      },
+      onChange: () => this.reportLink(),
+    });
+    this.relay = relay;
+    relay.start().catch((err) => console.warn('lanrtc: the call could not go through the appliance', err));
+    this.reportLink();
+  }
+
+  /** 'appliance' when the call goes through it, else 'direct'. */
+  get via() {
+    return this.relay && this.relay.state === 'connected' ? 'appliance' : 'direct';
+  }
 
   createPeerConnection() {
     const pc = new RTCPeerConnection({ iceServers: this.iceServers });
@@ -386,12 +435,15 @@ export class CallSession {
     if (!this.pc || this.closed) return;
     await this.pc.setRemoteDescription({ type: 'answer', sdp });
     await this.drainCandidates();
+    this.armRelay();
   }
 
   /** The offer or answer went out: our candidates may follow it now. */
   markDescriptionSent() {
     this.descriptionSent = true;
     for (const message of this.outgoing.splice(0)) this.send(message);
+    // The callee's answer is out: both descriptions are.
+    if (this.pc && this.pc.localDescription && this.pc.localDescription.type === 'answer') this.armRelay();
   }
 
   sendSignal(message) {
@@ -424,6 +476,17 @@ export class CallSession {
   get connectionState() {
     const pc = this.pc;
     if (!pc) return 'new';
+    // Through the appliance, its connection is the call's link.
+    if (this.relay) {
+      const direct = this.directState;
+      return direct === 'connected' ? direct : this.relay.state;
+    }
+    return this.directState;
+  }
+
+  get directState() {
+    const pc = this.pc;
+    if (!pc) return 'new';
     if (typeof pc.connectionState === 'string') return pc.connectionState;
     // Browsers without connectionState: map the ICE state.
     const ice = pc.iceConnectionState;
@@ -431,6 +494,9 @@ export class CallSession {
   }
 
   get channelState() {
+    // Through the appliance there is no data channel; a hangup or the peer
+    // leaving comes over signaling.
+    if (this.relay && this.relay.state === 'connected' && this.directState !== 'connected') return 'open';
     return this.channel ? this.channel.readyState : 'connecting';
   }
 
@@ -472,6 +538,8 @@ export class CallSession {
   close({ linger = false } = {}) {
     if (this.closed) return;
     this.closed = true;
+    clearTimeout(this.directTimer);
+    if (this.relay) this.relay.close();
     stopStream(this.localStream);
     if (this.screenTrack) this.screenTrack.stop();
     this.screenTrack = null;

@@ -85,6 +85,7 @@ const calls = createCalls({
   canCall: support.calls,
   busy: () => meetings.busy,
   canAddSomeone: () => mediaOn && !meetings.busy,
+  mediaOn: () => mediaOn,
   // "Add someone": this call moves into the room's meeting, on both sides.
   toMeeting: () => meetings.join({ stream: calls.localStream, peerId: calls.peer.id }),
   $,
@@ -286,9 +287,24 @@ const serverMessages = {
   error: onServerError,
   ...streams.serverMessages,
   ...meetings.serverMessages,
-  // The appliance's answers about our stream: a meeting's, or going live.
-  published: (data) => (meetings.claims(data) ? meetings.onPublished(data) : streams.serverMessages.published(data)),
-  unpublished: (data) => (meetings.claims(data) ? meetings.onUnpublished(data) : streams.serverMessages.unpublished(data)),
+  // The appliance's answers about our streams: a call it carries, a
+  // meeting's, or going live.
+  'call-relay': (data) => calls.relay.callRelay(data),
+  published: (data) =>
+    calls.relay.owns(data)
+      ? calls.relay.published(data)
+      : meetings.claims(data)
+        ? meetings.onPublished(data)
+        : streams.serverMessages.published(data),
+  unpublished: (data) =>
+    isObject(data) && data.call === true
+      ? calls.relay.lost()
+      : meetings.claims(data)
+        ? meetings.onUnpublished(data)
+        : streams.serverMessages.unpublished(data),
+  subscribed: (data) => (calls.relay.owns(data) ? calls.relay.subscribed(data) : meetings.serverMessages.subscribed(data)),
+  unsubscribed: (data) =>
+    calls.relay.owns(data) ? calls.relay.unsubscribed(data) : meetings.serverMessages.unsubscribed(data),
   // A transfer's own relays: never a call's, whatever they carry.
   ...transfers.serverMessages,
 };
@@ -440,6 +456,10 @@ Object.defineProperty(window, 'lanrtc', {
     /** The file transfers, as the page shows them. */
     get transfers() {
       return transfers.view();
+    },
+    /** How the running call flows: 'direct', or 'appliance' when it carries it. */
+    get callVia() {
+      return calls.via;
     },
     /** The other side's ICE username fragment: it changes on an ICE restart. */
     get remoteIceUfrag() {

@@ -13,7 +13,7 @@ export const PUBLISH_DEADLINE_MS = 8000;
 export const RESUBSCRIBE_MS = 2000;
 
 /** One other member's stream, received through the appliance. */
-class Subscription {
+export class Subscription {
   constructor(id, send, onChange) {
     this.id = id;
     this.send = send;

@@ -544,6 +544,82 @@ pub async fn serve(
     (origin, stop, server)
 }
 
+// ---- client isolation: two namespaces that reach the server's, not each other ----
+
+pub const ISO_SRV_A: &str = "10.99.1.1";
+pub const ISO_A: &str = "10.99.1.2";
+pub const ISO_SRV_B: &str = "10.99.2.1";
+pub const ISO_B: &str = "10.99.2.2";
+
+/// The outer half of a client-isolation test: the server's namespace joined
+/// by a veth pair to each of two browsers' namespaces, with no forwarding
+/// between them (client-isolated Wi-Fi), then `inner` run in the server's.
+pub fn run_isolated(what: &str, tag: &str, inner: &str, limit: Duration) {
+    if let Err(why) = prerequisites() {
+        crate::netns::skip_or_fail(what, &why);
+        return;
+    }
+    let srv = Netns::create(&format!("{tag}-srv"));
+    let a = Netns::create(&format!("{tag}-a"));
+    let b = Netns::create(&format!("{tag}-b"));
+    srv.veth_named(&a, ("va", ISO_SRV_A), ("vs", ISO_A));
+    srv.veth_named(&b, ("vb", ISO_SRV_B), ("vs", ISO_B));
+    let child = srv.spawn_test(inner, &[("LANRTC_NS_A", &a.name), ("LANRTC_NS_B", &b.name)]);
+    let passed = crate::netns::wait_child(child, limit);
+    drop((srv, a, b));
+    assert!(passed, "{what} failed (its output is above)");
+}
+
+/// The inner half's set-up: the server on every address of its namespace,
+/// Alice's and Bob's browsers each in its own namespace with the app open
+/// (at the server's address on its side), after checking that neither
+/// reaches the other's network. Returns them, the stop sender and the task.
+pub async fn isolated_pair(
+    root: &Path,
+) -> (
+    Browser,
+    Browser,
+    tokio::sync::oneshot::Sender<()>,
+    tokio::task::JoinHandle<anyhow::Result<()>>,
+) {
+    let ns_a = std::env::var("LANRTC_NS_A").unwrap();
+    let ns_b = std::env::var("LANRTC_NS_B").unwrap();
+    let certs = root.join("certs");
+    let mut settings = crate::common::settings(&certs);
+    // Every address of the server's namespace (one per browser's side), for
+    // the media server's UDP sockets too; nothing here reaches a real
+    // network.
+    settings.bind = Some("0.0.0.0".into());
+    let config = lanrtc::Config::load(&settings).unwrap();
+    let listener = tokio::net::TcpListener::bind(("0.0.0.0", 0)).await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(lanrtc::run(config, listener, async {
+        let _ = stopped.await;
+    }));
+    let ca = certs.join("ca.pem");
+    let (alice, bob) = tokio::join!(
+        Browser::launch_in_netns("alice", root, &ca, &ns_a),
+        Browser::launch_in_netns("bob", root, &ca, &ns_b)
+    );
+    let (url_a, url_b) = (
+        format!("https://{ISO_SRV_A}:{port}/"),
+        format!("https://{ISO_SRV_B}:{port}/"),
+    );
+    alice.client.goto(&url_a).await.unwrap();
+    bob.client.goto(&url_b).await.unwrap();
+    // Each reaches the appliance; neither reaches the other's network.
+    let unreachable = alice.client.goto(&url_b).await;
+    assert!(
+        unreachable.is_err(),
+        "Alice's browser reaches Bob's network"
+    );
+    alice.client.goto(&url_a).await.unwrap();
+    alice.fill("Your name", "Alice").await;
+    bob.fill("Your name", "Bob").await;
+    (alice, bob, stop, server)
+}
+
 /// Writes `seconds` of 48 kHz mono 16-bit PCM to `path`: with `loud`,
 /// speech-like bursts of a wavering tone (a steady one is what noise
 /// suppression is made to remove), else silence.

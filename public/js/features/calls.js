@@ -216,6 +216,7 @@ export function createCalls(ctx) {
       peer,
       iceServers: ctx.iceServers(),
       send: ctx.send,
+      relayable: () => Boolean(ctx.mediaOn && ctx.mediaOn()),
       on: {
         localStream: (stream, options) => session === s && panel.setLocalStream(stream, options),
         remoteStream: (stream) => session === s && panel.setRemoteStream(stream),
@@ -464,6 +465,38 @@ export function createCalls(ctx) {
       dispatch({ type: 'hangup' });
       return true;
     },
+    /**
+     * The appliance's messages about a call it carries (client-isolated
+     * Wi-Fi): `call-relay`, and `published`/`subscribed`/`unsubscribed`
+     * for it. `owns` says whether one is ours.
+     */
+    relay: {
+      owns(data) {
+        const relay = session && session.relay;
+        if (!relay || !isObject(data)) return false;
+        return data.call === relay.peerId || data.source === relay.peerId;
+      },
+      callRelay(data) {
+        const relay = session && session.relay;
+        if (relay && isObject(data) && data.source === relay.peerId) relay.onPartner(data.publishing === true);
+      },
+      published(data) {
+        if (session && session.relay && typeof data.sdp === 'string') session.relay.onPublished(data.sdp);
+      },
+      subscribed(data) {
+        if (session && session.relay && typeof data.sdp === 'string') session.relay.onSubscribed(data.sdp);
+      },
+      unsubscribed(data) {
+        if (session && session.relay) session.relay.onUnsubscribed(data.reason);
+      },
+      /** Our side's stream through the appliance failed: so did the call. */
+      lost() {
+        if (call.state === 'in-call' && session && session.relay) {
+          dispatch({ type: 'failed', message: 'its connection through the appliance was lost' });
+        }
+      },
+    },
+
     /** Both sides of the call are in the room's meeting: the call itself ends. */
     moved() {
       if (call.state === 'in-call') dispatch({ type: 'moved' });
@@ -513,6 +546,9 @@ export function createCalls(ctx) {
     get ringer() {
       return ringer.state;
     },
+    get via() {
+      return session ? session.via : null;
+    },
     get remoteIceUfrag() {
       const sdp = session && session.pc && session.pc.remoteDescription ? session.pc.remoteDescription.sdp : '';
       const m = /a=ice-ufrag:(\S+)/.exec(sdp);
@@ -534,6 +570,7 @@ export function createCalls(ctx) {
         peerName: call.peer ? call.peer.name : '',
         media: session ? session.mediaState() : null,
         connection: session ? session.connectionState : 'new',
+        via: session ? session.via : 'direct',
         poor: quality.poor,
         connectedAt: session ? session.connectedAt : null,
         canAddSomeone: Boolean(ctx.canAddSomeone && ctx.canAddSomeone()) && session !== null && session.channelState === 'open',

@@ -82,7 +82,7 @@ export function createCallPanel(els, handlers) {
      *   poor: the link loses packets or lags (logic/quality.js)
      *   media: the session's mediaState(), or null before there is one
      */
-    render({ state, peerName: name, media, connection: connectionState, poor, connectedAt, canAddSomeone }) {
+    render({ state, peerName: name, media, connection: connectionState, poor, connectedAt, canAddSomeone, via }) {
       const visible = state === 'calling' || state === 'in-call';
       root.hidden = !visible;
       if (!visible) {
@@ -97,7 +97,10 @@ export function createCallPanel(els, handlers) {
         return;
       }
       if (peerName.textContent !== name) peerName.textContent = name;
-      const words = connectionText(connectionState, poor);
+      const words =
+        connectionState === 'connected' && via === 'appliance'
+          ? `${connectionText(connectionState, poor)} through the appliance`
+          : connectionText(connectionState, poor);
       if (connection.textContent !== words) connection.textContent = words;
       connection.dataset.state = connectionState === 'connected' && poor ? 'poor' : connectionState;
 
