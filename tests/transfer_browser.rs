@@ -17,7 +17,6 @@ use std::process::Command;
 use std::time::Duration;
 
 use e2e::{make_file, newest, received_hashes, send_files, wait_state, Browser, NEWEST};
-use netns::Netns;
 use serde_json::Value;
 
 #[test]
