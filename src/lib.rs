@@ -29,8 +29,8 @@
 //!   loop, rate limiting, meetings.
 //! - [`media`] — the media server (SFU): one event loop that owns the UDP
 //!   sockets and every WebRTC session, forwards each broadcast to its
-//!   viewers and each meeting member's stream to the others, and works out
-//!   who speaks.
+//!   viewers and each meeting member's stream to the others (one simulcast
+//!   layer per receiver), and works out who speaks.
 //! - [`pipe`] — `/pipe/<token>`: a file transfer carried through the
 //!   appliance between two devices that cannot reach each other.
 //! - [`whip`] — WHIP and WHEP: publishing to and watching from the media

@@ -449,6 +449,10 @@ Object.defineProperty(window, 'lanrtc', {
     get wakeLock() {
       return wakeLock.held;
     },
+    /** This connection's id from the server. */
+    get selfId() {
+      return selfId;
+    },
     /** Our meeting session, while we are in one. */
     get meeting() {
       return meetings.session;

@@ -5,7 +5,14 @@
 // subscribed to, those who leave are closed. No DOM here; it reports
 // through `onChange` and main.js routes the server's messages to it.
 
-import { plan, publishMessage, subscribeMessage, unsubscribeMessage, updateMessage } from './logic/meeting.js';
+import {
+  SIMULCAST_LAYERS,
+  plan,
+  publishMessage,
+  subscribeMessage,
+  unsubscribeMessage,
+  updateMessage,
+} from './logic/meeting.js';
 
 /** How long the appliance may take to answer and connect our stream. */
 export const PUBLISH_DEADLINE_MS = 8000;
@@ -63,7 +70,8 @@ export class MeetingSession {
    * @param {() => void} o.onChange  something to show changed
    * @param {(reason: string) => void} o.onLost  our stream could not reach the appliance, or stopped
    */
-  constructor({ stream, send, selfId, onChange, onLost }) {
+  constructor({ stream, send, selfId, onChange, onLost, simulcast = false }) {
+    this.simulcast = simulcast;
     this.stream = stream;
     this.camera = stream;
     this.send = send;
@@ -91,7 +99,12 @@ export class MeetingSession {
     // Both transceivers always, so the camera can be switched on later and
     // a screen shared without a new negotiation.
     this.audioSender = this.pc.addTransceiver(audio || 'audio', { direction: 'sendonly', streams: [this.stream] }).sender;
-    this.videoSender = this.pc.addTransceiver(video || 'video', { direction: 'sendonly', streams: [this.stream] }).sender;
+    const layers = this.simulcast && video ? { sendEncodings: SIMULCAST_LAYERS.map((l) => ({ ...l })) } : {};
+    this.videoSender = this.pc.addTransceiver(video || 'video', {
+      direction: 'sendonly',
+      streams: [this.stream],
+      ...layers,
+    }).sender;
     const answered = new Promise((resolve, reject) => {
       this.answered = { resolve, reject };
     });

@@ -16,6 +16,7 @@ use tracing::{debug, warn};
 use uuid::Uuid;
 
 use super::fanout::{Broadcast, BroadcastKey, Purpose};
+use super::layers;
 use super::session::{Happened, Owner, Role, Session};
 use super::speaker::{self, Speaker};
 use super::udp::{Bound, Routes, Sockets, MAX_DATAGRAM};
@@ -29,6 +30,8 @@ const HOUSEKEEPING: Duration = Duration::from_secs(1);
 const STATS_EVERY: Duration = Duration::from_secs(10);
 /// See `new_rtc`.
 const SEND_BUFFER_VIDEO: usize = 300;
+/// How often a viewer's receiver reports are summed up (see `layers`).
+const REPORTS_EVERY: Duration = Duration::from_secs(1);
 /// Datagrams read per wake-up before timers and commands get a turn, so a
 /// flood cannot starve them.
 const READ_BATCH: usize = 64;
@@ -74,6 +77,7 @@ struct Engine {
     /// Each meeting's active speaker, by room.
     speakers: HashMap<Room, Speaker>,
     next_speaker_tick: Instant,
+    next_layer_choice: Instant,
     notices: mpsc::Sender<Notice>,
     counters: Arc<Counters>,
     config: MediaConfig,
@@ -121,6 +125,7 @@ impl Engine {
             broadcasts: HashMap::new(),
             speakers: HashMap::new(),
             next_speaker_tick: Instant::now() + speaker::TICK,
+            next_layer_choice: Instant::now() + layers::CHOOSE_EVERY,
             notices,
             counters,
             config,
@@ -187,6 +192,9 @@ impl Engine {
         }
         if !self.speakers.is_empty() || self.broadcasts.values().any(|b| b.speakers) {
             t = t.min(self.next_speaker_tick);
+        }
+        if self.broadcasts.values().any(|b| b.rates.is_simulcast()) {
+            t = t.min(self.next_layer_choice);
         }
         t
     }
@@ -271,6 +279,9 @@ impl Engine {
             }
         }
         let mut want_keyframe = false;
+        if let (MediaKind::Video, Some(rid)) = (kind, data.rid) {
+            b.rates.add(rid, data.data.len(), now);
+        }
         if kind == MediaKind::Video {
             if data.is_keyframe() {
                 b.keyframes.keyframe_seen();
@@ -328,13 +339,28 @@ impl Engine {
         sockets: &Sockets,
         counters: &Counters,
     ) {
+        // With simulcast, only the layers viewers are on or moving to (a
+        // request without a layer reaches none of them).
+        let mut rids: Vec<Option<str0m::media::Rid>> = Vec::new();
+        if b.rates.is_simulcast() {
+            for v in b.viewers.iter().filter_map(|id| sessions.get(id)) {
+                let rid = v.target.or(v.layer);
+                if let Some(rid) = rid.filter(|r| !rids.contains(&Some(*r))) {
+                    rids.push(Some(rid));
+                }
+            }
+        } else {
+            rids.push(None);
+        }
         let Some(p) = sessions.get_mut(&b.publisher) else {
             return;
         };
         for mid in b.video_mids() {
             if let Some(mut writer) = p.rtc.writer(mid) {
-                // PLI is what every browser and OBS answer; FIR only some.
-                let _ = writer.request_keyframe(None, KeyframeRequestKind::Pli);
+                for rid in &rids {
+                    // PLI is what every browser and OBS answer; FIR only some.
+                    let _ = writer.request_keyframe(*rid, KeyframeRequestKind::Pli);
+                }
             }
         }
         let mut ignored = Vec::new();
@@ -361,6 +387,10 @@ impl Engine {
                 Self::send_keyframe_request(&mut self.sessions, b, &self.sockets, &self.counters);
             }
         }
+        if now >= self.next_layer_choice {
+            self.next_layer_choice = now + layers::CHOOSE_EVERY;
+            self.choose_layers(now);
+        }
         if now >= self.next_speaker_tick {
             self.next_speaker_tick = now + speaker::TICK;
             self.speaker_tick();
@@ -377,6 +407,33 @@ impl Engine {
             for id in expired {
                 self.remove(id, "failed", true);
             }
+        }
+    }
+
+    /// Gives each viewer of a simulcast broadcast the layer its estimated
+    /// bandwidth carries; a viewer that must move gets it on the new
+    /// layer's next keyframe, which is asked for.
+    fn choose_layers(&mut self, now: Instant) {
+        let mut wanting = Vec::new();
+        for b in self.broadcasts.values().filter(|b| b.rates.is_simulcast()) {
+            let live = b.rates.ladder(now);
+            let mut moving = false;
+            for viewer in &b.viewers {
+                let Some(v) = self.sessions.get_mut(viewer) else {
+                    continue;
+                };
+                let current = v.target.or(v.layer);
+                let want = v.ladder.next(&live, current, v.health, now);
+                tracing::trace!(owner = ?v.owner, of = %b.key.peer, health = ?v.health, layer = ?v.layer, ?want, rates = ?b.rates.summary(now), "layers");
+                v.target = want.filter(|w| Some(*w) != v.layer);
+                moving |= v.target.is_some();
+            }
+            if moving {
+                wanting.push(b.key.clone());
+            }
+        }
+        for key in wanting {
+            self.want_keyframe(&key, now);
         }
     }
 
@@ -542,8 +599,11 @@ impl Engine {
         list.into_iter().map(|b| b.key.peer).collect()
     }
 
-    fn new_rtc(&self, now: Instant) -> Rtc {
+    /// A session's `Rtc`; with `reports`, one that hands over its viewer's
+    /// receiver reports each second (simulcast layers are chosen by them).
+    fn new_rtc(&self, now: Instant, reports: bool) -> Rtc {
         let mut rtc = Rtc::builder()
+            .set_stats_interval(reports.then_some(REPORTS_EVERY))
             .set_ice_lite(true)
             .set_crypto_provider(self.crypto.clone())
             .set_dtls_cert(self.dtls.clone())
@@ -573,7 +633,14 @@ impl Engine {
         now: Instant,
     ) -> Result<(Uuid, String), MediaError> {
         let parsed = parse_offer(offer)?;
-        let mut rtc = self.new_rtc(now);
+        // A viewer of a meeting member or of a simulcast stream: its link's
+        // health picks its layer.
+        let reports = role == Role::Viewer
+            && self
+                .broadcasts
+                .get(&key)
+                .is_some_and(|b| b.meeting || b.rates.is_simulcast());
+        let mut rtc = self.new_rtc(now, reports);
         // The offer is a stranger's text: should str0m panic on some corner
         // of it, that offer is refused and the loop (every other session)
         // goes on.

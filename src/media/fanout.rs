@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 use str0m::media::{MediaKind, Mid};
 use uuid::Uuid;
 
+use super::layers::Rates;
 use super::speaker::Loudness;
 use crate::rtc::Room;
 
@@ -85,6 +86,8 @@ pub struct Broadcast {
     pub speakers: bool,
     /// Its audio levels since the last speaker tick (meetings only).
     pub loudness: Loudness,
+    /// Its video's simulcast layers and their bitrates.
+    pub rates: Rates,
 }
 
 /// What a publisher's stream is for.
@@ -110,6 +113,7 @@ impl Broadcast {
             meeting: purpose != Purpose::Live,
             speakers: purpose == Purpose::Meeting,
             loudness: Loudness::default(),
+            rates: Rates::default(),
         }
     }
 

@@ -17,7 +17,9 @@
 //!   once per viewer only where str0m packetizes and encrypts it.
 //! - Datagrams are routed by source address, or by the ICE username in a
 //!   STUN request before the address is known (`udp`). The per-broadcast
-//!   bookkeeping and keyframe coalescing are pure (`fanout`).
+//!   bookkeeping and keyframe coalescing are pure (`fanout`), and so are
+//!   a meeting's speaker (`speaker`) and each receiver's simulcast layer
+//!   (`layers`).
 //!
 //! Why str0m and not webrtc-rs: str0m is sans-IO (the loop decides when to
 //! read, write and wake, so one thread serves hundreds of sessions with no
@@ -27,6 +29,7 @@
 
 mod engine;
 pub mod fanout;
+pub mod layers;
 pub mod session;
 pub mod speaker;
 pub mod udp;

@@ -11,12 +11,13 @@
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use str0m::media::{Direction, MediaKind, Mid};
+use str0m::media::{Direction, MediaKind, MediaTime, Mid, Rid};
 use str0m::net::{Protocol, Receive};
 use str0m::{Event, IceConnectionState, Input, Output, Rtc};
 use uuid::Uuid;
 
 use super::fanout::BroadcastKey;
+use super::layers::{Health, Ladder};
 use super::udp::{Sent, Sockets};
 use super::Counters;
 
@@ -56,6 +57,19 @@ pub struct Session {
     pub awaiting_keyframe: bool,
     /// Set when the session must go (ICE gone, an error, a deadline).
     pub dead: bool,
+    /// Simulcast (a viewer): the layer forwarded now, and the one it should
+    /// move to on that layer's next keyframe.
+    pub layer: Option<Rid>,
+    pub target: Option<Rid>,
+    /// Added to the RTP time of the layer forwarded, so the viewer's
+    /// timestamps run on smoothly across a switch (each layer has its own).
+    time_offset: i64,
+    /// The last video frame written: its RTP time (90 kHz) and wall clock.
+    last_video: Option<(u64, Instant)>,
+    /// How this viewer's link did, from its last receiver reports.
+    pub health: Health,
+    /// Which simulcast layer it should get.
+    pub ladder: Ladder,
 }
 
 /// What a session reports to the loop after it ran. These live in a `Vec`
@@ -92,6 +106,12 @@ impl Session {
             audio_mid: None,
             awaiting_keyframe: true,
             dead: false,
+            layer: None,
+            target: None,
+            time_offset: 0,
+            last_video: None,
+            health: Health::Unknown,
+            ladder: Ladder::default(),
         }
     }
 
@@ -203,6 +223,9 @@ impl Session {
             Event::KeyframeRequest(_) if self.role == Role::Viewer => {
                 out.push(Happened::KeyframeWanted)
             }
+            Event::MediaEgressStats(stats) if Some(stats.mid) == self.video_mid => {
+                self.health = Health::from_report(stats.loss, stats.rtt);
+            }
             _ => {}
         }
     }
@@ -214,11 +237,26 @@ impl Session {
             MediaKind::Audio => self.audio_mid,
         };
         let Some(mid) = mid else { return false };
-        if kind == MediaKind::Video && self.awaiting_keyframe {
-            if !data.is_keyframe() {
-                return false;
+        let mut time = data.time;
+        if kind == MediaKind::Video {
+            if let Some(rid) = data.rid {
+                // Simulcast: only the viewer's layer, and a new one from its
+                // keyframe on.
+                if self.layer != Some(rid) {
+                    let wanted = self.target.or(self.layer).unwrap_or(rid);
+                    if wanted != rid || !data.is_keyframe() {
+                        return true; // not ours; nothing is missing
+                    }
+                    self.switch_to(rid, data);
+                }
+                time = self.shifted(data.time);
             }
-            self.awaiting_keyframe = false;
+            if self.awaiting_keyframe {
+                if !data.is_keyframe() {
+                    return false;
+                }
+                self.awaiting_keyframe = false;
+            }
         }
         let Some(writer) = self.rtc.writer(mid) else {
             return false;
@@ -227,12 +265,50 @@ impl Session {
             return false;
         };
         if writer
-            .write(pt, data.network_time, data.time, data.data.clone())
+            .write(pt, data.network_time, time, data.data.clone())
             .is_err()
         {
             self.dead = true;
             return false;
         }
+        if kind == MediaKind::Video {
+            self.last_video = Some((time.numer(), data.network_time));
+        }
         true
+    }
+
+    /// Starts forwarding layer `rid` from its keyframe `data`: its RTP time
+    /// is shifted to follow on from the last frame written, by the wall
+    /// time between them.
+    fn switch_to(&mut self, rid: Rid, data: &str0m::media::MediaData) {
+        let incoming = to_90khz(data.time) as i64;
+        self.time_offset = match self.last_video {
+            Some((last, at)) => {
+                let gap = data.network_time.saturating_duration_since(at);
+                let ticks = (gap.as_micros() as i64 * 90 / 1000).max(1);
+                last as i64 + ticks - incoming
+            }
+            None => 0,
+        };
+        self.layer = Some(rid);
+        if self.target == Some(rid) {
+            self.target = None;
+        }
+        self.awaiting_keyframe = false;
+    }
+
+    fn shifted(&self, time: MediaTime) -> MediaTime {
+        let t = to_90khz(time) as i64 + self.time_offset;
+        MediaTime::from_90khz(t.max(0) as u64)
+    }
+}
+
+/// A video frame's RTP time in 90 kHz ticks (video's clock rate).
+fn to_90khz(time: MediaTime) -> u64 {
+    let denom = u64::from(time.denom().max(1));
+    if denom == 90_000 {
+        time.numer()
+    } else {
+        (u128::from(time.numer()) * 90_000 / u128::from(denom)) as u64
     }
 }

@@ -94,6 +94,7 @@ export function createCalls(ctx) {
       onAddSomeone: () => {
         if (!session || call.state !== 'in-call' || !ctx.toMeeting) return;
         session.sendChannel(toMeetingMessage());
+        session.movingToMeeting = true;
         ctx.toMeeting();
       },
     },
@@ -222,6 +223,13 @@ export function createCalls(ctx) {
         remoteStream: (stream) => session === s && panel.setRemoteStream(stream),
         link: (link) => {
           if (session !== s) return;
+          // Moving to the meeting: the other side closing the call's
+          // connection first (it saw us in the meeting sooner) is the move,
+          // not it leaving.
+          if (s.movingToMeeting && call.state === 'in-call' && (link.channel === 'closed' || link.connection === 'closed')) {
+            dispatch({ type: 'moved' });
+            return;
+          }
           // Packets that went nowhere while the link was down are not a
           // poor link once it is back: measure afresh from here.
           if (typeof link.connection === 'string' && link.connection !== 'connected') quality = initialQuality;
@@ -229,7 +237,11 @@ export function createCalls(ctx) {
         },
         chat: (text) => session === s && chat.add(call.peer ? call.peer.name : s.peer.name, text, false),
         disconnect: () => session === s && dispatch({ type: 'channel-disconnect' }),
-        toMeeting: () => session === s && call.state === 'in-call' && ctx.toMeeting && ctx.toMeeting(),
+        toMeeting: () => {
+          if (session !== s || call.state !== 'in-call' || !ctx.toMeeting) return;
+          s.movingToMeeting = true;
+          ctx.toMeeting();
+        },
         media: () => session === s && ctx.render(),
       },
     });

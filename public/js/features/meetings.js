@@ -4,7 +4,7 @@
 
 import { MeetingSession } from '../meeting.js';
 import { mediaProblemKind } from '../logic/media.js';
-import { joinMessage, joinProblemText, leaveMessage, readMeeting } from '../logic/meeting.js';
+import { joinMessage, joinProblemText, leaveMessage, readMeeting, sendsSimulcast } from '../logic/meeting.js';
 import { isObject } from '../logic/protocol.js';
 
 /**
@@ -52,6 +52,7 @@ export function createMeetings(ctx) {
     ctx.beforeJoin();
     const s = new MeetingSession({
       stream,
+      simulcast: layered(),
       send: ctx.send,
       selfId: ctx.self().id,
       onChange: () => session === s && ctx.render(),
@@ -91,11 +92,18 @@ export function createMeetings(ctx) {
     }
   }
 
+  function layered() {
+    const coarsePointer = typeof matchMedia === 'function' && matchMedia('(pointer: coarse)').matches;
+    return sendsSimulcast({ coarsePointer, screenWidth: screen.width });
+  }
+
   /** The camera and microphone; the microphone alone when there is no camera. */
   async function capture() {
     const devices = navigator.mediaDevices;
+    // A laptop's top layer is 720p; a phone sends one smaller picture.
+    const video = layered() ? { width: { ideal: 1280 }, height: { ideal: 720 } } : true;
     try {
-      return await devices.getUserMedia({ video: true, audio: true });
+      return await devices.getUserMedia({ video, audio: true });
     } catch (err) {
       if (err && err.name === 'NotAllowedError') throw err;
       return devices.getUserMedia({ audio: true });

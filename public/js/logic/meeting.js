@@ -126,3 +126,21 @@ export function joinProblemText(kind) {
       return 'The camera and microphone could not be started. Try joining again.';
   }
 }
+
+/**
+ * The layers a laptop sends (simulcast): the appliance forwards each
+ * receiver the best one its link and its tile need. Lowest first.
+ */
+export const SIMULCAST_LAYERS = Object.freeze([
+  Object.freeze({ rid: 'q', scaleResolutionDownBy: 4, maxBitrate: 150_000 }),
+  Object.freeze({ rid: 'h', scaleResolutionDownBy: 2, maxBitrate: 500_000 }),
+  Object.freeze({ rid: 'f', maxBitrate: 1_500_000 }),
+]);
+
+/**
+ * Whether this device sends layers: a laptop does; a phone sends one (its
+ * encoder and uplink are the scarce part, and its camera picture is small).
+ */
+export function sendsSimulcast({ coarsePointer, screenWidth }) {
+  return !(coarsePointer && screenWidth < 900);
+}
