@@ -30,7 +30,7 @@ use http_body_util::{BodyExt, Full};
 use hyper_util::rt::TokioIo;
 use measure::{percentile, self_cpu_seconds, udp_receive_drops, window_delta};
 use serde_json::{json, Value};
-use server::{Server, PIN};
+use server::Server;
 use str0m::media::Direction;
 use str0m::Event;
 use tokio::net::TcpStream;
@@ -241,41 +241,17 @@ async fn scenario(n: usize) -> Value {
 }
 
 fn main() {
-    if let Some(warning) = lanrtc::server::raise_fd_limit(2_000) {
-        eprintln!("warning: {warning}");
-    }
-    let mut counts = Vec::new();
-    for arg in std::env::args().skip(1).filter(|a| a != "--bench") {
-        match arg.as_str() {
-            "--pin" => PIN.store(true, std::sync::atomic::Ordering::Relaxed),
-            n => match n.parse::<usize>() {
-                Ok(n) if n > 0 => counts.push(n),
-                _ => {
-                    eprintln!("unknown argument {n:?}; use: [--pin] [N ...]");
-                    std::process::exit(2);
-                }
-            },
-        }
-    }
-    if counts.is_empty() {
-        counts = vec![10, 50, 100, 200, 500];
-    }
-    if PIN.load(std::sync::atomic::Ordering::Relaxed) {
-        server::pin_generator();
-    }
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    println!(
+    let title = format!(
         "lanrtc media benchmark: {} cores, one ~2 Mbit/s VP8+Opus publisher, {}s window",
         std::thread::available_parallelism().map_or(0, |n| n.get()),
         WINDOW.as_secs()
     );
-    for n in counts {
-        match rt.block_on(async { tokio::time::timeout(SCENARIO_LIMIT, scenario(n)).await }) {
-            Ok(v) => server::report(&v),
-            Err(_) => println!("{}", json!({"viewers": n, "error": "timed out"})),
-        }
-    }
+    measure::run_scenarios(
+        &title,
+        &[10, 50, 100, 200, 500],
+        1..=100_000,
+        "viewers",
+        SCENARIO_LIMIT,
+        scenario,
+    );
 }

@@ -29,7 +29,7 @@ use std::time::{Duration, Instant};
 use futures_util::{SinkExt, StreamExt};
 use measure::{percentile, self_cpu_seconds, udp_receive_drops, window_delta};
 use serde_json::{json, Value};
-use server::{Server, PIN};
+use server::Server;
 use str0m::media::Direction;
 use str0m::Event;
 use tokio::net::TcpStream;
@@ -365,41 +365,17 @@ async fn scenario(n: usize) -> Value {
 }
 
 fn main() {
-    if let Some(warning) = lanrtc::server::raise_fd_limit(2_000) {
-        eprintln!("warning: {warning}");
-    }
-    let mut counts = Vec::new();
-    for arg in std::env::args().skip(1).filter(|a| a != "--bench") {
-        match arg.as_str() {
-            "--pin" => PIN.store(true, std::sync::atomic::Ordering::Relaxed),
-            n => match n.parse::<usize>() {
-                Ok(n) if (2..=32).contains(&n) => counts.push(n),
-                _ => {
-                    eprintln!("unknown argument {n:?}; use: [--pin] [N ...] with N from 2 to 32");
-                    std::process::exit(2);
-                }
-            },
-        }
-    }
-    if counts.is_empty() {
-        counts = vec![4, 8, 16];
-    }
-    if PIN.load(std::sync::atomic::Ordering::Relaxed) {
-        server::pin_generator();
-    }
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    println!(
+    let title = format!(
         "lanrtc meeting benchmark: {} cores, each participant ~0.5 Mbit/s VP8 + Opus, receiving all others, {}s window",
         std::thread::available_parallelism().map_or(0, |n| n.get()),
         WINDOW.as_secs()
     );
-    for n in counts {
-        match rt.block_on(async { tokio::time::timeout(SCENARIO_LIMIT, scenario(n)).await }) {
-            Ok(v) => server::report(&v),
-            Err(_) => println!("{}", json!({"participants": n, "error": "timed out"})),
-        }
-    }
+    measure::run_scenarios(
+        &title,
+        &[4, 8, 16],
+        2..=32,
+        "participants",
+        SCENARIO_LIMIT,
+        scenario,
+    );
 }

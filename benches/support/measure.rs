@@ -2,7 +2,66 @@
 //! loss between two RTP counts, the generator's own CPU, the kernel's UDP
 //! drops, percentiles. Each benchmark includes `webrtc_client` beside it.
 
+use std::future::Future;
+use std::ops::RangeInclusive;
+use std::time::Duration;
+
+use crate::server::{self, PIN};
 use crate::webrtc_client::{RtpCount, SeqSpan};
+
+/// A media benchmark's `main`: reads `[--pin] [N ...]` (each N within
+/// `allowed`, else `default`), prints `title`, and runs `scenario` for each
+/// N on one runtime, at most `limit` each, printing its result (or that it
+/// timed out, under `label`).
+pub fn run_scenarios<F, Fut>(
+    title: &str,
+    default: &[usize],
+    allowed: RangeInclusive<usize>,
+    label: &str,
+    limit: Duration,
+    scenario: F,
+) where
+    F: Fn(usize) -> Fut,
+    Fut: Future<Output = serde_json::Value>,
+{
+    if let Some(warning) = lanrtc::server::raise_fd_limit(2_000) {
+        eprintln!("warning: {warning}");
+    }
+    let mut counts = Vec::new();
+    for arg in std::env::args().skip(1).filter(|a| a != "--bench") {
+        match arg.as_str() {
+            "--pin" => PIN.store(true, std::sync::atomic::Ordering::Relaxed),
+            n => match n.parse::<usize>() {
+                Ok(n) if allowed.contains(&n) => counts.push(n),
+                _ => {
+                    eprintln!(
+                        "unknown argument {n:?}; use: [--pin] [N ...] with N from {} to {}",
+                        allowed.start(),
+                        allowed.end()
+                    );
+                    std::process::exit(2);
+                }
+            },
+        }
+    }
+    if counts.is_empty() {
+        counts = default.to_vec();
+    }
+    if PIN.load(std::sync::atomic::Ordering::Relaxed) {
+        server::pin_generator();
+    }
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    println!("{title}");
+    for n in counts {
+        match rt.block_on(async { tokio::time::timeout(limit, scenario(n)).await }) {
+            Ok(v) => server::report(&v),
+            Err(_) => println!("{}", serde_json::json!({ label: n, "error": "timed out" })),
+        }
+    }
+}
 
 /// Received packets, bytes and the fraction lost between two counts.
 pub fn window_delta(start: &RtpCount, end: &RtpCount) -> (u64, u64, f64) {

@@ -10,6 +10,7 @@
 // and send signaling messages through `send`; main.js routes the messages of
 // a stream (those with `data.stream`, and `watch`) to them.
 
+import { offerToAppliance } from './applianceOffer.js';
 import { CandidateQueue } from './logic/candidates.js';
 import { BROADCASTER, VIEWER, ViewerSlots, onStream, watch } from './logic/live.js';
 import { accept, hangup, iceCandidate, reject } from './logic/protocol.js';
@@ -324,7 +325,8 @@ export class ApplianceBroadcast {
     this.stopped = false;
     this.up = false;
     this.pc = new RTCPeerConnection({ iceServers: [] });
-    this.answered = null;
+    /** The publish in flight (applianceOffer.js). */
+    this.offer = null;
     const video = stream.getVideoTracks()[0];
     if (video) video.addEventListener('ended', () => !this.stopped && onSourceEnded());
     this.pc.addEventListener('connectionstatechange', () => {
@@ -342,42 +344,24 @@ export class ApplianceBroadcast {
     for (const track of this.stream.getTracks()) {
       this.pc.addTransceiver(track, { direction: 'sendonly', streams: [this.stream] });
     }
-    const answered = new Promise((resolve, reject) => {
-      this.answered = { resolve, reject };
-    });
-    const connected = new Promise((resolve, reject) => {
-      this.pc.addEventListener('connectionstatechange', () => {
-        if (this.pc.connectionState === 'connected') resolve();
-        if (this.pc.connectionState === 'failed') reject(new Error('the media connection failed'));
-      });
-    });
-    let timer;
-    const deadline = new Promise((_, reject) => {
-      timer = setTimeout(() => reject(new Error('the appliance did not connect in time')), deadlineMs);
-    });
+    this.offer = offerToAppliance(this.pc, this.send, publishMessage, deadlineMs);
     try {
-      await this.pc.setLocalDescription(await this.pc.createOffer());
-      if (!this.send(publishMessage(this.pc.localDescription.sdp))) throw new Error('the server connection was lost');
-      const sdp = await Promise.race([answered, deadline]);
-      await this.pc.setRemoteDescription({ type: 'answer', sdp });
-      await Promise.race([connected, deadline]);
+      await this.offer.done;
       this.up = true;
     } catch (err) {
       this.pc.close();
       if (!this.stopped) this.send({ type: 'unpublish' });
       throw err;
-    } finally {
-      clearTimeout(timer);
     }
   }
 
   /** The server's `published` (its answer), or its refusal. */
   onAnswer(sdp) {
-    if (this.answered) this.answered.resolve(sdp);
+    if (this.offer) this.offer.answer(sdp);
   }
 
   onRefused(message) {
-    if (this.answered) this.answered.reject(new Error(message || 'the appliance refused the stream'));
+    if (this.offer) this.offer.refuse(message);
   }
 
   /** Ends the stream; `tell` false when the server is gone anyway. */

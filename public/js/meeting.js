@@ -5,6 +5,7 @@
 // subscribed to, those who leave are closed. No DOM here; it reports
 // through `onChange` and main.js routes the server's messages to it.
 
+import { offerToAppliance } from './applianceOffer.js';
 import {
   SIMULCAST_LAYERS,
   plan,
@@ -88,7 +89,8 @@ export class MeetingSession {
     this.ended = false;
     this.up = false;
     this.pc = new RTCPeerConnection({ iceServers: [] });
-    this.answered = null;
+    /** The publish in flight (applianceOffer.js). */
+    this.offer = null;
     this.retry = null;
   }
 
@@ -105,42 +107,21 @@ export class MeetingSession {
       streams: [this.stream],
       ...layers,
     }).sender;
-    const answered = new Promise((resolve, reject) => {
-      this.answered = { resolve, reject };
+    this.pc.addEventListener('connectionstatechange', () => {
+      if (this.pc.connectionState === 'failed' && this.up && !this.ended) this.onLost('failed');
     });
-    const connected = new Promise((resolve, reject) => {
-      this.pc.addEventListener('connectionstatechange', () => {
-        const state = this.pc.connectionState;
-        if (state === 'connected') resolve();
-        if (state === 'failed') {
-          reject(new Error('the media connection failed'));
-          if (this.up && !this.ended) this.onLost('failed');
-        }
-      });
-    });
-    let timer;
-    const deadline = new Promise((_, reject) => {
-      timer = setTimeout(() => reject(new Error('the appliance did not connect in time')), deadlineMs);
-    });
-    try {
-      await this.pc.setLocalDescription(await this.pc.createOffer());
-      if (!this.send(publishMessage(this.pc.localDescription.sdp))) throw new Error('the server connection was lost');
-      const sdp = await Promise.race([answered, deadline]);
-      await this.pc.setRemoteDescription({ type: 'answer', sdp });
-      await Promise.race([connected, deadline]);
-      this.up = true;
-    } finally {
-      clearTimeout(timer);
-    }
+    this.offer = offerToAppliance(this.pc, this.send, publishMessage, deadlineMs);
+    await this.offer.done;
+    this.up = true;
   }
 
   /** The server's `published` for our meeting stream, or its refusal. */
   onPublished(sdp) {
-    if (this.answered) this.answered.resolve(sdp);
+    if (this.offer) this.offer.answer(sdp);
   }
 
   onPublishRefused(message) {
-    if (this.answered) this.answered.reject(new Error(message || 'the appliance refused the stream'));
+    if (this.offer) this.offer.refuse(message);
   }
 
   /** The server's `meeting` state (already read by readMeeting). */
