@@ -176,6 +176,22 @@ async fn three_in_a_meeting() {
         .js("return document.getElementById('meeting').dataset.layout;")
         .await;
     assert_eq!(grid, "grid", "a laptop shows the grid");
+    // The phone tells the appliance its tile sizes: the small tile in the
+    // strip gets a narrower layer than the large one.
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    let (mut small, mut large) = (0, 0);
+    while std::time::Instant::now() < deadline {
+        small = received_width(&bob, "Carol").await;
+        large = received_width(&bob, "Alice").await;
+        if small > 0 && small < large {
+            break;
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+    assert!(
+        small > 0 && small < large,
+        "Bob's strip tile of Carol gets a narrower layer than his large one of Alice: {small} px vs {large} px"
+    );
 
     // Bob mutes, Carol turns her camera off: the others see it.
     bob.press("Mute").await;

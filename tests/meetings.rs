@@ -112,11 +112,18 @@ async fn the_room_sees_who_is_in_its_meeting_and_the_limit_holds() {
     let m = meeting(&mut alice).await;
     assert_eq!(member(&m, &bob.id)["camera"], false);
     assert_eq!(member(&m, &bob.id)["muted"], true, "unchanged fields stay");
+    // So is telling tile sizes; a member's are taken without a word.
+    let mut view = json!({"type":"meeting","data":{"action":"view","tiles":{}}});
+    view["data"]["tiles"][a.as_str()] = json!(300);
+    carol.send(view.clone()).await;
+    let _ = meeting(&mut carol).await; // Bob's camera
+    let err = carol.recv().await;
+    assert_eq!(err["data"]["code"], "not-in-meeting", "{err}");
+    bob.send(view).await;
     // An update from someone not in the meeting is an error.
     carol
         .send(json!({"type":"meeting","data":{"action":"update","muted":true}}))
         .await;
-    let _ = meeting(&mut carol).await; // Bob's camera
     let err = carol.recv().await;
     assert_eq!(err["data"]["code"], "not-in-meeting", "{err}");
 
@@ -440,4 +447,40 @@ async fn a_call_is_carried_through_the_appliance_for_its_two_sides_only() {
         .await;
     let ended = next_of(&mut bob, "unsubscribed").await;
     assert_eq!(ended["data"]["source"], a.as_str(), "{ended}");
+}
+
+#[tokio::test]
+async fn a_simulcast_member_reaches_each_subscriber_as_one_layer() {
+    let server = TestServer::start().await;
+    let mut alice = server.peer_at("/rtc?room=team", "Alice", 0).await;
+    let mut bob = server.peer_at("/rtc?room=team", "Bob", 1).await;
+    let a = alice.id.clone();
+    join(&mut alice, json!({})).await;
+    let (mut pa, offer) =
+        Client::with_layers(LOOPBACK, Direction::SendOnly, &["q", "h", "f"]).await;
+    alice
+        .send(json!({"type":"publish","data":{"sdp":offer,"meeting":true}}))
+        .await;
+    let published = next_of(&mut alice, "published").await;
+    let answer = published["data"]["sdp"].as_str().unwrap();
+    assert!(answer.contains("a=simulcast:recv q;h;f"), "{answer}");
+    pa.accept(answer);
+    join(&mut bob, json!({})).await;
+    let _ = meeting_where(&mut bob, "Alice publishes", |m| {
+        member(m, &a)["publishing"] == true
+    })
+    .await;
+    let mut from_a = subscribe(&mut bob, &a).await;
+    let until = Instant::now() + Duration::from_secs(4);
+    let (_, w) = tokio::join!(
+        publish_until(&mut pa, until, 1600, 10),
+        watch_until(&mut from_a, until)
+    );
+    // Layers carry tags 10 (q), 11 (h) and 12 (f): a clear link ends on
+    // the top one, and layers are never mixed (a subscriber that connects
+    // before the publisher's layers are known may start on the first and
+    // switch once).
+    assert!(w.video_frames > 20, "{} video frames", w.video_frames);
+    assert_eq!(w.last_tag, Some(12), "{w:?}");
+    assert!(w.tag_changes <= 1, "layers mixed: {w:?}");
 }

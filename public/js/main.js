@@ -413,6 +413,8 @@ function renderMeeting(view, connected) {
         }
       : null,
   );
+  // The appliance sends no layer wider than a tile shows.
+  if (s) s.reportTiles(meetingPanel.tileWidths(selfId));
 }
 
 function canShareScreen() {
@@ -423,6 +425,10 @@ document.addEventListener('visibilitychange', () => {
   if (document.visibilityState === 'visible') signaling.reconnectNow();
 });
 window.addEventListener('online', () => signaling.reconnectNow());
+// Tiles change size with the window (a phone turned, a window resized).
+window.addEventListener('resize', () => {
+  if (meetings.inMeeting) render();
+});
 // Leaving the page ends the call's connection at once, so the other side
 // sees "<name> left." within moments rather than after ICE gives up.
 window.addEventListener('pagehide', () => {

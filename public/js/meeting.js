@@ -11,8 +11,10 @@ import {
   plan,
   publishMessage,
   subscribeMessage,
+  tilesChanged,
   unsubscribeMessage,
   updateMessage,
+  viewMessage,
 } from './logic/meeting.js';
 
 /** How long the appliance may take to answer and connect our stream. */
@@ -92,6 +94,8 @@ export class MeetingSession {
     /** The publish in flight (applianceOffer.js). */
     this.offer = null;
     this.retry = null;
+    /** The tile widths last told to the appliance. */
+    this.toldTiles = {};
   }
 
   /** Sends our stream to the appliance; rejects on refusal or after the deadline. */
@@ -194,6 +198,12 @@ export class MeetingSession {
   streamOf(id) {
     const s = this.subscriptions.get(id);
     return s && s.stream.getTracks().length > 0 ? s.stream : null;
+  }
+
+  /** How wide each other member's tile is shown (device pixels). */
+  reportTiles(widths) {
+    if (this.ended || !tilesChanged(this.toldTiles, widths)) return;
+    if (this.send(viewMessage(widths))) this.toldTiles = widths;
   }
 
   flags() {

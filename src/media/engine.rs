@@ -242,6 +242,7 @@ impl Engine {
                 Happened::Connected => {
                     debug!(session = %id, ?role, "media session connected");
                     if role == Role::Viewer {
+                        self.first_layer(id, &key, now);
                         self.want_keyframe(&key, now);
                     }
                 }
@@ -280,7 +281,8 @@ impl Engine {
         }
         let mut want_keyframe = false;
         if let (MediaKind::Video, Some(rid)) = (kind, data.rid) {
-            b.rates.add(rid, data.data.len(), now);
+            let width = data.is_keyframe().then(|| vp8_width(data)).flatten();
+            b.rates.add(rid, data.data.len(), width, now);
         }
         if kind == MediaKind::Video {
             if data.is_keyframe() {
@@ -410,18 +412,30 @@ impl Engine {
         }
     }
 
+    /// A new viewer of a simulcast broadcast starts on the top layer its
+    /// tile needs (from that layer's next keyframe, asked for next).
+    fn first_layer(&mut self, id: Uuid, key: &BroadcastKey, now: Instant) {
+        let (Some(b), Some(v)) = (self.broadcasts.get(key), self.sessions.get_mut(&id)) else {
+            return;
+        };
+        if b.rates.is_simulcast() {
+            let live = b.rates.ladder_for(v.tile_width, now);
+            v.target = v.ladder.next(&live, None, v.health, now);
+        }
+    }
+
     /// Gives each viewer of a simulcast broadcast the layer its estimated
     /// bandwidth carries; a viewer that must move gets it on the new
     /// layer's next keyframe, which is asked for.
     fn choose_layers(&mut self, now: Instant) {
         let mut wanting = Vec::new();
         for b in self.broadcasts.values().filter(|b| b.rates.is_simulcast()) {
-            let live = b.rates.ladder(now);
             let mut moving = false;
             for viewer in &b.viewers {
                 let Some(v) = self.sessions.get_mut(viewer) else {
                     continue;
                 };
+                let live = b.rates.ladder_for(v.tile_width, now);
                 let current = v.target.or(v.layer);
                 let want = v.ladder.next(&live, current, v.health, now);
                 tracing::trace!(owner = ?v.owner, of = %b.key.peer, health = ?v.health, layer = ?v.layer, ?want, rates = ?b.rates.summary(now), "layers");
@@ -581,6 +595,28 @@ impl Engine {
                     .collect();
                 for id in gone {
                     self.remove(id, "left", false);
+                }
+            }
+            Command::TileSizes {
+                room,
+                viewer,
+                sizes,
+            } => {
+                for (peer, width) in sizes {
+                    let key = BroadcastKey {
+                        room: room.clone(),
+                        peer,
+                    };
+                    let Some(b) = self.broadcasts.get(&key) else {
+                        continue;
+                    };
+                    for id in &b.viewers {
+                        if let Some(v) = self.sessions.get_mut(id) {
+                            if v.owner == Owner::Peer(viewer) {
+                                v.tile_width = Some(width);
+                            }
+                        }
+                    }
                 }
             }
             Command::Broadcasts { room, reply } => {
@@ -844,6 +880,17 @@ impl Engine {
             warn!("media notices queue full; a viewer may not hear that its stream ended");
         }
     }
+}
+
+/// A VP8 keyframe's picture width (RFC 6386 §9.1: after the 3-byte frame
+/// tag, the start code 9d 01 2a, then 14 bits of width).
+fn vp8_width(data: &MediaData) -> Option<u16> {
+    if !matches!(data.codec_extra, str0m::format::CodecExtra::Vp8(_)) {
+        return None;
+    }
+    let d = &data.data;
+    (d.len() >= 10 && d[3..6] == [0x9d, 0x01, 0x2a])
+        .then(|| u16::from_le_bytes([d[6], d[7]]) & 0x3fff)
 }
 
 fn parse_offer(offer: &str) -> Result<SdpOffer, MediaError> {

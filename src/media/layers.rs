@@ -34,6 +34,8 @@ struct Layer {
     since: Instant,
     /// The last full window's bitrate, bits per second.
     bitrate: f64,
+    /// Its picture's width, from its last keyframe (VP8).
+    width: Option<u16>,
     last_seen: Instant,
 }
 
@@ -45,7 +47,7 @@ pub struct Rates {
 
 impl Rates {
     /// A frame of `bytes` on layer `rid` arrived.
-    pub fn add(&mut self, rid: Rid, bytes: usize, now: Instant) {
+    pub fn add(&mut self, rid: Rid, bytes: usize, width: Option<u16>, now: Instant) {
         let layer = match self.layers.iter_mut().position(|l| l.rid == rid) {
             Some(i) => &mut self.layers[i],
             None => {
@@ -54,6 +56,7 @@ impl Rates {
                     bytes: 0,
                     since: now,
                     bitrate: 0.0,
+                    width: None,
                     last_seen: now,
                 });
                 self.layers.last_mut().expect("just pushed")
@@ -67,6 +70,9 @@ impl Rates {
         }
         layer.bytes += bytes as u64;
         layer.last_seen = now;
+        if width.is_some() {
+            layer.width = width;
+        }
     }
 
     /// Whether the publisher sends more than one layer.
@@ -103,6 +109,31 @@ impl Rates {
     /// The live layers, lowest first.
     pub fn ladder(&self, now: Instant) -> Vec<Rid> {
         self.live(now).into_iter().map(|(rid, _)| rid).collect()
+    }
+
+    /// The live layers a tile `tile_width` pixels wide can use: up to the
+    /// smallest that is at least as wide (a larger one would be scaled down
+    /// on the screen: bandwidth and decoding for nothing). Layers of unknown
+    /// width (before their first keyframe, or not VP8) are kept.
+    pub fn ladder_for(&self, tile_width: Option<u32>, now: Instant) -> Vec<Rid> {
+        let live = self.live(now);
+        let Some(tile) = tile_width else {
+            return live.into_iter().map(|(rid, _)| rid).collect();
+        };
+        let width = |rid: Rid| {
+            self.layers
+                .iter()
+                .find(|l| l.rid == rid)
+                .and_then(|l| l.width)
+        };
+        let mut out = Vec::new();
+        for (rid, _) in live {
+            out.push(rid);
+            if width(rid).is_some_and(|w| u32::from(w) >= tile) {
+                break;
+            }
+        }
+        out
     }
 }
 
@@ -152,6 +183,9 @@ pub struct Ladder {
     up_after: Duration,
     /// When the last step up was taken, to tell a failed try.
     tried_up: Option<Instant>,
+    /// Whether the first choice was made (it is the top, whatever layer
+    /// happened to bring the first keyframe).
+    started: bool,
 }
 
 impl Default for Ladder {
@@ -161,6 +195,7 @@ impl Default for Ladder {
             clear_since: None,
             up_after: UP_AFTER,
             tried_up: None,
+            started: false,
         }
     }
 }
@@ -176,7 +211,8 @@ impl Ladder {
         now: Instant,
     ) -> Option<Rid> {
         let top = *live.last()?;
-        let Some(current) = current else {
+        let Some(current) = current.filter(|_| self.started) else {
+            self.started = true;
             return Some(top);
         };
         let Some(at) = live.iter().position(|r| *r == current) else {
@@ -241,8 +277,8 @@ mod tests {
         let mut t = t0;
         for frame in 0..secs * 30 {
             t = t0 + Duration::from_millis(frame * 1000 / 30);
-            for (rid, kbps) in [("q", 150), ("h", 500), ("f", 1500)] {
-                rates.add(Rid::from(rid), kbps * 1000 / 8 / 30, t);
+            for (rid, kbps, width) in [("q", 150, 320), ("h", 500, 640), ("f", 1500, 1280)] {
+                rates.add(Rid::from(rid), kbps * 1000 / 8 / 30, Some(width), t);
             }
         }
         t
@@ -315,6 +351,31 @@ mod tests {
     }
 
     #[test]
+    fn a_tile_gets_no_layer_wider_than_it_needs() {
+        let mut rates = Rates::default();
+        let now = three_layers(&mut rates, Instant::now(), 3);
+        let (q, h, f) = (Rid::from("q"), Rid::from("h"), Rid::from("f"));
+        assert_eq!(
+            rates.ladder_for(None, now),
+            vec![q, h, f],
+            "no size said: all"
+        );
+        assert_eq!(rates.ladder_for(Some(2000), now), vec![q, h, f]);
+        assert_eq!(rates.ladder_for(Some(1280), now), vec![q, h, f]);
+        assert_eq!(
+            rates.ladder_for(Some(600), now),
+            vec![q, h],
+            "a 600 px tile: up to 640"
+        );
+        assert_eq!(rates.ladder_for(Some(180), now), vec![q], "a phone's strip");
+        assert_eq!(
+            rates.ladder_for(Some(0), now),
+            vec![q],
+            "hidden: the lowest"
+        );
+    }
+
+    #[test]
     fn health_from_receiver_reports() {
         let ms = Duration::from_millis;
         assert_eq!(Health::from_report(Some(0.0), Some(ms(5))), Health::Clear);
@@ -342,8 +403,8 @@ mod tests {
         let mut t = now;
         for frame in 0..60 {
             t = now + Duration::from_millis(frame * 1000 / 30);
-            rates.add(Rid::from("q"), 625, t);
-            rates.add(Rid::from("h"), 2083, t);
+            rates.add(Rid::from("q"), 625, None, t);
+            rates.add(Rid::from("h"), 2083, None, t);
         }
         assert_eq!(rates.ladder(t), vec![Rid::from("q"), Rid::from("h")]);
         let top = rates.top_bitrate(t).unwrap();

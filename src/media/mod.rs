@@ -176,6 +176,12 @@ pub(crate) enum Command {
     /// A peer left its room's meeting: what it published or watched there
     /// ends; a live stream it watches does not.
     LeftMeeting { room: Room, peer: Uuid },
+    /// How wide `viewer` shows each member's tile (device pixels).
+    TileSizes {
+        room: Room,
+        viewer: Uuid,
+        sizes: Vec<(Uuid, u32)>,
+    },
     /// The broadcasts of a room, newest first.
     Broadcasts {
         room: Room,
@@ -372,6 +378,14 @@ impl Media {
 
     pub fn left_meeting(&self, room: Room, peer: Uuid) {
         self.tell(Command::LeftMeeting { room, peer });
+    }
+
+    pub fn tile_sizes(&self, room: Room, viewer: Uuid, sizes: Vec<(Uuid, u32)>) {
+        self.tell(Command::TileSizes {
+            room,
+            viewer,
+            sizes,
+        });
     }
 
     pub fn end_session(&self, room: Room, session: Uuid) {

@@ -70,6 +70,8 @@ pub struct Session {
     pub health: Health,
     /// Which simulcast layer it should get.
     pub ladder: Ladder,
+    /// How wide its page shows this stream (device pixels), when it says.
+    pub tile_width: Option<u32>,
 }
 
 /// What a session reports to the loop after it ran. These live in a `Vec`
@@ -112,6 +114,7 @@ impl Session {
             last_video: None,
             health: Health::Unknown,
             ladder: Ladder::default(),
+            tile_width: None,
         }
     }
 

@@ -587,6 +587,22 @@ impl Hub {
                 }
                 left
             }
+            MeetingAction::View(tiles) => {
+                let Some(meeting) = state
+                    .meetings
+                    .get(&me.room)
+                    .filter(|m| m.member(me.id).is_some())
+                else {
+                    return Err(not_in_meeting("meeting"));
+                };
+                let sizes: Vec<(Uuid, u32)> = tiles
+                    .iter()
+                    .filter_map(|(id, w)| Some((Uuid::parse_str(id).ok()?, *w)))
+                    .filter(|(id, _)| *id != me.id && meeting.member(*id).is_some())
+                    .collect();
+                media.tile_sizes(me.room.clone(), me.id, sizes);
+                false
+            }
             MeetingAction::Update(flags) => {
                 let Some(meeting) = state
                     .meetings

@@ -54,12 +54,20 @@ pub enum Inbound {
 }
 
 /// What a `meeting` message asks.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum MeetingAction {
     Join(MemberFlags),
     Leave,
     Update(MemberFlags),
+    /// How wide (in device pixels) this member shows each other member's
+    /// tile, so no layer larger than a tile needs is sent.
+    View(Vec<(String, u32)>),
 }
+
+/// Most tiles a `view` may list (a meeting's limit is at most 32).
+pub const MAX_TILES: usize = 32;
+/// Widest tile taken, in device pixels (an 8K screen).
+pub const MAX_TILE_WIDTH: u64 = 8192;
 
 /// The relayed message types.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -257,7 +265,23 @@ pub fn parse(text: &str) -> Result<Inbound, ProtocolError> {
                 Some("join") => MeetingAction::Join(flags),
                 Some("leave") => MeetingAction::Leave,
                 Some("update") => MeetingAction::Update(flags),
-                _ => return Err(bad("data.action must be \"join\", \"leave\" or \"update\".")),
+                Some("view") => {
+                    let tiles = data.get("tiles").and_then(Value::as_object).ok_or_else(|| {
+                        bad("view needs data.tiles: each member's id with the width of its tile in device pixels.")
+                    })?;
+                    if tiles.len() > MAX_TILES {
+                        return Err(bad(&format!("data.tiles lists more than {MAX_TILES} members.")));
+                    }
+                    let mut list = Vec::with_capacity(tiles.len());
+                    for (id, width) in tiles {
+                        match width.as_u64() {
+                            Some(w) if w <= MAX_TILE_WIDTH => list.push((id.clone(), w as u32)),
+                            _ => return Err(bad(&format!("a tile's width must be a whole number of pixels from 0 to {MAX_TILE_WIDTH}."))),
+                        }
+                    }
+                    MeetingAction::View(list)
+                }
+                _ => return Err(bad("data.action must be \"join\", \"leave\", \"update\" or \"view\".")),
             };
             return Ok(Inbound::Meeting(action));
         }
@@ -706,6 +730,22 @@ mod tests {
                 ErrorCode::BadMessage,
             ),
             (r#"{"type":"unsubscribe"}"#, ErrorCode::BadMessage),
+            (
+                r#"{"type":"meeting","data":{"action":"view"}}"#,
+                ErrorCode::BadMessage,
+            ),
+            (
+                r#"{"type":"meeting","data":{"action":"view","tiles":{"a":-1}}}"#,
+                ErrorCode::BadMessage,
+            ),
+            (
+                r#"{"type":"meeting","data":{"action":"view","tiles":{"a":99999}}}"#,
+                ErrorCode::BadMessage,
+            ),
+            (
+                r#"{"type":"meeting","data":{"action":"view","tiles":{"a":"wide"}}}"#,
+                ErrorCode::BadMessage,
+            ),
             (
                 r#"{"type":"call-relay","data":{"target":5}}"#,
                 ErrorCode::BadMessage,

@@ -35,6 +35,10 @@ pub struct Client {
     /// A level another task may change while this client publishes; wins
     /// over `audio_level`.
     pub shared_level: Option<Arc<std::sync::atomic::AtomicI8>>,
+    /// Simulcast: the layers' RTP stream ids, lowest first; each frame is
+    /// sent once per layer, at a quarter, half and full size, its filler
+    /// byte the frame's tag plus the layer's index.
+    pub layers: Vec<&'static str>,
 }
 
 /// RTP packets seen per SSRC, from the headers (which SRTP leaves in the
@@ -114,6 +118,16 @@ impl Client {
     /// A client bound to `ip` with an offer to send (`Direction::SendOnly`)
     /// or receive (`RecvOnly`) one video and one audio track.
     pub async fn new(ip: std::net::IpAddr, direction: Direction) -> (Client, String) {
+        Self::with_layers(ip, direction, &[]).await
+    }
+
+    /// A publisher of `layers` simulcast layers (RTP stream ids, lowest
+    /// first); `Client::new` with none.
+    pub async fn with_layers(
+        ip: std::net::IpAddr,
+        direction: Direction,
+        layers: &[&'static str],
+    ) -> (Client, String) {
         let socket = UdpSocket::bind(SocketAddr::new(ip, 0)).await.unwrap();
         // A viewer task may wait its turn on a busy machine; a larger buffer
         // keeps the kernel from dropping what arrives meanwhile.
@@ -128,7 +142,14 @@ impl Client {
             .build(now);
         rtc.add_local_candidate(Candidate::host(local, "udp").unwrap());
         let mut change = rtc.sdp_api();
-        let video = change.add_media(MediaKind::Video, direction, None, None, None);
+        let simulcast = (!layers.is_empty()).then(|| {
+            let mut s = str0m::media::Simulcast::new();
+            for rid in layers {
+                s.add_send_layer(str0m::media::SimulcastLayer::new(rid));
+            }
+            s
+        });
+        let video = change.add_media(MediaKind::Video, direction, None, None, simulcast);
         let audio = change.add_media(MediaKind::Audio, direction, None, None, None);
         let (offer, pending) = change.apply().unwrap();
         let client = Client {
@@ -144,6 +165,7 @@ impl Client {
             counting: None,
             audio_level: None,
             shared_level: None,
+            layers: layers.to_vec(),
         };
         (client, offer.to_sdp_string())
     }
@@ -254,8 +276,18 @@ impl Client {
                     video_bytes
                 };
                 let time = MediaTime::new(n * 90_000 / FPS, Frequency::NINETY_KHZ);
-                if let Some(w) = self.rtc.writer(mid) {
-                    let _ = w.write(pt, now, time, vp8_frame(size, keyframe, tag));
+                if self.layers.is_empty() {
+                    if let Some(w) = self.rtc.writer(mid) {
+                        let _ = w.write(pt, now, time, vp8_frame(size, keyframe, tag));
+                    }
+                }
+                let count = self.layers.len();
+                for (i, rid) in self.layers.clone().into_iter().enumerate() {
+                    let scaled = size >> (2 * (count - 1 - i));
+                    if let Some(w) = self.rtc.writer(mid) {
+                        let frame = vp8_frame(scaled, keyframe, tag + i as u8);
+                        let _ = w.rid(rid.into()).write(pt, now, time, frame);
+                    }
                 }
             }
         }
@@ -330,6 +362,11 @@ pub struct Watched {
     pub last_media_at: Option<Instant>,
     /// The filler bytes seen in video frames: whose frames these were.
     pub tags: std::collections::BTreeSet<u8>,
+    /// The last frame's tag, and how often it changed from one frame to
+    /// the next (a simulcast layer switch is one change; mixed layers are
+    /// many).
+    pub last_tag: Option<u8>,
+    pub tag_changes: u32,
 }
 
 /// Runs a viewer until `until`, counting what arrives.
@@ -349,6 +386,10 @@ pub async fn watch_until(client: &mut Client, until: Instant) -> Watched {
                     w.video_frames += 1;
                     if let Some(tag) = d.data.get(1) {
                         w.tags.insert(*tag);
+                        if w.last_tag.is_some_and(|t| t != *tag) {
+                            w.tag_changes += 1;
+                        }
+                        w.last_tag = Some(*tag);
                     }
                 } else {
                     w.audio_frames += 1;

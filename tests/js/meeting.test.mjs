@@ -10,7 +10,9 @@ import {
   publishMessage,
   readMeeting,
   summaryText,
+  tilesChanged,
   updateMessage,
+  viewMessage,
 } from '../../public/js/logic/meeting.js';
 
 const member = (id, extra = {}) => ({ id, muted: false, camera: true, screen: false, publishing: true, ...extra });
@@ -81,4 +83,13 @@ test('messages and sentences', () => {
   assert.equal(summaryText(['Alice', 'Bob', 'Carol']), 'Alice, Bob and Carol are in a meeting here.');
   assert.equal(countText(1), 'Only you so far');
   assert.equal(countText(3), '3 people');
+});
+
+test('tile widths are told again only when a layer could change', () => {
+  assert.equal(tilesChanged({}, { a: 400 }), true);
+  assert.equal(tilesChanged({ a: 400 }, { a: 420 }), false, 'a few pixels choose nothing new');
+  assert.equal(tilesChanged({ a: 400 }, { a: 200 }), true);
+  assert.equal(tilesChanged({ a: 400 }, { b: 400 }), true, 'someone else');
+  assert.equal(tilesChanged({ a: 400, b: 300 }, { a: 400 }), true, 'someone gone');
+  assert.deepEqual(viewMessage({ a: 640 }), { type: 'meeting', data: { action: 'view', tiles: { a: 640 } } });
 });

@@ -144,3 +144,24 @@ export const SIMULCAST_LAYERS = Object.freeze([
 export function sendsSimulcast({ coarsePointer, screenWidth }) {
   return !(coarsePointer && screenWidth < 900);
 }
+
+/** How wide each other member's tile is shown, for the appliance: `view`. */
+export function viewMessage(tiles) {
+  return { type: 'meeting', data: { action: 'view', tiles } };
+}
+
+/**
+ * Whether tile widths changed enough to tell the appliance again: a member
+ * added or gone, or a width off by more than a fifth (a layer is twice the
+ * width of the next, so small changes choose nothing new).
+ */
+export function tilesChanged(before, after) {
+  const a = Object.keys(before);
+  const b = Object.keys(after);
+  if (a.length !== b.length || b.some((id) => !(id in before))) return true;
+  return b.some((id) => {
+    const was = before[id];
+    const now = after[id];
+    return Math.abs(now - was) > Math.max(was, now) * 0.2;
+  });
+}

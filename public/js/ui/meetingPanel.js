@@ -89,6 +89,16 @@ export function createMeetingPanel(els, on) {
   }
 
   return {
+    /** Each other member's tile width in device pixels, by id. */
+    tileWidths(selfId) {
+      const out = {};
+      const ratio = window.devicePixelRatio || 1;
+      for (const [id, t] of tiles) {
+        if (id !== selfId) out[id] = Math.round(t.figure.clientWidth * ratio);
+      }
+      return out;
+    },
+
     /**
      * @param {object|null} props  null when we are not in a meeting; else
      *   {members, selfId, speaker, pinned, nameOf(id), streamOf(id), preview,
