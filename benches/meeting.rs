@@ -44,10 +44,13 @@ use webrtc_client::{publish_until, Client, RtpCount};
 type Ws = WebSocketStream<TlsStream<TcpStream>>;
 
 const LOOPBACK: IpAddr = IpAddr::V4(Ipv4Addr::LOCALHOST);
-/// Bytes of a delta frame: with keyframes (4×, every 60th frame) and the
-/// RTP overhead about 0.5 Mbit/s, what one 360p tile needs. There is no
-/// simulcast yet, so this one layer is what every member receives.
-const VIDEO_BYTES: usize = 1_800;
+/// Bytes of a top-layer delta frame: with keyframes (4×, every 60th frame)
+/// and the RTP overhead about 1.3 Mbit/s at 1280 px; the 640 and 320 px
+/// layers are a quarter and a sixteenth of it, as a browser's simulcast.
+const VIDEO_BYTES: usize = 5_000;
+const LAYERS: [&str; 3] = ["q", "h", "f"];
+/// The screen each participant shows the grid on, in device pixels.
+const SCREEN: (f64, f64) = (1280.0, 720.0);
 const WARMUP: Duration = Duration::from_secs(2);
 const WINDOW: Duration = Duration::from_secs(10);
 const SCENARIO_LIMIT: Duration = Duration::from_secs(180);
@@ -124,6 +127,49 @@ async fn subscription(
     (first, client.counting.take().unwrap_or_default())
 }
 
+/// Participant 1's subscription to participant 0, decrypted rather than
+/// counted: when `switch` fires, participant 1 has just made P0's tile full
+/// width; how long until the first frame of the top layer (tag 1 + 2).
+async fn probe(
+    mut client: Client,
+    asked: Instant,
+    ready: mpsc::Sender<Duration>,
+    mut switch: watch::Receiver<Option<Instant>>,
+    until: Instant,
+) -> Option<Duration> {
+    let mut seen_keyframe = false;
+    let mut since: Option<Instant> = None;
+    while let Some(event) = client.next_event(until).await {
+        if since.is_none() {
+            since = *switch.borrow_and_update();
+        }
+        let Event::MediaData(d) = event else { continue };
+        if Some(d.mid) != client.video {
+            continue;
+        }
+        if !seen_keyframe && d.is_keyframe() {
+            seen_keyframe = true;
+            let _ = ready.send(asked.elapsed()).await;
+        }
+        if let (Some(t), Some(3)) = (since, d.data.get(1).copied()) {
+            return Some(t.elapsed());
+        }
+    }
+    None
+}
+
+/// Tile widths for a grid of `tiles` on [`SCREEN`], as the page works them
+/// out (the arrangement with the largest 16:9 tiles).
+fn tile_width(tiles: usize) -> u32 {
+    let (w, h) = SCREEN;
+    (1..=tiles.max(1))
+        .map(|columns| {
+            let rows = tiles.div_ceil(columns);
+            (w / columns as f64).min(h / rows as f64 * 16.0 / 9.0)
+        })
+        .fold(0.0, f64::max) as u32
+}
+
 /// What the participants' signaling tasks report.
 enum Report {
     /// A subscription's first keyframe arrived this long after it was asked.
@@ -141,7 +187,14 @@ async fn participant(
     window: Window,
     level: Arc<std::sync::atomic::AtomicI8>,
     ids: mpsc::Sender<(usize, String)>,
+    mut switch: watch::Receiver<Option<Instant>>,
+    probed: tokio::sync::oneshot::Sender<Option<Duration>>,
 ) -> Vec<(RtpCount, RtpCount)> {
+    let mut probed = Some(probed);
+    let mut probe_task = None;
+    let mut names: HashMap<String, String> = HashMap::new();
+    let mut tiles: serde_json::Map<String, Value> = serde_json::Map::new();
+    let mut switched = false;
     let (mut ws, id) = connect(&server).await;
     let _ = ids.send((index, id.clone())).await;
     send(
@@ -150,7 +203,7 @@ async fn participant(
     )
     .await;
     send(&mut ws, json!({"type":"meeting","data":{"action":"join"}})).await;
-    let (publisher, offer) = Client::new(LOOPBACK, Direction::SendOnly).await;
+    let (publisher, offer) = Client::with_layers(LOOPBACK, Direction::SendOnly, &LAYERS).await;
     let mut publisher = Some(publisher);
     send(
         &mut ws,
@@ -181,9 +234,27 @@ async fn participant(
         let message = tokio::select! {
             m = next_json(&mut ws) => match m { Some(m) => m, None => break },
             Some(t) = first_rx.recv() => { let _ = reports.send(Report::Subscribed(t)).await; continue; }
+            _ = switch.changed(), if index == 1 && !switched => {
+                // Participant 1 pins P0: its tile becomes full width.
+                switched = true;
+                let p0 = names.iter().find(|(_, n)| n.as_str() == "P0").map(|(id, _)| id.clone());
+                if let Some(p0) = p0 {
+                    tiles.insert(p0, json!(SCREEN.0 as u32));
+                    send(&mut ws, json!({"type":"meeting","data":{"action":"view","tiles":tiles.clone()}})).await;
+                }
+                continue;
+            }
             _ = &mut over => break,
         };
         match message["type"].as_str() {
+            Some("peer") => {
+                if let (Some(pid), Some(name)) = (
+                    message["data"]["id"].as_str(),
+                    message["data"]["name"].as_str(),
+                ) {
+                    names.insert(pid.to_string(), name.to_string());
+                }
+            }
             Some("published") => {
                 let Some(mut publisher) = publisher.take() else {
                     continue;
@@ -216,15 +287,41 @@ async fn participant(
                 }
             }
             Some("subscribed") => {
-                let source = message["data"]["source"].as_str().unwrap_or_default();
-                if let Some((mut client, at)) = pending.remove(source) {
+                let source = message["data"]["source"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_string();
+                if let Some((mut client, at)) = pending.remove(&source) {
                     client.accept(message["data"]["sdp"].as_str().unwrap());
-                    subscribed.push(tokio::spawn(subscription(
-                        client,
-                        at,
-                        first_tx.clone(),
-                        window.clone(),
-                    )));
+                    let is_probe =
+                        index == 1 && names.get(&source).map(String::as_str) == Some("P0");
+                    if is_probe {
+                        probe_task = Some(tokio::spawn(probe(
+                            client,
+                            at,
+                            first_tx.clone(),
+                            switch.clone(),
+                            deadline,
+                        )));
+                    } else {
+                        subscribed.push(tokio::spawn(subscription(
+                            client,
+                            at,
+                            first_tx.clone(),
+                            window.clone(),
+                        )));
+                    }
+                    // The grid this participant shows: every other member's
+                    // tile the same width, told to the appliance as a page does.
+                    let width = tile_width(asked.len() + 1);
+                    for other in &asked {
+                        tiles.insert(other.clone(), json!(width));
+                    }
+                    send(
+                        &mut ws,
+                        json!({"type":"meeting","data":{"action":"view","tiles":tiles.clone()}}),
+                    )
+                    .await;
                 }
             }
             Some("error") | Some("unsubscribed") => eprintln!("P{index}: {message}"),
@@ -233,6 +330,10 @@ async fn participant(
     }
     if let Some(p) = publishing {
         p.abort();
+    }
+    if let (Some(task), Some(tx)) = (probe_task, probed.take()) {
+        task.abort();
+        let _ = tx.send(task.await.ok().flatten());
     }
     let mut out = Vec::new();
     for s in subscribed {
@@ -264,8 +365,12 @@ async fn scenario(n: usize) -> Value {
         })
         .collect();
     let started = Instant::now();
+    let (switch_tx, switch_rx) = watch::channel(None);
+    let mut probes = Vec::new();
     let tasks: Vec<_> = (0..n)
         .map(|i| {
+            let (tx, rx) = tokio::sync::oneshot::channel();
+            probes.push(rx);
             tokio::spawn(participant(
                 server.clone(),
                 i,
@@ -273,6 +378,8 @@ async fn scenario(n: usize) -> Value {
                 window_rx.clone(),
                 levels[i].clone(),
                 id_tx.clone(),
+                switch_rx.clone(),
+                tx,
             ))
         })
         .collect();
@@ -307,6 +414,8 @@ async fn scenario(n: usize) -> Value {
     levels[0].store(SILENT, std::sync::atomic::Ordering::Relaxed);
     levels[n - 1].store(TALKING, std::sync::atomic::Ordering::Relaxed);
     let switched_at = Instant::now();
+    // And participant 1 makes participant 0's tile full width.
+    switch_tx.send_replace(Some(switched_at));
     let mut speaker_switch_ms = f64::NAN;
     let collect_until = end;
     loop {
@@ -339,12 +448,20 @@ async fn scenario(n: usize) -> Value {
             streams += 1;
         }
     }
+    let mut layer_switch_ms = f64::NAN;
+    for p in probes {
+        if let Ok(Some(t)) = p.await {
+            layer_switch_ms = t.as_secs_f64() * 1000.0;
+        }
+    }
     first_keyframe_ms.sort_by(f64::total_cmp);
     losses.sort_by(f64::total_cmp);
     let secs = WINDOW.as_secs_f64();
     let cpu = cpu1 - cpu0;
     json!({
         "participants": n,
+        "tile_px": tile_width(n - 1),
+        "layer_switch_ms": layer_switch_ms,
         "streams_received": streams,
         "all_receiving_s": mesh_seconds,
         "server_cpu_pct": cpu / secs * 100.0,

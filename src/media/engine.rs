@@ -277,6 +277,9 @@ impl Engine {
         if kind == MediaKind::Audio && b.speakers {
             if let Some(level) = data.ext_vals.audio_level {
                 b.loudness.add(level);
+                if !b.gate.pass(level, now) {
+                    return; // silence: nobody needs it forwarded
+                }
             }
         }
         let mut want_keyframe = false;

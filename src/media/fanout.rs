@@ -8,7 +8,7 @@ use str0m::media::{MediaKind, Mid};
 use uuid::Uuid;
 
 use super::layers::Rates;
-use super::speaker::Loudness;
+use super::speaker::{AudioGate, Loudness};
 use crate::rtc::Room;
 
 /// A broadcast is one peer's stream in one room.
@@ -88,6 +88,8 @@ pub struct Broadcast {
     pub loudness: Loudness,
     /// Its video's simulcast layers and their bitrates.
     pub rates: Rates,
+    /// Whether its audio is sounding (meetings only).
+    pub gate: AudioGate,
 }
 
 /// What a publisher's stream is for.
@@ -114,6 +116,7 @@ impl Broadcast {
             speakers: purpose == Purpose::Meeting,
             loudness: Loudness::default(),
             rates: Rates::default(),
+            gate: AudioGate::default(),
         }
     }
 

@@ -186,6 +186,9 @@ pub struct Ladder {
     /// Whether the first choice was made (it is the top, whatever layer
     /// happened to bring the first keyframe).
     started: bool,
+    /// The viewer was on the highest layer its tile allowed: held there by
+    /// the tile's size, not by its link.
+    at_ceiling: bool,
 }
 
 impl Default for Ladder {
@@ -196,6 +199,7 @@ impl Default for Ladder {
             up_after: UP_AFTER,
             tried_up: None,
             started: false,
+            at_ceiling: false,
         }
     }
 }
@@ -229,6 +233,15 @@ impl Ladder {
         let settled = self
             .last_move
             .is_none_or(|t| now.saturating_duration_since(t) >= SETTLE);
+        let was_at_ceiling = std::mem::replace(&mut self.at_ceiling, at + 1 == live.len());
+        // Its tile grew (pinned, a larger layout): what held it back was the
+        // tile, not the link, so it goes up at once.
+        if was_at_ceiling && at + 1 < live.len() && health != Health::Congested {
+            self.last_move = Some(now);
+            // Still climbing to the new ceiling on the next turn.
+            self.at_ceiling = true;
+            return Some(live[at + 1]);
+        }
         match health {
             Health::Congested => {
                 self.clear_since = None;
@@ -373,6 +386,35 @@ mod tests {
             vec![q],
             "hidden: the lowest"
         );
+    }
+
+    #[test]
+    fn a_tile_that_grows_gets_the_next_layer_at_once() {
+        let mut rates = Rates::default();
+        let t0 = three_layers(&mut rates, Instant::now(), 3);
+        let (q, h, f) = (Rid::from("q"), Rid::from("h"), Rid::from("f"));
+        let mut l = Ladder::default();
+        let small = rates.ladder_for(Some(300), t0);
+        assert_eq!(l.next(&small, None, Health::Clear, t0), Some(q));
+        assert_eq!(l.next(&small, Some(q), Health::Clear, t0), Some(q));
+        // Pinned: the tile is 1280 wide now; no clear spell to wait for.
+        let large = rates.ladder_for(Some(1280), t0);
+        let t1 = t0 + Duration::from_millis(500);
+        assert_eq!(l.next(&large, Some(q), Health::Clear, t1), Some(h));
+        assert_eq!(
+            l.next(
+                &large,
+                Some(h),
+                Health::Clear,
+                t1 + Duration::from_millis(500)
+            ),
+            Some(f)
+        );
+        // But not on a congested link.
+        let mut m = Ladder::default();
+        assert_eq!(m.next(&small, None, Health::Clear, t0), Some(q));
+        assert_eq!(m.next(&small, Some(q), Health::Clear, t0), Some(q));
+        assert_eq!(m.next(&large, Some(q), Health::Congested, t1), Some(q));
     }
 
     #[test]

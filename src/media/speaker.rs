@@ -100,9 +100,54 @@ impl Speaker {
     }
 }
 
+/// Quieter than this (−dBov) is silence not worth forwarding: a muted
+/// microphone sends 127, a quiet room measures 50–70.
+pub const GATE_LEVEL: u8 = 80;
+/// After the last sound above the gate, audio is still forwarded this long,
+/// so pauses between words and the ends of words are not cut.
+pub const HANGOVER: Duration = Duration::from_millis(1500);
+
+/// Whether a meeting member's audio is forwarded: not while it is silent
+/// (muted, or a silent microphone), which in a large meeting is most
+/// members most of the time, and most of the packets the appliance would
+/// forward (15 × 50 a second to each member).
+#[derive(Debug, Default, Clone)]
+pub struct AudioGate {
+    last_sound: Option<std::time::Instant>,
+}
+
+impl AudioGate {
+    /// One packet's level (as str0m hands it over: `-(−dBov)`); whether to
+    /// forward it.
+    pub fn pass(&mut self, audio_level: i8, now: std::time::Instant) -> bool {
+        if audio_level.unsigned_abs() <= GATE_LEVEL {
+            self.last_sound = Some(now);
+        }
+        self.last_sound
+            .is_some_and(|t| now.saturating_duration_since(t) < HANGOVER)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn silence_is_not_forwarded_but_pauses_between_words_are() {
+        let t0 = std::time::Instant::now();
+        let at = |ms: u64| t0 + Duration::from_millis(ms);
+        let mut gate = AudioGate::default();
+        assert!(!gate.pass(-127, at(0)), "a muted microphone");
+        assert!(gate.pass(-30, at(20)), "a word");
+        assert!(gate.pass(-127, at(800)), "a pause");
+        assert!(gate.pass(-65, at(1000)), "a quiet room");
+        assert!(
+            gate.pass(-127, at(2400)),
+            "the hangover after the last sound"
+        );
+        assert!(!gate.pass(-127, at(2600)), "silence again");
+        assert!(!gate.pass(i8::MIN, at(2700)), "out of range is silence");
+    }
 
     #[test]
     fn loudness_is_the_mean_level_per_tick() {

@@ -285,7 +285,15 @@ impl Client {
                 for (i, rid) in self.layers.clone().into_iter().enumerate() {
                     let scaled = size >> (2 * (count - 1 - i));
                     if let Some(w) = self.rtc.writer(mid) {
-                        let frame = vp8_frame(scaled, keyframe, tag + i as u8);
+                        let mut frame = vp8_frame(scaled.max(12), keyframe, tag + i as u8);
+                        if keyframe {
+                            // A keyframe header's start code and width (RFC
+                            // 6386 §9.1), so the server knows each layer's
+                            // size: 1280 px at the top, halved per layer.
+                            let width = 1280u16 >> (count - 1 - i);
+                            frame[3..6].copy_from_slice(&[0x9d, 0x01, 0x2a]);
+                            frame[6..8].copy_from_slice(&width.to_le_bytes());
+                        }
                         let _ = w.rid(rid.into()).write(pt, now, time, frame);
                     }
                 }
