@@ -178,18 +178,35 @@ enum Report {
     Speaker(String, Instant),
 }
 
-/// One participant: signaling, its publisher and its subscriptions. Returns
-/// its subscriptions' counts.
-async fn participant(
+/// What one participant is given by the scenario.
+struct Part {
     server: Arc<Server>,
     index: usize,
     reports: mpsc::Sender<Report>,
     window: Window,
+    /// Its microphone's level, changed halfway.
     level: Arc<std::sync::atomic::AtomicI8>,
+    /// Where it says its id.
     ids: mpsc::Sender<(usize, String)>,
-    mut switch: watch::Receiver<Option<Instant>>,
+    /// When participant 1 makes participant 0's tile full width.
+    switch: watch::Receiver<Option<Instant>>,
+    /// Participant 1's measured layer switch.
     probed: tokio::sync::oneshot::Sender<Option<Duration>>,
-) -> Vec<(RtpCount, RtpCount)> {
+}
+
+/// One participant: signaling, its publisher and its subscriptions. Returns
+/// its subscriptions' counts.
+async fn participant(part: Part) -> Vec<(RtpCount, RtpCount)> {
+    let Part {
+        server,
+        index,
+        reports,
+        window,
+        level,
+        ids,
+        mut switch,
+        probed,
+    } = part;
     let mut probed = Some(probed);
     let mut probe_task = None;
     let mut names: HashMap<String, String> = HashMap::new();
@@ -371,16 +388,16 @@ async fn scenario(n: usize) -> Value {
         .map(|i| {
             let (tx, rx) = tokio::sync::oneshot::channel();
             probes.push(rx);
-            tokio::spawn(participant(
-                server.clone(),
-                i,
-                report_tx.clone(),
-                window_rx.clone(),
-                levels[i].clone(),
-                id_tx.clone(),
-                switch_rx.clone(),
-                tx,
-            ))
+            tokio::spawn(participant(Part {
+                server: server.clone(),
+                index: i,
+                reports: report_tx.clone(),
+                window: window_rx.clone(),
+                level: levels[i].clone(),
+                ids: id_tx.clone(),
+                switch: switch_rx.clone(),
+                probed: tx,
+            }))
         })
         .collect();
     drop(report_tx);
