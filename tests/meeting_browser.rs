@@ -73,6 +73,10 @@ async fn tiles(b: &Browser) -> Vec<String> {
 }
 
 async fn three_in_a_meeting() {
+    // RUST_LOG=lanrtc::media::engine=trace shows each viewer's layer choice.
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .try_init();
     let root = tempfile::tempdir().unwrap();
     let (loud, quiet) = (root.path().join("talk.wav"), root.path().join("quiet.wav"));
     e2e::write_wav(&loud, 6, true);
@@ -86,6 +90,7 @@ async fn three_in_a_meeting() {
     // Bob is on a phone.
     bob.client.set_window_size(390, 844).await.unwrap();
     let room = format!("{url}r/standup");
+    eprintln!("(ids are printed once the pages are connected)");
     for (b, name) in [(&alice, "Alice"), (&bob, "Bob"), (&carol, "Carol")] {
         b.client.goto(&room).await.unwrap();
         b.fill("Your name", name).await;
@@ -101,6 +106,10 @@ async fn three_in_a_meeting() {
     // Alice and Bob are in a call; Alice adds someone: the call becomes the
     // room's meeting on both sides, and neither hangs up.
     e2e::call(&alice, &bob, "Bob").await;
+    for b in [&alice, &bob, &carol] {
+        let id = b.js("return window.lanrtc.selfId || null;").await;
+        eprintln!("{} is {id}", b.name);
+    }
     alice.press("Add someone").await;
     for b in [&alice, &bob] {
         b.wait_for_within(
@@ -114,7 +123,9 @@ async fn three_in_a_meeting() {
     carol
         .wait_for(
             "the meeting announced to the room",
-            "document.getElementById('meeting-summary').textContent === 'Alice and Bob are in a meeting here.'",
+            // In the order they joined, which for the two sides of a call
+            // moving together is either.
+            "['Alice and Bob are in a meeting here.', 'Bob and Alice are in a meeting here.'].includes(document.getElementById('meeting-summary').textContent)",
         )
         .await;
     carol.press("Join the meeting").await;
@@ -176,22 +187,34 @@ async fn three_in_a_meeting() {
         .js("return document.getElementById('meeting').dataset.layout;")
         .await;
     assert_eq!(grid, "grid", "a laptop shows the grid");
-    // The phone tells the appliance its tile sizes: the small tile in the
-    // strip gets a narrower layer than the large one.
-    let deadline = std::time::Instant::now() + Duration::from_secs(30);
-    let (mut small, mut large) = (0, 0);
-    while std::time::Instant::now() < deadline {
-        small = received_width(&bob, "Carol").await;
-        large = received_width(&bob, "Alice").await;
-        if small > 0 && small < large {
-            break;
-        }
-        tokio::time::sleep(Duration::from_secs(1)).await;
-    }
-    assert!(
-        small > 0 && small < large,
-        "Bob's strip tile of Carol gets a narrower layer than his large one of Alice: {small} px vs {large} px"
-    );
+    // The phone tells the appliance its tile sizes: Carol's small tile in
+    // the strip gets a narrow layer; tapped (pinned), it is large and gets a
+    // wider one at once.
+    let narrow = wait_width(
+        &bob,
+        "Carol",
+        |w| w > 0 && w <= 320,
+        "a narrow layer in the strip",
+    )
+    .await;
+    bob.js(&format!("{}.click(); return true;", tile("Carol")))
+        .await;
+    bob.wait_for(
+        "Carol pinned large",
+        &format!(
+            "{t}.classList.contains('focused') && {t}.getAttribute('aria-pressed') === 'true'",
+            t = tile("Carol")
+        ),
+    )
+    .await;
+    wait_width(&bob, "Carol", |w| w > narrow, "a wider layer once pinned").await;
+    bob.js(&format!("{}.click(); return true;", tile("Carol")))
+        .await;
+    bob.wait_for(
+        "Carol unpinned",
+        &format!("{}.getAttribute('aria-pressed') === 'false'", tile("Carol")),
+    )
+    .await;
 
     // Bob mutes, Carol turns her camera off: the others see it.
     bob.press("Mute").await;
@@ -238,7 +261,9 @@ async fn three_in_a_meeting() {
     carol
         .wait_for(
             "Carol offered to join again",
-            "document.getElementById('meeting-summary').textContent === 'Alice and Bob are in a meeting here.'",
+            // In the order they joined, which for the two sides of a call
+            // moving together is either.
+            "['Alice and Bob are in a meeting here.', 'Bob and Alice are in a meeting here.'].includes(document.getElementById('meeting-summary').textContent)",
         )
         .await;
 
@@ -315,6 +340,24 @@ async fn received_width(b: &Browser, name: &str) -> u64 {
         .await
         .unwrap_or_else(|e| panic!("{}: stats of {quoted}: {e}", b.name));
     v.as_u64().unwrap_or(0)
+}
+
+/// Waits until the width `b` receives of `name`'s video satisfies `ok`;
+/// returns it.
+async fn wait_width(b: &Browser, name: &str, ok: impl Fn(u64) -> bool, what: &str) -> u64 {
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let w = received_width(b, name).await;
+        if ok(w) {
+            return w;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{}: {name}'s video never got {what}: {w} px",
+            b.name
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
 }
 
 async fn weak_link() {

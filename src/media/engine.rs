@@ -30,6 +30,9 @@ const HOUSEKEEPING: Duration = Duration::from_secs(1);
 const STATS_EVERY: Duration = Duration::from_secs(10);
 /// See `new_rtc`.
 const SEND_BUFFER_VIDEO: usize = 300;
+/// Tile sizes kept at most: 32 members each telling 31 widths, in a few
+/// hundred rooms; past it new ones only reach running subscriptions.
+const MAX_TILE_ENTRIES: usize = 100_000;
 /// How often a viewer's receiver reports are summed up (see `layers`).
 const REPORTS_EVERY: Duration = Duration::from_secs(1);
 /// Datagrams read per wake-up before timers and commands get a turn, so a
@@ -76,6 +79,10 @@ struct Engine {
     broadcasts: HashMap<BroadcastKey, Broadcast>,
     /// Each meeting's active speaker, by room.
     speakers: HashMap<Room, Speaker>,
+    /// How wide each meeting member shows each other's tile, by (room,
+    /// viewer, member): told once by the page, kept for subscriptions that
+    /// are made (or made again) later.
+    tiles: HashMap<(Room, Uuid, Uuid), u32>,
     next_speaker_tick: Instant,
     next_layer_choice: Instant,
     notices: mpsc::Sender<Notice>,
@@ -124,6 +131,7 @@ impl Engine {
             sessions: HashMap::new(),
             broadcasts: HashMap::new(),
             speakers: HashMap::new(),
+            tiles: HashMap::new(),
             next_speaker_tick: Instant::now() + speaker::TICK,
             next_layer_choice: Instant::now() + layers::CHOOSE_EVERY,
             notices,
@@ -578,6 +586,8 @@ impl Engine {
                 }
             }
             Command::PeerLeft { room, peer } => {
+                self.tiles
+                    .retain(|(r, viewer, _), _| !(*r == room && *viewer == peer));
                 let gone: Vec<Uuid> = self
                     .sessions
                     .iter()
@@ -589,6 +599,8 @@ impl Engine {
                 }
             }
             Command::LeftMeeting { room, peer } => {
+                self.tiles
+                    .retain(|(r, viewer, _), _| !(*r == room && *viewer == peer));
                 let gone: Vec<Uuid> = self
                     .sessions
                     .iter()
@@ -606,6 +618,9 @@ impl Engine {
                 sizes,
             } => {
                 for (peer, width) in sizes {
+                    if self.tiles.len() < MAX_TILE_ENTRIES {
+                        self.tiles.insert((room.clone(), viewer, peer), width);
+                    }
                     let key = BroadcastKey {
                         room: room.clone(),
                         peer,
@@ -783,6 +798,12 @@ impl Engine {
         let (id, sdp) = self.open(offer, Role::Viewer, key.clone(), owner, now)?;
         if let Some(b) = self.broadcasts.get_mut(&key) {
             b.viewers.push(id);
+        }
+        if let (Owner::Peer(viewer), Some(session)) = (owner, self.sessions.get_mut(&id)) {
+            session.tile_width = self
+                .tiles
+                .get(&(key.room.clone(), viewer, key.peer))
+                .copied();
         }
         self.audience_changed(&key);
         self.after(id, now);

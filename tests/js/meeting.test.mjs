@@ -9,6 +9,7 @@ import {
   plan,
   publishMessage,
   readMeeting,
+  simulcastLayers,
   summaryText,
   tilesChanged,
   updateMessage,
@@ -92,4 +93,16 @@ test('tile widths are told again only when a layer could change', () => {
   assert.equal(tilesChanged({ a: 400 }, { b: 400 }), true, 'someone else');
   assert.equal(tilesChanged({ a: 400, b: 300 }, { a: 400 }), true, 'someone gone');
   assert.deepEqual(viewMessage({ a: 640 }), { type: 'meeting', data: { action: 'view', tiles: { a: 640 } } });
+});
+
+test('simulcast layers fit the camera: three at 720p, two at 480p, none below', () => {
+  const widths = (w) => simulcastLayers(w).map((l) => Math.round(w / (l.scaleResolutionDownBy || 1)));
+  assert.deepEqual(widths(1280), [320, 640, 1280]);
+  assert.deepEqual(widths(640), [320, 640]);
+  assert.deepEqual(widths(320), []);
+  for (const w of [1280, 640]) {
+    const rids = simulcastLayers(w).map((l) => l.rid);
+    assert.equal(new Set(rids).size, rids.length, 'distinct rids');
+    assert.equal(simulcastLayers(w).at(-1).scaleResolutionDownBy, undefined, 'the top is full size');
+  }
 });

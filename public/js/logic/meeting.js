@@ -128,14 +128,28 @@ export function joinProblemText(kind) {
 }
 
 /**
- * The layers a laptop sends (simulcast): the appliance forwards each
- * receiver the best one its link and its tile need. Lowest first.
+ * The layers a laptop sends (simulcast) for a camera `width` pixels wide:
+ * the appliance forwards each receiver the best one its link and its tile
+ * need. Lowest first; the top is always the camera's own size. A browser
+ * sends at most two layers below 960 px (libwebrtc's limits) and none worth
+ * having below 480, so a smaller picture gets fewer.
  */
-export const SIMULCAST_LAYERS = Object.freeze([
-  Object.freeze({ rid: 'q', scaleResolutionDownBy: 4, maxBitrate: 150_000 }),
-  Object.freeze({ rid: 'h', scaleResolutionDownBy: 2, maxBitrate: 500_000 }),
-  Object.freeze({ rid: 'f', maxBitrate: 1_500_000 }),
-]);
+export function simulcastLayers(width) {
+  if (width >= 960) {
+    return [
+      { rid: 'q', scaleResolutionDownBy: 4, maxBitrate: 150_000 },
+      { rid: 'h', scaleResolutionDownBy: 2, maxBitrate: 500_000 },
+      { rid: 'f', maxBitrate: 1_500_000 },
+    ];
+  }
+  if (width >= 480) {
+    return [
+      { rid: 'q', scaleResolutionDownBy: 2, maxBitrate: 200_000 },
+      { rid: 'f', maxBitrate: 800_000 },
+    ];
+  }
+  return [];
+}
 
 /**
  * Whether this device sends layers: a laptop does; a phone sends one (its
