@@ -168,10 +168,16 @@ fn whip_publisher_available() -> Result<(), String> {
 }
 
 /// How many video streams the broadcaster's page sends, from `getStats()`.
+/// The broadcaster's connections that send video.
 const OUTBOUND_VIDEO: &str = "const b = window.lanrtc.broadcast; \
     const pcs = b.pc ? [b.pc] : [...b.links.values()].map(l => l.pc); \
-    return Promise.all(pcs.map(pc => pc.getStats())).then(all => all.flatMap(r => [...r.values()]) \
-      .filter(s => s.type === 'outbound-rtp' && s.kind === 'video' && s.bytesSent > 0).length);";
+    return Promise.all(pcs.map(pc => pc.getStats())).then(all => all.filter(r => [...r.values()] \
+      .some(s => s.type === 'outbound-rtp' && s.kind === 'video' && s.bytesSent > 0)).length);";
+
+/// The simulcast layers the broadcaster's one connection to the appliance sends.
+const OUTBOUND_LAYERS: &str =
+    "return window.lanrtc.broadcast.pc.getStats().then(r => [...r.values()] \
+    .filter(s => s.type === 'outbound-rtp' && s.kind === 'video' && s.bytesSent > 0).length);";
 
 const CONNECTED: &str = "document.getElementById('signal-state')?.textContent === 'Connected'";
 
@@ -315,8 +321,14 @@ async fn scenario(media: bool) {
     assert_eq!(
         streams,
         serde_json::json!(if media { 1 } else { 2 }),
-        "outbound video streams"
+        "connections sending video"
     );
+    if media {
+        // A laptop sends layers (its 640 px camera: 320 and 640), so each
+        // viewer gets what its link carries.
+        let layers = alice.js(OUTBOUND_LAYERS).await;
+        assert_eq!(layers, serde_json::json!(2), "simulcast layers sent");
+    }
     if media {
         // A WHEP player that is not a browser decodes the same broadcast.
         let url = format!("{origin}/whep/{room}");

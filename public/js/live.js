@@ -12,6 +12,7 @@
 
 import { offerToAppliance } from './applianceOffer.js';
 import { CandidateQueue } from './logic/candidates.js';
+import { deviceSendsSimulcast, layersFor } from './logic/meeting.js';
 import { BROADCASTER, VIEWER, ViewerSlots, onStream, watch } from './logic/live.js';
 import { accept, hangup, iceCandidate, reject } from './logic/protocol.js';
 
@@ -341,8 +342,12 @@ export class ApplianceBroadcast {
    * after `deadlineMs`.
    */
   async start(deadlineMs = APPLIANCE_DEADLINE_MS) {
+    // A laptop sends its video in layers, so each viewer gets what its
+    // link carries (the appliance picks per viewer).
+    const simulcast = typeof window !== 'undefined' && deviceSendsSimulcast(window);
     for (const track of this.stream.getTracks()) {
-      this.pc.addTransceiver(track, { direction: 'sendonly', streams: [this.stream] });
+      const layers = track.kind === 'video' ? layersFor(track, simulcast) : {};
+      this.pc.addTransceiver(track, { direction: 'sendonly', streams: [this.stream], ...layers });
     }
     this.offer = offerToAppliance(this.pc, this.send, publishMessage, deadlineMs);
     try {

@@ -7,8 +7,8 @@
 
 import { offerToAppliance } from './applianceOffer.js';
 import {
+  layersFor,
   plan,
-  simulcastLayers,
   publishMessage,
   subscribeMessage,
   tilesChanged,
@@ -105,9 +105,7 @@ export class MeetingSession {
     // Both transceivers always, so the camera can be switched on later and
     // a screen shared without a new negotiation.
     this.audioSender = this.pc.addTransceiver(audio || 'audio', { direction: 'sendonly', streams: [this.stream] }).sender;
-    const width = video && typeof video.getSettings === 'function' ? video.getSettings().width || 0 : 0;
-    const encodings = this.simulcast ? simulcastLayers(width) : [];
-    const layers = encodings.length > 1 ? { sendEncodings: encodings } : {};
+    const layers = layersFor(video, this.simulcast);
     this.videoSender = this.pc.addTransceiver(video || 'video', {
       direction: 'sendonly',
       streams: [this.stream],

@@ -9,6 +9,8 @@ import {
   plan,
   publishMessage,
   readMeeting,
+  deviceSendsSimulcast,
+  layersFor,
   simulcastLayers,
   summaryText,
   tilesChanged,
@@ -105,4 +107,16 @@ test('simulcast layers fit the camera: three at 720p, two at 480p, none below', 
     assert.equal(new Set(rids).size, rids.length, 'distinct rids');
     assert.equal(simulcastLayers(w).at(-1).scaleResolutionDownBy, undefined, 'the top is full size');
   }
+});
+
+test('which devices send layers, and the encodings a track gets', () => {
+  const device = (coarse, width) => ({ matchMedia: () => ({ matches: coarse }), screen: { width } });
+  assert.equal(deviceSendsSimulcast(device(false, 1440)), true, 'a laptop');
+  assert.equal(deviceSendsSimulcast(device(true, 390)), false, 'a phone');
+  assert.equal(deviceSendsSimulcast(device(true, 1366)), true, 'a touch laptop');
+  const track = (width) => ({ getSettings: () => ({ width }) });
+  assert.equal(layersFor(track(1280), true).sendEncodings.length, 3);
+  assert.deepEqual(layersFor(track(1280), false), {});
+  assert.deepEqual(layersFor(track(320), true), {}, 'too small for layers');
+  assert.deepEqual(layersFor(null, true), {});
 });

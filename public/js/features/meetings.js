@@ -4,7 +4,7 @@
 
 import { MeetingSession } from '../meeting.js';
 import { mediaProblemKind } from '../logic/media.js';
-import { joinMessage, joinProblemText, leaveMessage, readMeeting, sendsSimulcast } from '../logic/meeting.js';
+import { deviceSendsSimulcast, joinMessage, joinProblemText, leaveMessage, readMeeting } from '../logic/meeting.js';
 import { isObject } from '../logic/protocol.js';
 
 /**
@@ -92,10 +92,7 @@ export function createMeetings(ctx) {
     }
   }
 
-  function layered() {
-    const coarsePointer = typeof matchMedia === 'function' && matchMedia('(pointer: coarse)').matches;
-    return sendsSimulcast({ coarsePointer, screenWidth: screen.width });
-  }
+  const layered = () => deviceSendsSimulcast(window);
 
   /** The camera and microphone; the microphone alone when there is no camera. */
   async function capture() {

@@ -159,6 +159,20 @@ export function sendsSimulcast({ coarsePointer, screenWidth }) {
   return !(coarsePointer && screenWidth < 900);
 }
 
+/** {@link sendsSimulcast} for the device `globals` (a window) describe. */
+export function deviceSendsSimulcast(globals) {
+  const coarsePointer = typeof globals.matchMedia === 'function' && globals.matchMedia('(pointer: coarse)').matches;
+  const screenWidth = globals.screen && globals.screen.width ? globals.screen.width : 0;
+  return sendsSimulcast({ coarsePointer, screenWidth });
+}
+
+/** The `sendEncodings` of a video track, when it is sent in layers; else none. */
+export function layersFor(track, simulcast) {
+  const width = track && typeof track.getSettings === 'function' ? track.getSettings().width || 0 : 0;
+  const encodings = simulcast ? simulcastLayers(width) : [];
+  return encodings.length > 1 ? { sendEncodings: encodings } : {};
+}
+
 /** How wide each other member's tile is shown, for the appliance: `view`. */
 export function viewMessage(tiles) {
   return { type: 'meeting', data: { action: 'view', tiles } };
