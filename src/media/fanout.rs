@@ -25,28 +25,47 @@ pub struct BroadcastKey {
 /// plus one frame.
 pub const KEYFRAME_INTERVAL: Duration = Duration::from_secs(1);
 
+/// A request that no keyframe has answered yet (the request or the keyframe
+/// was lost: a lossy link, a flooded socket) is repeated this soon instead
+/// of a whole interval later. Browsers answer a PLI within a frame or two
+/// plus the round trip, so this is well past a timely answer.
+pub const KEYFRAME_RETRY: Duration = Duration::from_millis(300);
+
 /// Coalesces keyframe requests (see [`KEYFRAME_INTERVAL`]).
 #[derive(Debug, Default)]
 pub struct KeyframeGate {
     last_sent: Option<Instant>,
     pending: bool,
+    /// A keyframe arrived since the last request went out.
+    answered: bool,
 }
 
 impl KeyframeGate {
     /// Someone wants a keyframe. Returns true when the request should go to
     /// the publisher now; otherwise it is kept for [`KeyframeGate::due`].
     pub fn request(&mut self, now: Instant) -> bool {
-        match self.last_sent {
-            Some(t) if now.saturating_duration_since(t) < KEYFRAME_INTERVAL => {
+        match self.next_allowed() {
+            Some(t) if now < t => {
                 self.pending = true;
                 false
             }
             _ => {
                 self.last_sent = Some(now);
                 self.pending = false;
+                self.answered = false;
                 true
             }
         }
+    }
+
+    /// When the next request may go out.
+    fn next_allowed(&self) -> Option<Instant> {
+        let wait = if self.answered {
+            KEYFRAME_INTERVAL
+        } else {
+            KEYFRAME_RETRY
+        };
+        self.last_sent.map(|t| t + wait)
     }
 
     /// A request held back earlier whose time has come.
@@ -56,15 +75,17 @@ impl KeyframeGate {
 
     /// When a held-back request becomes due, if one is held.
     pub fn next_due(&self) -> Option<Instant> {
-        match (self.pending, self.last_sent) {
-            (true, Some(t)) => Some(t + KEYFRAME_INTERVAL),
-            _ => None,
+        if self.pending {
+            self.next_allowed()
+        } else {
+            None
         }
     }
 
     /// A keyframe arrived: requests still held are satisfied by it.
     pub fn keyframe_seen(&mut self) {
         self.pending = false;
+        self.answered = true;
     }
 }
 
@@ -137,10 +158,11 @@ mod tests {
     use super::*;
 
     #[test]
-    fn keyframe_requests_are_coalesced_to_one_per_interval() {
+    fn answered_requests_are_coalesced_to_one_per_interval() {
         let t0 = Instant::now();
         let mut gate = KeyframeGate::default();
         assert!(gate.request(t0), "the first request goes at once");
+        gate.keyframe_seen();
         // A burst of joiners within the interval: none goes now...
         for ms in [1, 10, 500, 999] {
             assert!(!gate.request(t0 + Duration::from_millis(ms)));
@@ -168,5 +190,25 @@ mod tests {
             gate.request(t0 + KEYFRAME_INTERVAL),
             "a new request later goes at once"
         );
+    }
+
+    #[test]
+    fn an_unanswered_request_is_repeated_sooner() {
+        let t0 = Instant::now();
+        let mut gate = KeyframeGate::default();
+        assert!(gate.request(t0));
+        // No keyframe came (lost on the way there or back): the viewers'
+        // next asks are held only for the retry delay, not the interval.
+        assert!(!gate.request(t0 + Duration::from_millis(100)));
+        assert_eq!(gate.next_due(), Some(t0 + KEYFRAME_RETRY));
+        assert!(gate.due(t0 + KEYFRAME_RETRY));
+        // Still nothing, and again.
+        assert!(!gate.request(t0 + KEYFRAME_RETRY + Duration::from_millis(1)));
+        assert!(gate.due(t0 + KEYFRAME_RETRY * 2));
+        // Answered at last: back to one per interval.
+        gate.keyframe_seen();
+        let last = t0 + KEYFRAME_RETRY * 2;
+        assert!(!gate.request(last + KEYFRAME_RETRY));
+        assert_eq!(gate.next_due(), Some(last + KEYFRAME_INTERVAL));
     }
 }
