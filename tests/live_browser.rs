@@ -326,7 +326,16 @@ async fn scenario(media: bool) {
     if media {
         // A laptop sends layers (its 640 px camera: 320 and 640), so each
         // viewer gets what its link carries.
-        let layers = alice.js(OUTBOUND_LAYERS).await;
+        // Chrome starts the upper layer once its bandwidth estimate has
+        // ramped up, which on a loaded machine takes a few seconds.
+        let deadline = std::time::Instant::now() + Duration::from_secs(20);
+        let layers = loop {
+            let layers = alice.js(OUTBOUND_LAYERS).await;
+            if layers == serde_json::json!(2) || std::time::Instant::now() > deadline {
+                break layers;
+            }
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        };
         assert_eq!(layers, serde_json::json!(2), "simulcast layers sent");
     }
     if media {
