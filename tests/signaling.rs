@@ -333,6 +333,51 @@ async fn leaving_peers_are_announced_whether_they_close_or_vanish() {
     late.quiet(SHORT).await;
 }
 
+#[tokio::test]
+async fn a_clients_ping_is_answered_and_its_close_echoed() {
+    // The server's writer is its own, so the protocol's replies (a pong, the
+    // close echo) travel through the connection's queue: pin that they come.
+    use futures_util::StreamExt;
+    use tokio_tungstenite::tungstenite::protocol::{frame::coding::CloseCode, CloseFrame};
+    let server = TestServer::start().await;
+    let mut a = server.peer("Ann", 0).await;
+    a.ws.send(Message::Ping(b"are you there".to_vec().into()))
+        .await
+        .unwrap();
+    let pong = tokio::time::timeout(common::WAIT, async {
+        loop {
+            match a.ws.next().await {
+                Some(Ok(Message::Pong(p))) => break p,
+                Some(Ok(_)) => continue,
+                other => panic!("the socket ended before the pong: {other:?}"),
+            }
+        }
+    })
+    .await
+    .expect("a pong within the wait");
+    assert_eq!(&pong[..], b"are you there");
+
+    a.ws.send(Message::Close(Some(CloseFrame {
+        code: CloseCode::Away,
+        reason: "bye".into(),
+    })))
+    .await
+    .unwrap();
+    let mut echoed = None;
+    let ended = tokio::time::timeout(common::WAIT, async {
+        while let Some(m) = a.ws.next().await {
+            match m {
+                Ok(Message::Close(frame)) => echoed = frame.map(|f| u16::from(f.code)),
+                Ok(_) => continue,
+                Err(e) => panic!("the close handshake broke: {e}"),
+            }
+        }
+    })
+    .await;
+    assert!(ended.is_ok(), "the server did not end the connection");
+    assert_eq!(echoed, Some(1001), "the close code echoed back");
+}
+
 // 6. Errors.
 
 #[tokio::test]

@@ -90,7 +90,7 @@ pub fn publish(
             }
             Err(err) => refused(&err, "publish"),
         };
-        outbox.push(Outbound::Text(frame.into()));
+        outbox.push(Outbound::Frame(frame.into()));
     });
     Ok(())
 }
@@ -107,7 +107,7 @@ pub fn subscribe(
     let (media, target, publishing) = meeting_target(me, hub, target, "subscribe")?;
     let source = target.hyphenated().to_string();
     if !publishing {
-        me.outbox.push(Outbound::Text(
+        me.outbox.push(Outbound::Frame(
             protocol::unsubscribed(&source, "not-publishing").into(),
         ));
         return Ok(());
@@ -127,7 +127,7 @@ pub fn subscribe(
                 }
             }
         };
-        outbox.push(Outbound::Text(frame.into()));
+        outbox.push(Outbound::Frame(frame.into()));
     });
     Ok(())
 }
@@ -254,7 +254,7 @@ pub fn intercept(
                         )
                     }
                 };
-                outbox.push(Outbound::Text(frame.into()));
+                outbox.push(Outbound::Frame(frame.into()));
             });
         }
         RelayKind::Hangup => media.stop_watching(key, me.id),

@@ -6,8 +6,9 @@
 //! block). That is simpler than an actor and avoids a channel round trip per
 //! relayed message; it is safe because nothing inside the lock can wait.
 //!
-//! Every broadcast is serialized once and the resulting `Utf8Bytes` is shared
-//! among the recipients (cloning it is a reference-count increment).
+//! Every broadcast is serialized and framed once (see `frame`), and the
+//! resulting bytes are shared among the recipients (cloning a [`Frame`] is a
+//! reference-count increment).
 //!
 //! Connections are kept per room, so a room's announcements, relays and
 //! "unknown target" answers only ever involve that room's members: a peer
@@ -17,9 +18,9 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
+use super::frame::Frame;
 use serde_json::Value;
 use tokio::sync::watch;
-use tokio_tungstenite::tungstenite::Utf8Bytes;
 use uuid::Uuid;
 
 use super::meeting::{Full, Meeting, Member};
@@ -65,7 +66,7 @@ struct Entry {
     /// A WHIP stream: a listed peer with no device or socket behind it.
     whip: bool,
     /// This peer's serialized announcement, reused for every newcomer.
-    announce: Option<Utf8Bytes>,
+    announce: Option<Frame>,
 }
 
 impl Entry {
@@ -276,7 +277,7 @@ impl Hub {
         let state = self.lock();
         for (id, entry) in state.entries() {
             let frame = live.for_id(&id.hyphenated().to_string());
-            entry.push(Outbound::Text(frame.into()));
+            entry.push(Outbound::Frame(frame.into()));
         }
     }
 
@@ -317,7 +318,7 @@ impl Hub {
                 .unwrap_or_else(|p| p.into_inner())
                 .1
                 .for_id(&id_str);
-            outbox.push(Outbound::Text(ready.into()));
+            outbox.push(Outbound::Frame(ready.into()));
             state.count += 1;
             state.rooms.entry(room.clone()).or_default().insert(
                 id,
@@ -388,13 +389,13 @@ impl Hub {
             }
         }
         entry.live = live;
-        let announce: Utf8Bytes = protocol::peer(&me.id_str, &name, entry.live_mode()).into();
+        let announce: Frame = protocol::peer(&me.id_str, &name, entry.live_mode()).into();
         entry.name = Some(name);
         entry.announce = Some(announce.clone());
         me.identified.store(true, Ordering::Relaxed);
         let members = &*members;
         if first {
-            let mut others: Vec<Utf8Bytes> = members
+            let mut others: Vec<Frame> = members
                 .iter()
                 .filter(|(id, _)| **id != me.id)
                 .filter_map(|(_, e)| e.announce.clone())
@@ -411,7 +412,7 @@ impl Hub {
         }
         for (id, entry) in members.iter() {
             if *id != me.id && entry.name.is_some() {
-                entry.push(Outbound::Text(announce.clone()));
+                entry.push(Outbound::Frame(announce.clone()));
             }
         }
         Ok(())
@@ -457,7 +458,7 @@ impl Hub {
                 Some(kind),
             )),
             Some(entry) if entry.name.is_some() => {
-                entry.push(Outbound::Text(frame.into()));
+                entry.push(Outbound::Frame(frame.into()));
                 Ok(())
             }
             _ => Err(unknown()),
@@ -468,7 +469,7 @@ impl Hub {
     /// False when `MAX_PEERS` is reached or the server is closing.
     pub fn add_stream(&self, room: &Room, id: Uuid, name: String) -> bool {
         let id_str = id.hyphenated().to_string();
-        let announce: Utf8Bytes = protocol::peer(&id_str, &name, Live::Whip).into();
+        let announce: Frame = protocol::peer(&id_str, &name, Live::Whip).into();
         // A stream's queue is never read; pushes to it are skipped.
         let (outbox, _inbox) = outbox::outbox(1, 0);
         let mut state = self.lock();
@@ -478,7 +479,7 @@ impl Hub {
         state.count += 1;
         let members = state.rooms.entry(room.clone()).or_default();
         for entry in members.values().filter(|e| e.name.is_some()) {
-            entry.push(Outbound::Text(announce.clone()));
+            entry.push(Outbound::Frame(announce.clone()));
         }
         members.insert(
             id,
@@ -518,12 +519,12 @@ impl Hub {
         if !entry.live {
             return; // announced once the page says it is live
         }
-        let announce: Utf8Bytes =
+        let announce: Frame =
             protocol::peer(&id.hyphenated().to_string(), name, entry.live_mode()).into();
         entry.announce = Some(announce.clone());
         for (other, e) in members.iter() {
             if *other != id && e.name.is_some() {
-                e.push(Outbound::Text(announce.clone()));
+                e.push(Outbound::Frame(announce.clone()));
             }
         }
     }
@@ -624,7 +625,7 @@ impl Hub {
     /// Sends the room's meeting to everyone identified in the room (an
     /// empty list when it just ended), and forgets a meeting nobody is in.
     fn tell_meeting(state: &mut State, room: &Room, max: usize) {
-        let frame: Utf8Bytes = match state.meetings.get(room) {
+        let frame: Frame = match state.meetings.get(room) {
             Some(m) => m.to_message(max),
             None => return,
         }
@@ -634,7 +635,7 @@ impl Hub {
         }
         if let Some(members) = state.rooms.get(room) {
             for entry in members.values().filter(|e| e.name.is_some()) {
-                entry.push(Outbound::Text(frame.clone()));
+                entry.push(Outbound::Frame(frame.clone()));
             }
         }
     }
@@ -747,7 +748,7 @@ impl Hub {
             .copied();
         if let Some(theirs) = theirs {
             if theirs.publishing {
-                me.outbox.push(Outbound::Text(
+                me.outbox.push(Outbound::Frame(
                     protocol::call_relay(&partner.hyphenated().to_string(), true).into(),
                 ));
             }
@@ -775,7 +776,7 @@ impl Hub {
             .is_some_and(|r| r.partner == id);
         if mutual {
             if let Some(entry) = state.rooms.get(room).and_then(|m| m.get(&partner)) {
-                entry.push(Outbound::Text(
+                entry.push(Outbound::Frame(
                     protocol::call_relay(&id.hyphenated().to_string(), publishing).into(),
                 ));
             }
@@ -829,7 +830,7 @@ impl Hub {
             self.0.pipes.revoke(&token);
             return Err(err);
         }
-        from.outbox.push(Outbound::Text(
+        from.outbox.push(Outbound::Frame(
             protocol::pipe(target, transfer, &token).into(),
         ));
         Ok(())
@@ -839,7 +840,7 @@ impl Hub {
     pub fn send_to(&self, room: &Room, id: Uuid, frame: String) {
         let state = self.lock();
         if let Some(entry) = state.rooms.get(room).and_then(|m| m.get(&id)) {
-            entry.push(Outbound::Text(frame.into()));
+            entry.push(Outbound::Frame(frame.into()));
         }
     }
 
@@ -855,10 +856,9 @@ impl Hub {
         // While shutting down everyone leaves at once; telling each of N
         // peers about the other N-1 leaving would cost O(N²) for nothing.
         if let (Some(name), false) = (gone.name, closing) {
-            let frame: Utf8Bytes =
-                protocol::peer_removed(&id.hyphenated().to_string(), &name).into();
+            let frame: Frame = protocol::peer_removed(&id.hyphenated().to_string(), &name).into();
             for entry in members.values().filter(|e| e.name.is_some()) {
-                entry.push(Outbound::Text(frame.clone()));
+                entry.push(Outbound::Frame(frame.clone()));
             }
         }
         if members.is_empty() {
@@ -912,10 +912,11 @@ mod tests {
     fn texts(inbox: &mut Inbox) -> Vec<String> {
         let mut out = Vec::new();
         while let Some(item) = inbox.try_recv() {
-            match item {
-                Outbound::Text(t) => out.push(t.to_string()),
-                Outbound::Batch(b) => out.extend(b.iter().map(|t| t.to_string())),
-            }
+            out.extend(
+                item.frames()
+                    .iter()
+                    .map(|f| f.payload_text().expect("a text frame").to_string()),
+            );
         }
         out
     }

@@ -6,12 +6,14 @@
 //! - `hub` — the registry of connections and identified peers; fan-out;
 //!   each room's meeting.
 //! - `meeting` — a meeting's members, their flags and its speaker (pure).
+//! - `frame` — server-to-client WebSocket frames, built once for every recipient.
 //! - `outbox` — a connection's outbound queue, bounded in frames and bytes.
 //! - `socket` — one connection's read/write loop, limits and keepalive.
 //! - `ratelimit` — the per-connection token bucket.
 //! - `room` — room names; which room a page or socket URL names.
 
 pub mod appliance;
+pub mod frame;
 pub mod hub;
 pub mod meeting;
 pub mod outbox;
@@ -25,8 +27,6 @@ use hyper::header::{self, HeaderMap, HeaderValue};
 use hyper::{Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
 use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
-use tokio_tungstenite::tungstenite::protocol::Role;
-use tokio_tungstenite::WebSocketStream;
 use tracing::debug;
 
 use crate::config::Limits;
@@ -103,13 +103,7 @@ pub fn upgrade(
         let _place = place;
         match on_upgrade.await {
             Ok(upgraded) => {
-                let ws = WebSocketStream::from_raw_socket(
-                    TokioIo::new(upgraded),
-                    Role::Server,
-                    Some(socket::ws_config()),
-                )
-                .await;
-                socket::serve(ws, membership, queue, hub, limits).await;
+                socket::serve(TokioIo::new(upgraded), membership, queue, hub, limits).await;
             }
             // The membership drops here, unregistering the connection.
             Err(err) => debug!(%err, "WebSocket upgrade failed"),

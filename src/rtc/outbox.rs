@@ -7,22 +7,31 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use tokio::sync::Notify;
-use tokio_tungstenite::tungstenite::Utf8Bytes;
+
+use super::frame::Frame;
 
 /// Something for a connection's writer.
 #[derive(Debug)]
 pub enum Outbound {
-    Text(Utf8Bytes),
+    Frame(Frame),
     /// Several frames queued as one item (the list of peers a newcomer gets),
     /// so a large room does not overflow the newcomer's queue.
-    Batch(Vec<Utf8Bytes>),
+    Batch(Vec<Frame>),
 }
 
 impl Outbound {
     fn bytes(&self) -> usize {
         match self {
-            Outbound::Text(t) => t.len(),
+            Outbound::Frame(f) => f.len(),
             Outbound::Batch(frames) => frames.iter().map(|f| f.len()).sum(),
+        }
+    }
+
+    /// The frames, in order.
+    pub fn frames(&self) -> &[Frame] {
+        match self {
+            Outbound::Frame(f) => std::slice::from_ref(f),
+            Outbound::Batch(frames) => frames,
         }
     }
 }
@@ -103,11 +112,16 @@ impl Outbox {
     /// not keeping up. One item larger than the byte budget is still taken
     /// when the queue is empty, so a newcomer to a huge room gets its list.
     pub fn push(&self, item: Outbound) -> bool {
+        self.0.push(item)
+    }
+}
+
+impl Shared {
+    fn push(&self, item: Outbound) -> bool {
         let size = item.bytes();
         let was_empty = {
-            let mut q = self.0.lock();
-            if q.items.len() >= self.0.max_frames
-                || (q.bytes > 0 && q.bytes + size > self.0.max_bytes)
+            let mut q = self.lock();
+            if q.items.len() >= self.max_frames || (q.bytes > 0 && q.bytes + size > self.max_bytes)
             {
                 return false;
             }
@@ -120,9 +134,22 @@ impl Outbox {
         // needs to wake it. In a join storm that saves a wake-up (an atomic
         // and often a task switch) for almost every frame.
         if was_empty {
-            self.0.ready.notify_one();
+            self.ready.notify_one();
         }
         true
+    }
+}
+
+/// A way into the queue that does not keep it open: the connection's own
+/// WebSocket reader queues its protocol replies (pongs, the close reply)
+/// here, and the writer must still see the end once every real sender is
+/// gone.
+pub struct Replies(Arc<Shared>);
+
+impl Replies {
+    /// Queues like [`Outbox::push`]; `false` when the queue is full.
+    pub fn push(&self, item: Outbound) -> bool {
+        self.0.push(item)
     }
 }
 
@@ -148,6 +175,11 @@ impl Inbox {
     pub fn try_recv(&mut self) -> Option<Outbound> {
         pop(&mut self.0.lock())
     }
+
+    /// See [`Replies`].
+    pub fn replies(&self) -> Replies {
+        Replies(self.0.clone())
+    }
 }
 
 fn pop(q: &mut Queue) -> Option<Outbound> {
@@ -164,7 +196,7 @@ mod tests {
     use super::*;
 
     fn text(n: usize) -> Outbound {
-        Outbound::Text("x".repeat(n).into())
+        Outbound::Frame("x".repeat(n).as_str().into())
     }
 
     #[tokio::test]
@@ -176,13 +208,14 @@ mod tests {
         assert!(out.push(text(10)));
 
         let (out, mut inbox) = outbox(100, 100);
+        // A frame counts its two-byte header too.
         assert!(out.push(text(60)));
-        assert!(!out.push(text(60)), "120 bytes must not fit in 100");
-        assert!(out.push(text(40)));
+        assert!(!out.push(text(60)), "124 bytes must not fit in 100");
+        assert!(out.push(text(36)), "62 + 38 bytes fit in 100");
         inbox.recv().await.unwrap();
         inbox.try_recv().unwrap();
         assert!(
-            out.push(Outbound::Batch(vec!["y".repeat(500).into()])),
+            out.push(Outbound::Batch(vec!["y".repeat(500).as_str().into()])),
             "an empty queue takes one big item"
         );
     }
@@ -221,6 +254,6 @@ mod tests {
         tokio::task::yield_now().await;
         assert!(out.push(text(7)));
         let got = tokio::time::timeout(std::time::Duration::from_secs(1), writer).await;
-        assert_eq!(got.unwrap().unwrap(), Some(7));
+        assert_eq!(got.unwrap().unwrap(), Some(2 + 7));
     }
 }

@@ -6,20 +6,25 @@
 //! (shutdown, or a client too slow to read), or when nothing has arrived for
 //! the idle timeout. Dropping the [`Membership`] then unregisters it.
 
+use std::io::{self, IoSlice};
+use std::pin::Pin;
+use std::task::{Context, Poll};
 use std::time::Duration;
 
-use futures_util::{SinkExt, StreamExt};
-use tokio::io::{AsyncRead, AsyncWrite};
+use bytes::Bytes;
+use futures_util::StreamExt;
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, ReadBuf, ReadHalf};
 use tokio::time::Instant;
-use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
-use tokio_tungstenite::tungstenite::protocol::{CloseFrame, WebSocketConfig};
+use tokio_tungstenite::tungstenite::protocol::frame::CloseFrame;
+use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
 use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 use tokio_tungstenite::WebSocketStream;
 use tracing::debug;
 
 use super::appliance;
+use super::frame::Frame;
 use super::hub::{CloseReason, Hub, Membership};
-use super::outbox::{Inbox, Outbound};
+use super::outbox::{Inbox, Outbound, Replies};
 use super::protocol::{self, ErrorCode, Inbound, ProtocolError};
 use super::ratelimit::{RateLimiter, Verdict};
 use crate::config::Limits;
@@ -30,8 +35,16 @@ use crate::config::Limits;
 pub const MAX_MESSAGE_BYTES: usize = 64 * 1024;
 /// How long a close frame may take to leave before the socket is just dropped.
 const CLOSE_TIMEOUT: Duration = Duration::from_secs(1);
-/// Most queued frames written before one flush.
-const MAX_COALESCE: usize = 64;
+/// Most queued items gathered for one write. With the byte budget below it
+/// bounds how long one connection's writer runs before others get a turn.
+const MAX_COALESCE: usize = 1024;
+/// Bytes gathered for one write: rustls takes up to 64 KiB of plaintext per
+/// call (its default buffer limit) and turns it into four full 16 KiB
+/// records that leave in one `writev`. In a join storm that is ~700 frames
+/// per system call instead of the ~40 that a 4 KiB buffer allowed.
+const WRITE_BUDGET: usize = 64 * 1024;
+/// Slices handed to one vectored write; the rest wait for the next call.
+const MAX_SLICES: usize = 1024;
 
 const TOO_BIG: CloseReason = CloseReason {
     label: "too-big",
@@ -57,111 +70,180 @@ const IDLE: CloseReason = CloseReason {
 /// WebSocket settings sized for small signaling messages: thousands of idle
 /// sockets must not each hold the library's default 128 KiB buffers.
 ///
-/// - The read buffer is filled (and zeroed) to its full size on every
-///   connection, and reads come from rustls's decrypted plaintext, not from
-///   the kernel, so small chunks cost only function calls: 512 bytes.
-/// - `write_buffer_size` is where tungstenite starts writing its buffer out,
-///   not a cap: the buffer grows past it and never shrinks. At 8 KiB every
-///   peer kept 10–20 KiB after one burst (heap profile at 10,000 peers). At
-///   2 KiB the join storm cost ~20 % more server CPU (more, smaller TLS
-///   records); 4 KiB keeps both memory and CPU within the targets (README,
-///   "Performance"). 0 is worse on both: one record and one syscall per frame.
+/// tungstenite only reads here (see [`serve`]); what it writes is its own
+/// protocol replies, a pong or a close, which go out at once (a write
+/// buffer size of 0). Its read buffer is filled (and zeroed) to its full
+/// size on every connection, and reads come from rustls's decrypted
+/// plaintext, not from the kernel, so small chunks cost only function
+/// calls: 512 bytes.
 pub fn ws_config() -> WebSocketConfig {
     WebSocketConfig::default()
         .max_message_size(Some(MAX_MESSAGE_BYTES))
         .max_frame_size(Some(MAX_MESSAGE_BYTES))
         .read_buffer_size(512)
-        .write_buffer_size(4 * 1024)
-        .max_write_buffer_size(MAX_MESSAGE_BYTES * 4)
+        .write_buffer_size(0)
+        .max_write_buffer_size(MAX_MESSAGE_BYTES)
 }
 
-/// Runs a connection to its end.
-pub async fn serve<S>(
-    ws: WebSocketStream<S>,
-    me: Membership,
-    mut rx: Inbox,
-    hub: Hub,
-    limits: Limits,
-) where
+/// The stream tungstenite is given: the connection's read half, and, as its
+/// write side, the connection's queue. tungstenite frames and parses what
+/// the client sends and answers pings and closes itself; its answers land in
+/// the queue like any other frame, so they never interleave with a frame
+/// the writer is halfway through.
+struct ReadSide<S> {
+    read: ReadHalf<S>,
+    replies: Replies,
+}
+
+impl<S: AsyncRead> AsyncRead for ReadSide<S> {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.read).poll_read(cx, buf)
+    }
+}
+
+impl<S> AsyncWrite for ReadSide<S> {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        _: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        // tungstenite hands over whole frames (its buffer holds complete
+        // frames and is taken in full). A pong that does not fit a full
+        // queue is dropped: that client is about to be cut off as too slow.
+        self.replies
+            .push(Outbound::Frame(Frame::raw(Bytes::copy_from_slice(buf))));
+        Poll::Ready(Ok(buf.len()))
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+}
+
+/// How the reader ended.
+enum Ending {
+    /// The server closes, for this reason.
+    Close(CloseReason),
+    /// The client sent a close frame; the reply echoes its code.
+    ClientClosed(Option<u16>),
+    /// The connection is gone or broken: nothing more to say.
+    Gone,
+}
+
+/// Runs a connection to its end, from the first byte after the upgrade.
+///
+/// The connection is split: tungstenite reads and parses (and answers the
+/// client's pings and close), while writing is ours, so that a broadcast's
+/// frame, built once (see `frame`), goes from the hub to rustls without being
+/// framed and copied again per recipient.
+pub async fn serve<S>(io: S, me: Membership, mut rx: Inbox, hub: Hub, limits: Limits)
+where
     S: AsyncRead + AsyncWrite + Unpin,
 {
-    let (mut sink, mut stream) = ws.split();
+    let (read, mut write) = tokio::io::split(io);
+    let replies = rx.replies();
+    let mut stream = WebSocketStream::from_raw_socket(
+        ReadSide { read, replies },
+        Role::Server,
+        Some(ws_config()),
+    )
+    .await;
     let mut close_rx = me.close.clone();
-    let reason = {
+    let ending = {
         let reader = read_loop(&mut stream, &me, &hub, &limits);
-        let writer = write_loop(&mut sink, &mut rx, limits.ping_interval);
+        let writer = write_loop(&mut write, &mut rx, limits.ping_interval);
         tokio::select! {
             r = reader => r,
-            r = writer => r,
-            r = close_rx.wait_for(Option::is_some) => r.ok().and_then(|reason| *reason),
+            () = writer => Ending::Gone,
+            r = close_rx.wait_for(Option::is_some) => match r.ok().and_then(|reason| *reason) {
+                Some(reason) => Ending::Close(reason),
+                None => Ending::Gone,
+            },
         }
     };
-    debug!(peer = %me.id, ?reason, "signaling connection ending");
     let id = me.id;
     // Unregister (and announce the removal) before the close handshake, which
     // may wait on a slow client.
     drop(me);
-    if let Some(reason) = reason {
-        hub.metrics().closed(reason.label);
-        // A close the server starts must reach the client, after what was
-        // already queued for it (a flooder's `rate-limited` errors say why
-        // it is being closed). Then the client's own close is awaited,
-        // reading and discarding what it still sends: a socket closed with
-        // unread input makes the kernel answer with a reset, which destroys
-        // everything still in flight to the client, close frame included.
-        // Each step is bounded, so a client that reads nothing costs at most
-        // a few seconds.
-        let frame = CloseFrame {
-            code: CloseCode::from(reason.code),
-            reason: reason.reason.into(),
-        };
-        let goodbye = async {
-            // A few batches at most: a queue that keeps filling is not ours
-            // to empty before saying goodbye.
-            for _ in 0..4 {
-                let Some(item) = rx.try_recv() else { break };
-                if write_batch(&mut sink, &mut rx, item).await.is_err() {
-                    return;
+    match ending {
+        Ending::Close(reason) => {
+            debug!(peer = %id, reason = reason.label, "signaling connection closing");
+            hub.metrics().closed(reason.label);
+            // A close the server starts must reach the client, after what was
+            // already queued for it (a flooder's `rate-limited` errors say why
+            // it is being closed). Then the client's own close is awaited,
+            // reading and discarding what it still sends: a socket closed with
+            // unread input makes the kernel answer with a reset, which destroys
+            // everything still in flight to the client, close frame included.
+            // Each step is bounded, so a client that reads nothing costs at most
+            // a few seconds.
+            let goodbye = async {
+                // A few batches at most: a queue that keeps filling is not ours
+                // to empty before saying goodbye.
+                for _ in 0..4 {
+                    let Some(item) = rx.try_recv() else { break };
+                    if write_batch(&mut write, &mut rx, item).await.is_err() {
+                        return;
+                    }
                 }
-            }
-            let _ = sink.send(Message::Close(Some(frame))).await;
-        };
-        let _ = tokio::time::timeout(CLOSE_TIMEOUT, goodbye).await;
-        let _ = tokio::time::timeout(CLOSE_TIMEOUT, async {
-            while let Some(Ok(message)) = stream.next().await {
-                if message.is_close() {
-                    break;
+                let close = Frame::close(reason.code, reason.reason);
+                let _ = write_flushed(&mut write, &close).await;
+            };
+            let _ = tokio::time::timeout(CLOSE_TIMEOUT, goodbye).await;
+            let _ = tokio::time::timeout(CLOSE_TIMEOUT, async {
+                while let Some(Ok(message)) = stream.next().await {
+                    if message.is_close() {
+                        break;
+                    }
                 }
-            }
-        })
-        .await;
+            })
+            .await;
+        }
+        Ending::ClientClosed(code) => {
+            // The reply goes at once, ahead of whatever was still queued:
+            // the client has said it is done reading.
+            let reply = match code {
+                Some(code) => Frame::close(code, ""),
+                None => Frame::close_empty(),
+            };
+            let _ = tokio::time::timeout(CLOSE_TIMEOUT, write_flushed(&mut write, &reply)).await;
+        }
+        Ending::Gone => {}
     }
-    let _ = tokio::time::timeout(CLOSE_TIMEOUT, sink.close()).await;
+    // TLS close_notify, then the end of our half of the TCP stream.
+    let _ = tokio::time::timeout(CLOSE_TIMEOUT, write.shutdown()).await;
     debug!(peer = %id, "signaling connection closed");
 }
 
-/// Reads until the client leaves or must be closed; returns the close reason
-/// to send, if any.
+/// Reads until the client leaves or must be closed.
 async fn read_loop<S>(
-    stream: &mut futures_util::stream::SplitStream<WebSocketStream<S>>,
+    stream: &mut WebSocketStream<ReadSide<S>>,
     me: &Membership,
     hub: &Hub,
     limits: &Limits,
-) -> Option<CloseReason>
+) -> Ending
 where
-    S: AsyncRead + AsyncWrite + Unpin,
+    S: AsyncRead,
 {
     let mut limiter = RateLimiter::new(limits.rate_limit);
     let mut last_seen = Instant::now();
     loop {
         let next = tokio::time::timeout_at(last_seen + limits.idle_timeout, stream.next()).await;
         let message = match next {
-            Err(_) => return Some(IDLE),
-            Ok(None) => return None,
-            Ok(Some(Err(WsError::Capacity(_)))) => return Some(TOO_BIG),
+            Err(_) => return Ending::Close(IDLE),
+            Ok(None) => return Ending::Gone,
+            Ok(Some(Err(WsError::Capacity(_)))) => return Ending::Close(TOO_BIG),
             Ok(Some(Err(err))) => {
                 debug!(peer = %me.id, %err, "signaling read ended");
-                return None;
+                return Ending::Gone;
             }
             Ok(Some(Ok(message))) => message,
         };
@@ -186,10 +268,12 @@ where
                         ),
                     )
                 }
-                Verdict::Flooding => return Some(FLOODING),
+                Verdict::Flooding => return Ending::Close(FLOODING),
             },
-            Message::Binary(_) => return Some(BINARY),
-            Message::Close(_) => return None,
+            Message::Binary(_) => return Ending::Close(BINARY),
+            Message::Close(frame) => {
+                return Ending::ClientClosed(frame.map(|f: CloseFrame| u16::from(f.code)))
+            }
             Message::Ping(_) | Message::Pong(_) | Message::Frame(_) => {}
         }
     }
@@ -226,70 +310,111 @@ fn dispatch(text: &str, me: &Membership, hub: &Hub) -> Result<(), ProtocolError>
 
 /// Errors go through the connection's own queue, behind what is already there.
 fn reply(me: &Membership, err: &ProtocolError) {
-    me.outbox.push(Outbound::Text(err.to_json().into()));
+    me.outbox.push(Outbound::Frame(err.to_json().into()));
 }
 
 /// Writes queued frames, flushing once per batch, and pings on schedule.
-async fn write_loop<S>(
-    sink: &mut futures_util::stream::SplitSink<WebSocketStream<S>, Message>,
-    rx: &mut Inbox,
-    ping_interval: Duration,
-) -> Option<CloseReason>
+/// Returns when the queue has ended or the connection is broken.
+async fn write_loop<W>(write: &mut W, rx: &mut Inbox, ping_interval: Duration)
 where
-    S: AsyncRead + AsyncWrite + Unpin,
+    W: AsyncWrite + Unpin,
 {
     let mut ping = tokio::time::interval_at(Instant::now() + ping_interval, ping_interval);
     ping.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let ping_frame = Frame::ping();
     loop {
         let result = tokio::select! {
             item = rx.recv() => {
-                let item = item?;
-                write_batch(sink, rx, item).await
+                let Some(item) = item else { return };
+                write_batch(write, rx, item).await
             }
-            _ = ping.tick() => sink.send(Message::Ping(Default::default())).await,
+            _ = ping.tick() => write_flushed(write, &ping_frame).await,
         };
         if let Err(err) = result {
             debug!(%err, "signaling write failed");
-            return None;
+            return;
         }
     }
 }
 
-async fn write_batch<S>(
-    sink: &mut futures_util::stream::SplitSink<WebSocketStream<S>, Message>,
-    rx: &mut Inbox,
-    first: Outbound,
-) -> Result<(), WsError>
+/// Writes `first` and whatever else the queue holds, up to the budgets, in
+/// as few TLS records and system calls as rustls allows, then flushes.
+async fn write_batch<W>(write: &mut W, rx: &mut Inbox, first: Outbound) -> io::Result<()>
 where
-    S: AsyncRead + AsyncWrite + Unpin,
+    W: AsyncWrite + Unpin,
 {
-    let mut item = Some(first);
-    let mut written = 0;
+    let mut bytes = first.frames().iter().map(Frame::len).sum::<usize>();
+    let mut items = vec![first];
     let mut yielded = false;
-    while let Some(next) = item.take() {
-        match next {
-            Outbound::Text(text) => sink.feed(Message::Text(text)).await?,
-            Outbound::Batch(frames) => {
-                for text in frames {
-                    sink.feed(Message::Text(text)).await?;
-                }
+    while items.len() < MAX_COALESCE && bytes < WRITE_BUDGET {
+        let mut next = rx.try_recv();
+        // The queue is empty, but a fan-out (a join announced to the
+        // room, a reload) may be pushing to us from another task right
+        // now. Give it one turn of the scheduler before writing: its
+        // frames then leave in the same TLS record and syscall instead
+        // of one each. A lone relay waits only that one turn, when no
+        // other task is ready to run, nothing at all.
+        if next.is_none() && !yielded {
+            yielded = true;
+            tokio::task::yield_now().await;
+            next = rx.try_recv();
+        }
+        let Some(item) = next else { break };
+        bytes += item.frames().iter().map(Frame::len).sum::<usize>();
+        items.push(item);
+    }
+    write_frames(write, items.iter().flat_map(|i| i.frames())).await?;
+    write.flush().await
+}
+
+async fn write_flushed<W>(write: &mut W, frame: &Frame) -> io::Result<()>
+where
+    W: AsyncWrite + Unpin,
+{
+    write.write_all(frame.wire()).await?;
+    write.flush().await
+}
+
+/// Writes every frame, handing rustls up to [`WRITE_BUDGET`] bytes (as
+/// slices of the shared frames, not a copy) per call.
+async fn write_frames<'a, W>(
+    write: &mut W,
+    frames: impl Iterator<Item = &'a Frame>,
+) -> io::Result<()>
+where
+    W: AsyncWrite + Unpin,
+{
+    let frames: Vec<&Bytes> = frames.map(Frame::wire).filter(|b| !b.is_empty()).collect();
+    // Position: the frame, and how much of it has gone.
+    let (mut at, mut done) = (0, 0);
+    let mut slices: Vec<IoSlice<'_>> = Vec::new();
+    while at < frames.len() {
+        slices.clear();
+        let mut size = 0;
+        for (k, frame) in frames[at..].iter().enumerate() {
+            let part = if k == 0 { &frame[done..] } else { &frame[..] };
+            slices.push(IoSlice::new(part));
+            size += part.len();
+            if size >= WRITE_BUDGET || slices.len() >= MAX_SLICES {
+                break;
             }
         }
-        written += 1;
-        if written < MAX_COALESCE {
-            item = rx.try_recv();
-            // The queue is empty, but a fan-out (a join announced to the
-            // room, a reload) may be pushing to us from another task right
-            // now. Give it one turn of the scheduler before writing: its
-            // frames then leave in the same TLS record and syscall instead
-            // of one each. A lone relay waits only that one turn, when no
-            // other task is ready to run, nothing at all.
-            if item.is_none() && !yielded {
-                yielded = true;
-                tokio::task::yield_now().await;
-                item = rx.try_recv();
+        let mut n = write.write_vectored(&slices).await?;
+        if n == 0 {
+            return Err(io::ErrorKind::WriteZero.into());
+        }
+        // Advance past what was taken.
+        while n > 0 {
+            let left = frames[at].len() - done;
+            if n >= left {
+                n -= left;
+                at += 1;
+                done = 0;
+            } else {
+                done += n;
+                n = 0;
             }
         }
     }
-    sink.flush().await
+    Ok(())
 }
