@@ -412,7 +412,7 @@ impl Hub {
         }
         for (id, entry) in members.iter() {
             if *id != me.id && entry.name.is_some() {
-                entry.push(Outbound::Frame(announce.clone()));
+                entry.push(Outbound::Presence(announce.clone()));
             }
         }
         Ok(())
@@ -479,7 +479,7 @@ impl Hub {
         state.count += 1;
         let members = state.rooms.entry(room.clone()).or_default();
         for entry in members.values().filter(|e| e.name.is_some()) {
-            entry.push(Outbound::Frame(announce.clone()));
+            entry.push(Outbound::Presence(announce.clone()));
         }
         members.insert(
             id,
@@ -524,7 +524,7 @@ impl Hub {
         entry.announce = Some(announce.clone());
         for (other, e) in members.iter() {
             if *other != id && e.name.is_some() {
-                e.push(Outbound::Frame(announce.clone()));
+                e.push(Outbound::Presence(announce.clone()));
             }
         }
     }
@@ -858,7 +858,7 @@ impl Hub {
         if let (Some(name), false) = (gone.name, closing) {
             let frame: Frame = protocol::peer_removed(&id.hyphenated().to_string(), &name).into();
             for entry in members.values().filter(|e| e.name.is_some()) {
-                entry.push(Outbound::Frame(frame.clone()));
+                entry.push(Outbound::Presence(frame.clone()));
             }
         }
         if members.is_empty() {

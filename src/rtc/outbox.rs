@@ -17,22 +17,30 @@ pub enum Outbound {
     /// Several frames queued as one item (the list of peers a newcomer gets),
     /// so a large room does not overflow the newcomer's queue.
     Batch(Vec<Frame>),
+    /// News of who is in the room (a join, a rename, a departure): the
+    /// writer may hold it back a few milliseconds so that more of its kind
+    /// leave in the same write (see `socket::PRESENCE_DELAY`). Anything else
+    /// queued behind it ends the wait.
+    Presence(Frame),
 }
 
 impl Outbound {
-    fn bytes(&self) -> usize {
-        match self {
-            Outbound::Frame(f) => f.len(),
-            Outbound::Batch(frames) => frames.iter().map(|f| f.len()).sum(),
-        }
+    /// Bytes on the wire.
+    pub fn bytes(&self) -> usize {
+        self.frames().iter().map(Frame::len).sum()
     }
 
     /// The frames, in order.
     pub fn frames(&self) -> &[Frame] {
         match self {
-            Outbound::Frame(f) => std::slice::from_ref(f),
+            Outbound::Frame(f) | Outbound::Presence(f) => std::slice::from_ref(f),
             Outbound::Batch(frames) => frames,
         }
+    }
+
+    /// Whether the writer may hold this back to send it with others.
+    pub fn may_wait(&self) -> bool {
+        matches!(self, Outbound::Presence(_))
     }
 }
 
