@@ -395,18 +395,22 @@ impl Hub {
         me.identified.store(true, Ordering::Relaxed);
         let members = &*members;
         if first {
-            let mut others: Vec<Frame> = members
+            // After the peers it names: who is in the room's meeting.
+            let meeting: Option<Frame> = state
+                .meetings
+                .get(&me.room)
+                .map(|m| m.to_message(self.max_meeting()).into());
+            let others = members
                 .iter()
                 .filter(|(id, _)| **id != me.id)
-                .filter_map(|(_, e)| e.announce.clone())
-                .collect();
-            // After the peers it names: who is in the room's meeting.
-            if let Some(meeting) = state.meetings.get(&me.room) {
-                others.push(meeting.to_message(self.max_meeting()).into());
-            }
-            if !others.is_empty() {
+                .filter_map(|(_, e)| e.announce.as_ref())
+                .chain(meeting.as_ref());
+            // One item however large the room, so it cannot overflow the
+            // newcomer's queue.
+            let list = Frame::concat(others);
+            if !list.is_empty() {
                 if let Some(entry) = members.get(&me.id) {
-                    entry.push(Outbound::Batch(others));
+                    entry.push(Outbound::Frame(list));
                 }
             }
         }
@@ -912,11 +916,8 @@ mod tests {
     fn texts(inbox: &mut Inbox) -> Vec<String> {
         let mut out = Vec::new();
         while let Some(item) = inbox.try_recv() {
-            out.extend(
-                item.frames()
-                    .iter()
-                    .map(|f| f.payload_text().expect("a text frame").to_string()),
-            );
+            let texts = item.frame().texts().expect("whole text frames");
+            out.extend(texts.into_iter().map(str::to_string));
         }
         out
     }

@@ -13,10 +13,8 @@ use super::frame::Frame;
 /// Something for a connection's writer.
 #[derive(Debug)]
 pub enum Outbound {
+    /// One frame, or several in one buffer (see `Frame::concat`).
     Frame(Frame),
-    /// Several frames queued as one item (the list of peers a newcomer gets),
-    /// so a large room does not overflow the newcomer's queue.
-    Batch(Vec<Frame>),
     /// News of who is in the room (a join, a rename, a departure): the
     /// writer may hold it back a few milliseconds so that more of its kind
     /// leave in the same write (see `socket::PRESENCE_DELAY`). Anything else
@@ -27,14 +25,13 @@ pub enum Outbound {
 impl Outbound {
     /// Bytes on the wire.
     pub fn bytes(&self) -> usize {
-        self.frames().iter().map(Frame::len).sum()
+        self.frame().len()
     }
 
-    /// The frames, in order.
-    pub fn frames(&self) -> &[Frame] {
+    /// What goes on the wire.
+    pub fn frame(&self) -> &Frame {
         match self {
-            Outbound::Frame(f) | Outbound::Presence(f) => std::slice::from_ref(f),
-            Outbound::Batch(frames) => frames,
+            Outbound::Frame(f) | Outbound::Presence(f) => f,
         }
     }
 
@@ -223,7 +220,7 @@ mod tests {
         inbox.recv().await.unwrap();
         inbox.try_recv().unwrap();
         assert!(
-            out.push(Outbound::Batch(vec!["y".repeat(500).as_str().into()])),
+            out.push(Outbound::Frame("y".repeat(500).as_str().into())),
             "an empty queue takes one big item"
         );
     }

@@ -392,7 +392,7 @@ where
         bytes += item.bytes();
         items.push(item);
     }
-    write_frames(write, items.iter().flat_map(|i| i.frames())).await?;
+    write_frames(write, items.iter().map(Outbound::frame)).await?;
     write.flush().await
 }
 
