@@ -315,6 +315,9 @@ async fn a_member_not_yet_publishing_is_answered_with_a_reason() {
     let mut bob = server.peer_at("/rtc?room=team", "Bob", 1).await;
     join(&mut alice, json!({})).await;
     join(&mut bob, json!({})).await;
+    // The two joins come over two sockets, in either order: wait until
+    // Bob has been told both are in.
+    meeting_where(&mut bob, "both are in", |m| ids(m).len() == 2).await;
     let (_, offer) = Client::new(LOOPBACK, Direction::RecvOnly).await;
     let a = alice.id.clone();
     bob.send(json!({"type":"subscribe","data":{"target":a,"sdp":offer}}))
