@@ -472,6 +472,16 @@ mod tests {
         });
     }
 
+    /// Runs one `write_batch` from `first`: how long it took, what it wrote.
+    async fn timed_batch(rx: &mut Inbox, first: Outbound) -> (Duration, Vec<u8>) {
+        let mut sent = Vec::new();
+        let start = Instant::now();
+        write_batch(&mut sent, rx, first, PRESENCE_DELAY)
+            .await
+            .unwrap();
+        (start.elapsed(), sent)
+    }
+
     #[tokio::test(start_paused = true)]
     async fn presence_news_waits_to_leave_together() {
         let (out, mut rx) = outbox(64, 1 << 20);
@@ -483,13 +493,8 @@ mod tests {
                 (70, Outbound::Presence(Frame::text("late"))),
             ],
         );
-        let mut sent = Vec::new();
-        let start = Instant::now();
-        let first = Outbound::Presence(Frame::text("a"));
-        write_batch(&mut sent, &mut rx, first, PRESENCE_DELAY)
-            .await
-            .unwrap();
-        assert_eq!(start.elapsed(), PRESENCE_DELAY);
+        let (took, sent) = timed_batch(&mut rx, Outbound::Presence(Frame::text("a"))).await;
+        assert_eq!(took, PRESENCE_DELAY);
         assert_eq!(sent, wire(&["a", "b", "c"]), "one write, in order");
     }
 
@@ -503,22 +508,12 @@ mod tests {
                 (8, Outbound::Frame(Frame::text("offer"))),
             ],
         );
-        let mut sent = Vec::new();
-        let start = Instant::now();
-        let first = Outbound::Presence(Frame::text("a"));
-        write_batch(&mut sent, &mut rx, first, PRESENCE_DELAY)
-            .await
-            .unwrap();
-        assert_eq!(start.elapsed(), Duration::from_millis(8));
+        let (took, sent) = timed_batch(&mut rx, Outbound::Presence(Frame::text("a"))).await;
+        assert_eq!(took, Duration::from_millis(8));
         assert_eq!(sent, wire(&["a", "b", "offer"]));
 
-        let mut sent = Vec::new();
-        let start = Instant::now();
-        let relay = Outbound::Frame(Frame::text("answer"));
-        write_batch(&mut sent, &mut rx, relay, PRESENCE_DELAY)
-            .await
-            .unwrap();
-        assert_eq!(start.elapsed(), Duration::ZERO);
+        let (took, sent) = timed_batch(&mut rx, Outbound::Frame(Frame::text("answer"))).await;
+        assert_eq!(took, Duration::ZERO);
         assert_eq!(sent, wire(&["answer"]));
         drop(out);
     }
