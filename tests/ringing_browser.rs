@@ -99,6 +99,14 @@ async fn scenario() {
     bob.client.goto("about:blank").await.unwrap();
     alice.press("Call Bob").await;
     alice.wait_call_state("calling").await;
+    // Her own camera fills the stage under Bob's name: it must say that it
+    // rings, not that a connection is being made.
+    alice
+        .wait_for(
+            "the stage saying it rings",
+            "document.getElementById('connection-state').textContent === 'Ringing…'",
+        )
+        .await;
     tokio::time::sleep(Duration::from_secs(2)).await;
     bob.client.switch_to_window(app_tab).await.unwrap();
     let ringer = bob.js("return window.lanrtc.ringer;").await;

@@ -97,10 +97,14 @@ export function createCallPanel(els, handlers) {
         return;
       }
       if (peerName.textContent !== name) peerName.textContent = name;
+      // While the other side has not answered, the stage shows one's own
+      // camera under the callee's name: say it rings, not that it connects.
       const words =
-        connectionState === 'connected' && via === 'appliance'
-          ? `${connectionText(connectionState, poor)} through the appliance`
-          : connectionText(connectionState, poor);
+        state === 'calling'
+          ? 'Ringing…'
+          : connectionState === 'connected' && via === 'appliance'
+            ? `${connectionText(connectionState, poor)} through the appliance`
+            : connectionText(connectionState, poor);
       if (connection.textContent !== words) connection.textContent = words;
       connection.dataset.state = connectionState === 'connected' && poor ? 'poor' : connectionState;
 
