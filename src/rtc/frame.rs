@@ -111,7 +111,8 @@ impl Frame {
     }
 
     /// The texts of the text frames this buffer holds, in order; `None` if
-    /// anything in it is not a whole unmasked text frame. For tests.
+    /// anything in it is not a whole unmasked text frame.
+    #[cfg(test)]
     pub fn texts(&self) -> Option<Vec<&str>> {
         let mut rest = &self.0[..];
         let mut out = Vec::new();

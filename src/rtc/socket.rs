@@ -163,9 +163,11 @@ where
     )
     .await;
     let mut close_rx = me.close.clone();
+    // Taken from the queue, not yet written (see `write_batch`).
+    let mut gathered = Vec::new();
     let ending = {
         let reader = read_loop(&mut stream, &me, &hub, &limits);
-        let writer = write_loop(&mut write, &mut rx, limits.ping_interval);
+        let writer = write_loop(&mut write, &mut rx, &mut gathered, limits.ping_interval);
         tokio::select! {
             r = reader => r,
             () = writer => Ending::Gone,
@@ -195,11 +197,12 @@ where
                 // A few batches at most: a queue that keeps filling is not ours
                 // to empty before saying goodbye.
                 for _ in 0..4 {
-                    let Some(item) = rx.try_recv() else { break };
-                    if write_batch(&mut write, &mut rx, item, Duration::ZERO)
-                        .await
-                        .is_err()
-                    {
+                    if gathered.is_empty() {
+                        let Some(item) = rx.try_recv() else { break };
+                        gathered.push(item);
+                    }
+                    let batch = write_batch(&mut write, &mut rx, &mut gathered, Duration::ZERO);
+                    if batch.await.is_err() {
                         return;
                     }
                 }
@@ -324,8 +327,12 @@ fn reply(me: &Membership, err: &ProtocolError) {
 
 /// Writes queued frames, flushing once per batch, and pings on schedule.
 /// Returns when the queue has ended or the connection is broken.
-async fn write_loop<W>(write: &mut W, rx: &mut Inbox, ping_interval: Duration)
-where
+async fn write_loop<W>(
+    write: &mut W,
+    rx: &mut Inbox,
+    gathered: &mut Vec<Outbound>,
+    ping_interval: Duration,
+) where
     W: AsyncWrite + Unpin,
 {
     let mut ping = tokio::time::interval_at(Instant::now() + ping_interval, ping_interval);
@@ -335,7 +342,8 @@ where
         let result = tokio::select! {
             item = rx.recv() => {
                 let Some(item) = item else { return };
-                write_batch(write, rx, item, PRESENCE_DELAY).await
+                gathered.push(item);
+                write_batch(write, rx, gathered, PRESENCE_DELAY).await
             }
             _ = ping.tick() => write_flushed(write, &ping_frame).await,
         };
@@ -351,21 +359,24 @@ where
 ///
 /// While everything gathered is presence news ([`Outbound::Presence`]), it
 /// waits up to `linger` for more to join it; anything else ends the wait.
+/// What it gathers waits in `gathered` (which must hold at least one item),
+/// so a writer cancelled mid-wait (the connection being closed) leaves it
+/// there for the goodbye, not lost: a flooder's last errors say why it is
+/// being cut off.
 async fn write_batch<W>(
     write: &mut W,
     rx: &mut Inbox,
-    first: Outbound,
+    gathered: &mut Vec<Outbound>,
     linger: Duration,
 ) -> io::Result<()>
 where
     W: AsyncWrite + Unpin,
 {
     let deadline = Instant::now() + linger;
-    let mut waiting = first.may_wait();
-    let mut bytes = first.bytes();
-    let mut items = vec![first];
+    let mut waiting = gathered.iter().all(Outbound::may_wait);
+    let mut bytes: usize = gathered.iter().map(Outbound::bytes).sum();
     let mut yielded = false;
-    while items.len() < MAX_COALESCE && bytes < WRITE_BUDGET {
+    while gathered.len() < MAX_COALESCE && bytes < WRITE_BUDGET {
         let mut next = rx.try_recv();
         // The queue is empty, but a fan-out (a join announced to the
         // room, a reload) may be pushing to us from another task right
@@ -390,8 +401,9 @@ where
         let Some(item) = next else { break };
         waiting &= item.may_wait();
         bytes += item.bytes();
-        items.push(item);
+        gathered.push(item);
     }
+    let items = std::mem::take(gathered);
     write_frames(write, items.iter().map(Outbound::frame)).await?;
     write.flush().await
 }
@@ -476,10 +488,32 @@ mod tests {
     async fn timed_batch(rx: &mut Inbox, first: Outbound) -> (Duration, Vec<u8>) {
         let mut sent = Vec::new();
         let start = Instant::now();
-        write_batch(&mut sent, rx, first, PRESENCE_DELAY)
+        write_batch(&mut sent, rx, &mut vec![first], PRESENCE_DELAY)
             .await
             .unwrap();
         (start.elapsed(), sent)
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_writer_cancelled_while_waiting_keeps_what_it_gathered() {
+        let (_out, mut rx) = outbox(64, 1 << 20);
+        let mut gathered = vec![Outbound::Presence(Frame::text("a"))];
+        let mut sent = Vec::new();
+        // The connection is closed 10 ms into the wait for more news...
+        let cut = tokio::time::timeout(
+            Duration::from_millis(10),
+            write_batch(&mut sent, &mut rx, &mut gathered, PRESENCE_DELAY),
+        )
+        .await;
+        assert!(cut.is_err(), "still waiting");
+        assert!(sent.is_empty());
+        assert_eq!(gathered.len(), 1, "what it took is kept");
+        // ...and the goodbye writes it.
+        write_batch(&mut sent, &mut rx, &mut gathered, Duration::ZERO)
+            .await
+            .unwrap();
+        assert_eq!(sent, wire(&["a"]));
+        assert!(gathered.is_empty());
     }
 
     #[tokio::test(start_paused = true)]
