@@ -90,6 +90,11 @@ async fn scenario() {
     e2e::wait_state(&alice, "done", Duration::from_secs(10)).await;
     assert_eq!(e2e::received_hashes(&fox).await, vec![sha]);
     assert_eq!(e2e::newest(&fox, "via").await, "direct");
+    assert_eq!(
+        e2e::newest(&fox, "store").await,
+        "opfs-worker",
+        "Firefox did not write through the disk worker"
+    );
     let store = fox
         .js("return [...document.querySelectorAll('#transfers a.save')].length;")
         .await;

@@ -127,6 +127,8 @@ async fn two_browsers() {
     want.extend(small.iter().map(|(_, h)| h.clone()));
     assert_eq!(received_hashes(&bob).await, want);
     assert_eq!(newest(&bob, "via").await, "direct");
+    // Written to disk as it came, by the worker's sync access handles.
+    assert_eq!(newest(&bob, "store").await, "opfs-worker");
     for b in [&alice, &bob] {
         let shown = b
             .js("return document.getElementById('transfers').innerText;")

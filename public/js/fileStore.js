@@ -1,14 +1,15 @@
 // Where received files are written while they arrive, so a 4 GB video needs
-// no 4 GB of memory: the origin-private file system (OPFS) where the browser
-// can write to it from the page (Chromium, Firefox), else memory with a cap
-// that is said up front (Safari's OPFS is writable only from a worker with
-// sync access handles; until that is done here it gets the memory store).
+// no 4 GB of memory: the origin-private file system (OPFS), through sync
+// access handles in a worker (diskWorker.js: Chromium, Firefox, Safari),
+// else through the page's writable streams (Chromium, Firefox without
+// workers' handles), else memory with a cap that is said up front.
 // Either way a finished file is a File the page offers as a download: an
 // OPFS File is backed by the disk, not by memory.
 //
 // A store: prepare(files) (may refuse with a message a person can read),
-// write(index, position, bytes), truncate(index, size), finish(index) → File,
-// discard().
+// write(index, position, bytes) → the buffer to reuse for the next block
+// (bytes, or its replacement when the store took it), truncate(index, size),
+// finish(index) → File, discard().
 
 import { sizeText } from './logic/transfer.js';
 
@@ -22,20 +23,41 @@ const DIR = 'lanrtc-incoming';
  */
 const PAGE = `page-${Math.random().toString(36).slice(2)}${Date.now().toString(36)}`;
 
-/** Whether this browser can write received files to disk from the page. */
+/** Whether this browser has an origin-private file system at all. */
+function opfs(global = globalThis) {
+  return Boolean(global.navigator && global.navigator.storage && typeof global.navigator.storage.getDirectory === 'function');
+}
+
+/** Whether this page can write received files to disk through writable streams. */
 export function diskAvailable(global = globalThis) {
-  return Boolean(
-    global.navigator &&
-      global.navigator.storage &&
-      typeof global.navigator.storage.getDirectory === 'function' &&
-      global.FileSystemFileHandle &&
-      typeof global.FileSystemFileHandle.prototype.createWritable === 'function',
+  return (
+    opfs(global) &&
+    Boolean(global.FileSystemFileHandle) &&
+    typeof global.FileSystemFileHandle.prototype.createWritable === 'function'
   );
 }
 
-/** A store for transfer `id`: on disk when the browser allows it. */
+/**
+ * A store for transfer `id`: on disk when the browser allows it. Which one
+ * is known only once the worker has answered, so it is chosen on prepare
+ * (Accept); `kind` says which ('opfs-worker', 'opfs-page' or 'memory')
+ * from then on.
+ */
 export function createStore(id) {
-  return diskAvailable() ? diskStore(id) : memoryStore();
+  let chosen = null;
+  const store = {
+    kind: 'undecided',
+    async prepare(offered) {
+      chosen = (await workerUsable()) ? workerStore(id) : diskAvailable() ? diskStore(id) : memoryStore();
+      store.kind = chosen.kind;
+      return chosen.prepare(offered);
+    },
+    write: (...args) => chosen.write(...args),
+    truncate: (...args) => chosen.truncate(...args),
+    finish: (...args) => chosen.finish(...args),
+    discard: () => (chosen ? chosen.discard() : Promise.resolve()),
+  };
+  return store;
 }
 
 /** Received files kept in memory, refused above `limit` bytes in all. */
@@ -60,6 +82,7 @@ export function memoryStore(limit = MEMORY_LIMIT) {
       if (position !== lengths[index]) await this.truncate(index, position);
       parts[index].push(bytes.slice());
       lengths[index] += bytes.length;
+      return bytes;
     },
     async truncate(index, size) {
       const kept = [];
@@ -92,15 +115,9 @@ export function diskStore(id) {
   let handles = [];
   let writables = [];
   return {
-    kind: 'disk',
+    kind: 'opfs-page',
     async prepare(offered) {
-      const total = offered.reduce((n, f) => n + f.size, 0);
-      const { quota = Infinity, usage = 0 } = await navigator.storage.estimate();
-      if (total > quota - usage) {
-        throw new Error(
-          `${sizeText(total)} does not fit: this browser lets the app store ${sizeText(Math.max(0, quota - usage))} more`,
-        );
-      }
+      await checkRoom(offered);
       dir = await (await pageFolder()).getDirectoryHandle(id, { create: true });
       files = offered;
       handles = await Promise.all(offered.map((_, i) => dir.getFileHandle(String(i), { create: true })));
@@ -109,6 +126,7 @@ export function diskStore(id) {
     async write(index, position, bytes) {
       const w = await writable(index);
       await w.write({ type: 'write', position, data: bytes });
+      return bytes;
     },
     async truncate(index, size) {
       const w = await writable(index);
@@ -135,6 +153,122 @@ export function diskStore(id) {
   }
 }
 
+/**
+ * Received files written by the worker through sync access handles; the
+ * page opens the finished file itself (the worker has closed it by then).
+ */
+export function workerStore(id, worker = diskWorker()) {
+  const key = `${PAGE}/${id}`;
+  let files = [];
+  let opened = false;
+  return {
+    kind: 'opfs-worker',
+    async prepare(offered) {
+      await checkRoom(offered);
+      files = offered;
+      opened = true;
+      await worker.call({ op: 'open', key, path: [DIR, PAGE, id], count: offered.length });
+    },
+    async write(index, at, bytes) {
+      const answer = await worker.call(
+        { op: 'write', key, index, at, buffer: bytes.buffer, offset: bytes.byteOffset, length: bytes.length },
+        [bytes.buffer],
+      );
+      return new Uint8Array(answer.buffer);
+    },
+    async truncate(index, size) {
+      await worker.call({ op: 'truncate', key, index, size });
+    },
+    async finish(index) {
+      await worker.call({ op: 'close', key, index });
+      const dir = await (await pageFolder()).getDirectoryHandle(id);
+      const stored = await (await dir.getFileHandle(String(index))).getFile();
+      const f = files[index];
+      return new File([stored], f.name, { type: f.type || stored.type });
+    },
+    async discard() {
+      if (!opened) return;
+      await worker.call({ op: 'discard', key }).catch(() => {});
+      await (await pageFolder()).removeEntry(id, { recursive: true }).catch(() => {});
+    },
+  };
+}
+
+/** Refuses files that will not fit in what the browser lets the app store. */
+async function checkRoom(offered) {
+  const total = offered.reduce((n, f) => n + f.size, 0);
+  // Older Safari has no estimate(); its quota prompt or error comes on write.
+  if (typeof navigator.storage.estimate !== 'function') return;
+  const { quota = Infinity, usage = 0 } = await navigator.storage.estimate();
+  if (total > quota - usage) {
+    throw new Error(
+      `${sizeText(total)} does not fit: this browser lets the app store ${sizeText(Math.max(0, quota - usage))} more`,
+    );
+  }
+}
+
+let shared = null;
+
+/**
+ * The page's one disk worker, started on first use: call(request,
+ * transfer) → Promise of its answer, rejected with the worker's reason.
+ */
+export function diskWorker() {
+  if (shared) return shared;
+  const pending = new Map();
+  let next = 0;
+  let worker = null;
+  let broken = null;
+  const fail = (why) => {
+    broken = why;
+    for (const { reject } of pending.values()) reject(new Error(why));
+    pending.clear();
+  };
+  try {
+    worker = new Worker(new URL('./diskWorker.js', import.meta.url));
+    worker.onmessage = (e) => {
+      const waiting = pending.get(e.data.id);
+      if (!waiting) return;
+      pending.delete(e.data.id);
+      if (e.data.ok) waiting.resolve(e.data);
+      else waiting.reject(new Error(e.data.error));
+    };
+    worker.onerror = (e) => fail(`the disk worker stopped: ${e.message || 'unknown error'}`);
+  } catch (err) {
+    broken = `no disk worker: ${err.message}`;
+  }
+  shared = {
+    call(request, transfer = []) {
+      if (broken) return Promise.reject(new Error(broken));
+      const id = ++next;
+      return new Promise((resolve, reject) => {
+        pending.set(id, { resolve, reject });
+        worker.postMessage({ ...request, id }, transfer);
+      });
+    },
+  };
+  return shared;
+}
+
+let usable = null;
+
+/** Whether the worker can write to the origin-private file system (asked once). */
+function workerUsable() {
+  if (!usable) {
+    usable =
+      opfs() && typeof Worker === 'function'
+        ? diskWorker()
+            .call({ op: 'probe' })
+            .then((a) => a.usable === true)
+            .catch((err) => {
+              console.debug('lanrtc: no disk worker', err);
+              return false;
+            })
+        : Promise.resolve(false);
+  }
+  return usable;
+}
+
 async function pageFolder() {
   const root = await navigator.storage.getDirectory();
   const parent = await root.getDirectoryHandle(DIR, { create: true });
@@ -146,7 +280,7 @@ async function pageFolder() {
  * their downloads died with them (a File's URL lives as long as its page).
  */
 export async function clearLeftovers() {
-  if (!diskAvailable() || !navigator.locks) return;
+  if (!opfs() || !navigator.locks) return;
   navigator.locks.request(PAGE, () => new Promise(() => {}));
   try {
     const held = new Set((await navigator.locks.query()).held.map((l) => l.name));

@@ -126,8 +126,15 @@ class End {
 
   fail(why) {
     this.error = why;
-    this.send({ t: 'cancel' });
+    this.send({ t: 'cancel', reason: why });
     this.finish('failed');
+  }
+
+  /** The other side ended it: a person (cancelled), or a failure it names. */
+  onCancel(m, other) {
+    if (!m.reason) return this.finish('cancelled');
+    this.error = `the ${other} stopped: ${m.reason}`;
+    return this.finish('failed');
   }
 
   finish(state) {
@@ -234,7 +241,7 @@ export class Outgoing extends End {
         this.wake();
         return settle(this);
       case 'cancel':
-        return this.finish('cancelled');
+        return this.onCancel(m, 'receiver');
       case 'invalid':
         return this.fail(`the receiver sent a bad message (${m.why})`);
       default:
@@ -452,7 +459,7 @@ export class Incoming extends End {
         return undefined;
       }
       case 'cancel':
-        return this.finish('cancelled');
+        return this.onCancel(m, 'sender');
       case 'invalid':
         return this.fail(`the sender sent a bad message (${m.why})`);
       default:
@@ -535,11 +542,13 @@ export class Incoming extends End {
     }
     const { index, at, buffer, size } = block;
     this.enqueue(async () => {
-      const data = buffer.subarray(0, size);
+      // A store may take the buffer (a worker's) and give one back; a taken
+      // buffer that did not come back has length 0 and is not kept.
+      let spare = buffer;
       try {
-        await this.verifyAndWrite(index, at, size, data, m.sha256);
+        spare = (await this.verifyAndWrite(index, at, size, buffer.subarray(0, size), m.sha256)) || buffer;
       } finally {
-        if (buffer.length === ACK_EVERY && this.pool.length < POOL) this.pool.push(buffer);
+        if (spare.length === ACK_EVERY && this.pool.length < POOL) this.pool.push(spare);
       }
     }, generation);
     return undefined;
@@ -551,9 +560,12 @@ export class Incoming extends End {
     return new Uint8Array(length);
   }
 
-  /** Checks a block against its SHA-256, then writes it and acknowledges it. */
+  /**
+   * Checks a block against its SHA-256, then writes it and acknowledges it;
+   * returns the buffer to reuse (the store's answer), if any.
+   */
   async verifyAndWrite(index, at, size, data, expected) {
-    if (this.bad[index]) return;
+    if (this.bad[index]) return undefined;
     const digest = await sha256(data);
     if (hex(digest) !== expected) {
       // Nothing of this file is offered; the rest of it is not written,
@@ -564,11 +576,12 @@ export class Incoming extends End {
       await this.store.truncate(index, 0);
       this.send({ t: 'failed', index, reason });
       settle(this);
-      return;
+      return undefined;
     }
-    await this.store.write(index, at, data);
+    const spare = await this.store.write(index, at, data);
     this.digests[index].push(digest);
     this.send(this.receiver.acked(index, at + size));
+    return spare;
   }
 
   /** Writes happen in order, one after another; a failure ends the transfer. */

@@ -72,6 +72,10 @@ test('control messages are checked, and each bad one says what was wrong', () =>
   const again = offerMessage([{ name: 'a.jpg', size: 10 }], null, true);
   assert.equal(parseControl(JSON.stringify(again)).resume, true);
   assert.deepEqual(parseControl('{"t":"ack","index":1,"offset":4096}'), { t: 'ack', index: 1, offset: 4096 });
+  // A cancel may say why the other side failed; a long reason is cut.
+  assert.deepEqual(parseControl('{"t":"cancel"}'), { t: 'cancel' });
+  assert.deepEqual(parseControl('{"t":"cancel","reason":"disk full"}'), { t: 'cancel', reason: 'disk full' });
+  assert.equal(parseControl(JSON.stringify({ t: 'cancel', reason: 'x'.repeat(5000) })).reason.length, 300);
   for (const [text, why] of [
     ['not json', 'not JSON'],
     ['[]', 'no type'],

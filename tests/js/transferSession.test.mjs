@@ -248,7 +248,10 @@ test('a store that cannot hold the files refuses them with a reason instead of f
   await receiver.accept();
   assert.equal(receiver.state, 'failed');
   assert.match(receiver.error, /more than the 1 KB it can hold/);
-  await until('the sender knows', () => sender.state === 'cancelled');
+  // The sender is told why, not that someone cancelled.
+  await until('the sender knows', () => sender.state !== 'asking');
+  assert.equal(sender.state, 'failed');
+  assert.match(sender.error, /^the receiver stopped: this browser keeps received files in memory/);
 });
 
 test('a corrupted block far from the end of a big file fails that file at once, without a hang', async () => {

@@ -319,6 +319,7 @@ export function createTransfers(ctx) {
           speed: ACTIVE.has(s.state) ? p.speed : 0,
           secondsLeft: ACTIVE.has(s.state) ? p.secondsLeft : null,
           resumedFrom: entry.direction === 'out' ? s.resumedFrom : 0,
+          store: entry.direction === 'in' ? s.store.kind : null,
         };
       });
     },

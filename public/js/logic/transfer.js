@@ -12,7 +12,7 @@
 //                      {"t":"end","index","sha256"} (over the blocks' SHA-256s)
 //   receiver → sender  {"t":"ack","index","offset"}  (bytes safely written)
 //                      {"t":"verified","index"} | {"t":"failed","index","reason"}
-//   either side        {"t":"cancel"}
+//   either side        {"t":"cancel","reason"?}
 // A transfer that resumes (the connection dropped, the page's signaling
 // reconnected) is offered again with the same files; the receiver's
 // `accept` says from which offset of each file to go on: what it had
@@ -137,8 +137,10 @@ export function parseControl(text) {
     case 'failed':
       return index(m.index) ? { t: 'failed', index: m.index, reason: String(m.reason || '') } : invalid('failed needs an index');
     case 'decline':
-    case 'cancel':
       return { t: m.t };
+    case 'cancel':
+      // A reason says the other side failed rather than a person cancelling.
+      return m.reason ? { t: 'cancel', reason: String(m.reason).slice(0, 300) } : { t: 'cancel' };
     default:
       return invalid(`unknown message ${JSON.stringify(m.t).slice(0, 40)}`);
   }
