@@ -1,7 +1,9 @@
 //! Sending files and text between two real browsers (a laptop-sized and a
 //! phone-sized Chromium, in a room) inside private network namespaces: nothing moves
 //! before Accept and a decline sends nothing; a 50 MB file and three small
-//! ones arrive with the sender's SHA-256; cancel on one side stops both; a
+//! ones arrive with the sender's SHA-256, written by the disk worker; files
+//! dropped onto a device's entry are saved into a picked folder under their
+//! names (numbered beside one already there); a folder is sent whole; cancel on one side stops both; a
 //! transfer whose connection is cut (all UDP dropped mid-way) resumes from
 //! the last block the receiver had written, not from the start, and completes intact; and two browsers
 //! that can both reach the appliance but not each other (client-isolated
@@ -17,6 +19,7 @@ use std::process::Command;
 use std::time::Duration;
 
 use e2e::{make_file, newest, received_hashes, send_files, wait_state, Browser, NEWEST};
+use fantoccini::Locator;
 use serde_json::Value;
 
 #[test]
@@ -175,6 +178,8 @@ async fn two_browsers() {
     wait_state(&alice, "done", Duration::from_secs(20)).await;
     assert_eq!(received_hashes(&alice).await, vec![small[1].1.clone()]);
 
+    drop_and_folders(&alice, &bob, root.path()).await;
+
     // Cut mid-way: every UDP packet dropped, so the direct link dies; the
     // transfer goes on from what Bob had, and the file is right.
     send_files(&alice, "Bob", &[&big]).await;
@@ -213,6 +218,106 @@ async fn two_browsers() {
     bob.quit().await;
     let _ = stop.send(());
     server.await.unwrap().unwrap();
+}
+
+/// Files dropped onto Bob's entry, saved into a folder Bob picks; then a
+/// folder sent with "Send a folder".
+async fn drop_and_folders(alice: &Browser, bob: &Browser, root: &Path) {
+    // The browser's folder picker cannot be driven here, so Bob's
+    // showDirectoryPicker answers with a folder of the origin-private file
+    // system: a real FileSystemDirectoryHandle, written through the same
+    // calls. A file named like one of those coming is there already.
+    bob.js(
+        "window.showDirectoryPicker = async () => { \
+           const dir = await (await navigator.storage.getDirectory()).getDirectoryHandle('picked', { create: true }); \
+           const w = await (await dir.getFileHandle('dropped.txt', { create: true })).createWritable(); \
+           await w.write('mine'); await w.close(); return dir; }; return true;",
+    )
+    .await;
+    let marked = alice
+        .js(
+            "const li = [...document.querySelectorAll('#peers li.peer')].find((l) => l.textContent.includes('Bob')); \
+               const dt = new DataTransfer(); \
+               dt.items.add(new File(['hello from a drop'], 'dropped.txt', { type: 'text/plain' })); \
+               dt.items.add(new File([new Uint8Array(300000).fill(9)], 'pattern.bin')); \
+               li.dispatchEvent(new DragEvent('dragover', { dataTransfer: dt, bubbles: true, cancelable: true })); \
+               const marked = li.classList.contains('drop-target'); \
+               li.dispatchEvent(new DragEvent('drop', { dataTransfer: dt, bubbles: true, cancelable: true })); \
+               return marked;",
+        )
+        .await;
+    assert_eq!(
+        marked,
+        Value::Bool(true),
+        "the entry did not show it takes the drop"
+    );
+    bob.wait_for(
+        "the question for the dropped files",
+        "document.body.innerText.includes('Alice wants to send you 2 files')",
+    )
+    .await;
+    save_screenshot(bob, "files-question-phone").await;
+    bob.press("Accept the files from Alice into a folder").await;
+    wait_state(bob, "done", Duration::from_secs(20)).await;
+    let folder = bob
+        .js(
+            "return (async () => { const dir = await (await navigator.storage.getDirectory()).getDirectoryHandle('picked'); \
+               const out = {}; for await (const [name, h] of dir.entries()) { \
+               const d = new Uint8Array(await crypto.subtle.digest('SHA-256', await (await h.getFile()).arrayBuffer())); \
+               out[name] = Array.from(d, (x) => x.toString(16).padStart(2, '0')).join(''); } return out; })();",
+        )
+        .await;
+    assert_eq!(
+        folder,
+        serde_json::json!({
+            "dropped.txt": e2e::sha256_hex(b"mine"),
+            "dropped (1).txt": e2e::sha256_hex(b"hello from a drop"),
+            "pattern.bin": e2e::sha256_hex(&[9u8; 300000]),
+        }),
+        "the picked folder holds other files than sent (or leftovers)"
+    );
+    let item = bob
+        .js(&format!(
+            "const li = document.querySelector(`#transfers li[data-transfer='${{{NEWEST}.id}}']`); \
+               return [li.innerText, li.querySelectorAll('a.save').length];"
+        ))
+        .await;
+    assert!(
+        item[0]
+            .as_str()
+            .unwrap()
+            .contains("Saved in picked as dropped (1).txt"),
+        "{item}"
+    );
+    assert_eq!(item[1], 0, "files saved into a folder still get Save links");
+
+    // A folder, with a folder inside it.
+    let album = root.join("album");
+    std::fs::create_dir_all(album.join("day 2")).unwrap();
+    let mut want: Vec<String> = vec![
+        make_file(&album, "beach.jpg", 200_000, 21).1,
+        make_file(&album.join("day 2"), "boat.jpg", 150_000, 22).1,
+    ];
+    want.sort();
+    alice.press("Send a folder to Bob").await;
+    alice
+        .client
+        .find(Locator::Id("folder-input"))
+        .await
+        .unwrap()
+        .send_keys(&album.display().to_string())
+        .await
+        .unwrap();
+    bob.wait_for(
+        "the question for the folder",
+        "document.body.innerText.includes('Alice wants to send you 2 files')",
+    )
+    .await;
+    bob.press("Accept the files from Alice").await;
+    wait_state(bob, "done", Duration::from_secs(20)).await;
+    let mut got = received_hashes(bob).await;
+    got.sort();
+    assert_eq!(got, want);
 }
 
 async fn save_screenshot(b: &Browser, name: &str) {

@@ -6,12 +6,17 @@
 // Either way a finished file is a File the page offers as a download: an
 // OPFS File is backed by the disk, not by memory.
 //
+// On desktop Chromium a person may instead pick a folder on Accept
+// (folderStore): files are written straight into it under their own names.
+//
 // A store: prepare(files) (may refuse with a message a person can read),
 // write(index, position, bytes) → the buffer to reuse for the next block
 // (bytes, or its replacement when the store took it), truncate(index, size),
-// finish(index) → File, discard().
+// abandon(index) (a file that will not be offered: what it had goes),
+// finish(index) → File, discard(); `folder` names where files were saved
+// when they need no Save link.
 
-import { sizeText } from './logic/transfer.js';
+import { freeName, sizeText } from './logic/transfer.js';
 
 /** The most a memory store takes in one transfer. */
 export const MEMORY_LIMIT = 512 * 1024 * 1024;
@@ -54,6 +59,7 @@ export function createStore(id) {
     },
     write: (...args) => chosen.write(...args),
     truncate: (...args) => chosen.truncate(...args),
+    abandon: (...args) => chosen.abandon(...args),
     finish: (...args) => chosen.finish(...args),
     discard: () => (chosen ? chosen.discard() : Promise.resolve()),
   };
@@ -96,6 +102,9 @@ export function memoryStore(limit = MEMORY_LIMIT) {
       parts[index] = kept;
       lengths[index] = n;
     },
+    async abandon(index) {
+      await this.truncate(index, 0);
+    },
     async finish(index) {
       const f = files[index];
       const file = new File(parts[index], f.name, { type: f.type });
@@ -131,6 +140,9 @@ export function diskStore(id) {
     async truncate(index, size) {
       const w = await writable(index);
       await w.truncate(size);
+    },
+    async abandon(index) {
+      await this.truncate(index, 0);
     },
     async finish(index) {
       const w = await writable(index);
@@ -179,6 +191,9 @@ export function workerStore(id, worker = diskWorker()) {
     async truncate(index, size) {
       await worker.call({ op: 'truncate', key, index, size });
     },
+    async abandon(index) {
+      await this.truncate(index, 0);
+    },
     async finish(index) {
       await worker.call({ op: 'close', key, index });
       const dir = await (await pageFolder()).getDirectoryHandle(id);
@@ -190,6 +205,84 @@ export function workerStore(id, worker = diskWorker()) {
       if (!opened) return;
       await worker.call({ op: 'discard', key }).catch(() => {});
       await (await pageFolder()).removeEntry(id, { recursive: true }).catch(() => {});
+    },
+  };
+}
+
+/** Whether a person can pick a folder to receive into (desktop Chromium). */
+export function folderPickable(global = globalThis) {
+  return typeof global.showDirectoryPicker === 'function';
+}
+
+/** Asks for a folder to receive into: its handle, or null when the person backed out. */
+export async function pickFolder() {
+  try {
+    return await showDirectoryPicker({ id: 'lanrtc-received', mode: 'readwrite', startIn: 'downloads' });
+  } catch (err) {
+    if (err && err.name === 'AbortError') return null;
+    throw err;
+  }
+}
+
+/**
+ * Received files written straight into a folder the person picked, each
+ * under its own name (numbered when the folder has one already). The
+ * browser writes beside the file and moves the bytes into place on close,
+ * so a file appears under its name only once verified; one that fails is
+ * removed.
+ */
+export function folderStore(dir) {
+  let files = [];
+  let names = [];
+  let writables = [];
+  let created = [];
+  const handle = (index) => dir.getFileHandle(names[index], { create: true });
+  const writable = async (index) => {
+    if (!writables[index]) {
+      created[index] = true;
+      writables[index] = await (await handle(index)).createWritable({ keepExistingData: true });
+    }
+    return writables[index];
+  };
+  const drop = async (index) => {
+    const w = writables[index];
+    writables[index] = null;
+    if (w) await w.abort().catch(() => {});
+    if (created[index]) await dir.removeEntry(names[index]).catch(() => {});
+    created[index] = false;
+  };
+  return {
+    kind: 'folder',
+    folder: dir.name,
+    async prepare(offered) {
+      // Granted with the picker; asked again only if it was taken back since.
+      if (typeof dir.requestPermission === 'function' && (await dir.requestPermission({ mode: 'readwrite' })) !== 'granted') {
+        throw new Error(`the browser may not write to ${dir.name}`);
+      }
+      const taken = new Set();
+      for await (const name of dir.keys()) taken.add(name.toLowerCase());
+      files = offered;
+      names = offered.map((f) => freeName(f.name, taken));
+      writables = offered.map(() => null);
+      created = offered.map(() => false);
+    },
+    async write(index, position, bytes) {
+      await (await writable(index)).write({ type: 'write', position, data: bytes });
+      return bytes;
+    },
+    async truncate(index, size) {
+      await (await writable(index)).truncate(size);
+    },
+    abandon: drop,
+    async finish(index) {
+      const w = await writable(index);
+      writables[index] = null;
+      await w.close();
+      const stored = await (await handle(index)).getFile();
+      return new File([stored], names[index], { type: files[index].type || stored.type });
+    },
+    async discard() {
+      for (let i = 0; i < names.length; i++) if (writables[i]) await drop(i);
     },
   };
 }

@@ -451,7 +451,7 @@ export class Incoming extends End {
             this.outcome[index] = 'verified';
           } else {
             this.outcome[index] = result.reason;
-            await this.store.truncate(index, 0);
+            await this.store.abandon(index);
           }
           this.send(result);
           settle(this);
@@ -573,7 +573,7 @@ export class Incoming extends End {
       const reason = `the SHA-256 of bytes ${at}\u2013${at + size} does not match`;
       this.bad[index] = reason;
       this.outcome[index] = reason;
-      await this.store.truncate(index, 0);
+      await this.store.abandon(index);
       this.send({ t: 'failed', index, reason });
       settle(this);
       return undefined;

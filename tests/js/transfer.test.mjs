@@ -15,6 +15,7 @@ import {
   timeLeftText,
   offerMessage,
   parseControl,
+  freeName,
   pieceSize,
   progress,
   safeFileName,
@@ -201,4 +202,16 @@ test('progress: percent, speed over the last seconds, and time left', () => {
   assert.equal(p.secondsLeft, 5);
   assert.equal(speedText(p.speed), '10.0 MB/s');
   assert.equal(speedText(980e3), '980 KB/s');
+});
+
+test('a received file gets the first free name, numbered before its extension, whatever the case', () => {
+  const taken = new Set(['photo.jpg', 'photo (1).jpg', 'readme']);
+  assert.equal(freeName('Photo.JPG', taken), 'Photo (2).JPG');
+  assert.equal(freeName('photo.jpg', taken), 'photo (3).jpg');
+  assert.equal(freeName('readme', taken), 'readme (1)');
+  assert.equal(freeName('.profile', taken), '.profile');
+  assert.equal(freeName('.profile', taken), '.profile (1)');
+  assert.equal(freeName('archive.tar.gz', taken), 'archive.tar.gz');
+  assert.equal(freeName('archive.tar.gz', taken), 'archive.tar (1).gz');
+  assert.ok(taken.has('photo (3).jpg'), 'the chosen name is not taken for the next');
 });

@@ -9,7 +9,7 @@
 // back with a new id says `resume` for what it was receiving, and the
 // transfer's id (known only to the two ends) tells the other side who it is.
 
-import { clearLeftovers, createStore } from '../fileStore.js';
+import { clearLeftovers, createStore, folderPickable, folderStore, pickFolder } from '../fileStore.js';
 import { FileLink } from '../fileLink.js';
 import { MAX_FILES, MAX_TEXT, progress } from '../logic/transfer.js';
 import { ACTIVE, Incoming, Outgoing } from '../transferSession.js';
@@ -242,6 +242,20 @@ export function createTransfers(ctx) {
       const entry = transfers.get(id);
       if (entry && entry.direction === 'in') entry.session.accept();
     },
+    /** Accept into a folder the person picks (where the browser can): written straight there. */
+    async acceptInto(id) {
+      const entry = transfers.get(id);
+      if (!entry || entry.direction !== 'in' || entry.session.state !== 'asking') return;
+      let dir = null;
+      try {
+        dir = await pickFolder();
+      } catch (err) {
+        console.warn('lanrtc: no folder picked', err);
+      }
+      if (!dir || entry.session.state !== 'asking') return;
+      entry.session.store = folderStore(dir);
+      entry.session.accept();
+    },
     decline(id) {
       const entry = transfers.get(id);
       if (entry && entry.direction === 'in') entry.session.decline();
@@ -287,7 +301,7 @@ export function createTransfers(ctx) {
     get busy() {
       for (const entry of transfers.values()) {
         if (ACTIVE.has(entry.session.state) && (entry.direction === 'out' || entry.session.receiver !== null)) return true;
-        if (entry.direction === 'in' && entry.session.received.some(Boolean)) return true;
+        if (entry.direction === 'in' && !entry.session.store.folder && entry.session.received.some(Boolean)) return true;
       }
       return false;
     },
@@ -320,6 +334,8 @@ export function createTransfers(ctx) {
           secondsLeft: ACTIVE.has(s.state) ? p.secondsLeft : null,
           resumedFrom: entry.direction === 'out' ? s.resumedFrom : 0,
           store: entry.direction === 'in' ? s.store.kind : null,
+          savedIn: entry.direction === 'in' ? s.store.folder || null : null,
+          canPickFolder: entry.direction === 'in' && s.state === 'asking' && folderPickable(),
         };
       });
     },

@@ -72,6 +72,23 @@ export function safeFileName(name) {
 }
 
 /**
+ * The first of `name`, "name (1)", "name (2)"… (the number before the
+ * extension) that is not in `taken`, a Set of lower-cased names (folders on
+ * macOS and Windows ignore case). Adds the chosen name to `taken`.
+ */
+export function freeName(name, taken) {
+  const dot = name.lastIndexOf('.');
+  const [stem, ext] = dot > 0 ? [name.slice(0, dot), name.slice(dot)] : [name, ''];
+  for (let n = 0; ; n++) {
+    const candidate = n === 0 ? name : `${stem} (${n})${ext}`;
+    if (!taken.has(candidate.toLowerCase())) {
+      taken.add(candidate.toLowerCase());
+      return candidate;
+    }
+  }
+}
+
+/**
  * The offer for `files` (each {name, size, type}); `resume` when the same
  * offer is made again after the connection dropped.
  */

@@ -1,11 +1,13 @@
 // The list of other devices (#peers): Call, Send files and Send text for
-// each (files can also be dropped onto a device's entry, and a folder sent
+// each (files and folders can also be dropped onto a device's entry, and a folder sent
 // where the browser can pick one), and for a peer who is live a badge and a
 // Watch button. When the list is empty,
 // #peers-empty explains how to join from another device; when it is not,
 // #invite keeps the same link and QR code one click away.
 
 import { initials } from '../logic/names.js';
+import { MAX_FILES } from '../logic/transfer.js';
+import { collectFiles, droppedItems } from './dropFiles.js';
 
 /**
  * @param {object} els  {list, empty, emptyText, joinUrl, qr, invite, inviteUrl, inviteQr}
@@ -80,9 +82,14 @@ export function createPeerList(els, on) {
       li.addEventListener('dragleave', () => li.classList.remove('drop-target'));
       li.addEventListener('drop', (e) => {
         li.classList.remove('drop-target');
-        if (current.files.disabled || !e.dataTransfer || e.dataTransfer.files.length === 0) return;
+        if (current.files.disabled || !e.dataTransfer) return;
+        const dropped = droppedItems(e.dataTransfer);
+        if (dropped.length === 0) return;
         e.preventDefault();
-        on.sendFiles(current.peer, e.dataTransfer.files);
+        const peer = current.peer;
+        collectFiles(dropped, MAX_FILES)
+          .then((files) => files.length > 0 && on.sendFiles(peer, files))
+          .catch((err) => console.warn('lanrtc: could not read what was dropped', err));
       });
       items.set(peer.id, entry);
     }

@@ -1,8 +1,8 @@
 // The transfers list (#transfers): for each transfer the question ("Alice
 // wants to send you 3 files (52 MB)" with the names, Accept and Decline),
 // then progress (per file and overall, percent, speed, time left, how it
-// travels), Cancel, and at the end a Save link per file; a received text
-// with Copy. Items are kept across renders so focus and links survive.
+// travels), Cancel, and at the end a Save link per file (or where it was
+// saved, when received into a folder); a received text with Copy. Items are kept across renders so focus and links survive.
 
 import { offerText, sizeText, speedText, timeLeftText } from '../logic/transfer.js';
 
@@ -19,7 +19,7 @@ const STATE_TEXT = {
 /**
  * @param {HTMLElement} root  the section, hidden while there is nothing to show
  * @param {HTMLElement} list  its <ul>
- * @param {{accept(id), decline(id), cancel(id), dismiss(id)}} on
+ * @param {{accept(id), acceptInto(id), decline(id), cancel(id), dismiss(id)}} on
  */
 export function createTransferList(root, list, on) {
   /** id → {li, shape, parts} */
@@ -90,7 +90,9 @@ export function createTransferList(root, list, on) {
       item.append(el('span', 'file-name', f.name), el('span', 'file-size', sizeText(f.size)));
       if (f.outcome === 'verified') {
         item.append(el('span', 'file-state ok', 'Verified'));
-        if (f.file) {
+        if (f.file && t.savedIn) {
+          item.append(el('span', 'file-saved', `Saved in ${t.savedIn} as ${f.file.name}`));
+        } else if (f.file) {
           const a = el('a', 'save', `Save ${f.name}`);
           a.href = URL.createObjectURL(f.file);
           a.download = f.name;
@@ -104,12 +106,12 @@ export function createTransferList(root, list, on) {
     li.append(files);
 
     if (t.state === 'asking' && t.direction === 'in') {
-      li.append(
-        actions(
-          button('Accept', `Accept the files from ${t.peerName}`, () => on.accept(t.id), 'accept'),
-          button('Decline', `Decline the files from ${t.peerName}`, () => on.decline(t.id), 'danger'),
-        ),
-      );
+      const row = [button('Accept', `Accept the files from ${t.peerName}`, () => on.accept(t.id), 'accept')];
+      if (t.canPickFolder) {
+        row.push(button('Save into a folder…', `Accept the files from ${t.peerName} into a folder`, () => on.acceptInto(t.id)));
+      }
+      row.push(button('Decline', `Decline the files from ${t.peerName}`, () => on.decline(t.id), 'danger'));
+      li.append(actions(...row));
       return { li, parts };
     }
 
@@ -130,7 +132,7 @@ export function createTransferList(root, list, on) {
       const label = t.direction === 'out' ? `Cancel sending to ${t.peerName}` : `Cancel receiving from ${t.peerName}`;
       li.append(actions(button('Cancel', label, () => on.cancel(t.id), 'danger')));
     } else {
-      const saves = t.files.filter((f) => f.file);
+      const saves = t.savedIn ? [] : t.files.filter((f) => f.file);
       const row = [];
       if (saves.length > 1) {
         row.push(

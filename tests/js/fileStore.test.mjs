@@ -1,16 +1,18 @@
-// Received files written through the disk worker (public/js/diskWorker.js)
-// and the page's side of it (workerStore, diskWorker in fileStore.js): the
-// worker's own source runs here behind a fake Worker whose messages are
-// structured clones with real transfers (a sent buffer is detached, as in a
-// browser), over an in-memory origin-private file system whose sync access
-// handles, like real ones, may write less than asked and lock their file.
+// Where received files go (public/js/fileStore.js): through the disk
+// worker (public/js/diskWorker.js, whose own source runs here behind a fake
+// Worker whose messages are structured clones with real transfers, so a
+// sent buffer is detached as in a browser) over an in-memory origin-private
+// file system whose sync access handles, like real ones, may write less
+// than asked and lock their file; and into a folder a person picked, whose
+// writable streams, like real ones, show nothing under the file's name
+// until closed.
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
-import { createStore, workerStore, diskWorker } from '../../public/js/fileStore.js';
+import { createStore, diskWorker, folderStore, workerStore } from '../../public/js/fileStore.js';
 import { Incoming, Outgoing } from '../../public/js/transferSession.js';
 import { ACK_EVERY } from '../../public/js/logic/transfer.js';
 
@@ -18,8 +20,12 @@ import { ACK_EVERY } from '../../public/js/logic/transfer.js';
 const disk = { perWrite: 1 << 20, full: false, writes: 0 };
 
 class FakeDirectory {
-  constructor() {
+  constructor(name = '') {
+    this.name = name;
     this.children = new Map();
+  }
+  async *keys() {
+    yield* this.children.keys();
   }
   async getDirectoryHandle(name, { create = false } = {}) {
     if (!this.children.has(name)) {
@@ -80,6 +86,41 @@ class FakeFileHandle {
     if (this.locked) throw new Error('NoModificationAllowedError: the file is open');
     return new File([this.bytes], this.name);
   }
+  /** A writable stream: its writes land in a copy that replaces the file on close. */
+  async createWritable({ keepExistingData = false } = {}) {
+    const file = this;
+    let swap = keepExistingData ? file.bytes.slice() : new Uint8Array(0);
+    let open = true;
+    const check = () => {
+      if (!open) throw new Error('TypeError: the stream is closed');
+    };
+    return {
+      async write({ position, data }) {
+        check();
+        const end = position + data.byteLength;
+        if (end > swap.length) {
+          const grown = new Uint8Array(end);
+          grown.set(swap);
+          swap = grown;
+        }
+        swap.set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength), position);
+      },
+      async truncate(size) {
+        check();
+        const kept = new Uint8Array(size);
+        kept.set(swap.subarray(0, size));
+        swap = kept;
+      },
+      async close() {
+        check();
+        open = false;
+        file.bytes = swap;
+      },
+      async abort() {
+        open = false;
+      },
+    };
+  }
 }
 
 const root = new FakeDirectory();
@@ -118,15 +159,15 @@ function bytes(n, seed = 1) {
 
 const sha = (data) => createHash('sha256').update(data).digest('hex');
 
-/** A channel pair that delivers at once and buffers nothing. */
-function channelPair() {
+/** A channel pair that delivers at once and buffers nothing; `tamper` may change a piece. */
+function channelPair(tamper = (d) => d) {
   const make = () => ({
     bufferedAmount: 0,
     open: true,
     onmessage: null,
     onclose: null,
     send(data) {
-      const copy = typeof data === 'string' ? data : data.slice().buffer;
+      const copy = typeof data === 'string' ? data : tamper(data.slice().buffer);
       setImmediate(() => this.peer.onmessage && this.peer.onmessage(copy));
     },
     drained: () => Promise.resolve(),
@@ -153,10 +194,10 @@ function until(what, check, ms = 20000) {
   });
 }
 
-async function transfer(store, files) {
+async function transfer(store, files, tamper) {
   const sender = new Outgoing({ files });
   const receiver = new Incoming({ store });
-  const [a, b] = channelPair();
+  const [a, b] = channelPair(tamper);
   receiver.attach(b);
   sender.attach(a, 256 * 1024);
   await until('the offer', () => receiver.state === 'asking');
@@ -220,4 +261,38 @@ test('a discarded transfer closes its files and leaves nothing on the disk', asy
   const [page] = [...incoming.children.values()].filter((c) => c instanceof FakeDirectory);
   assert.ok(page, 'no page folder');
   assert.equal(page.children.has('t3'), false, 'the transfer folder is still there');
+});
+
+test('files received into a picked folder keep their names, numbered beside ones already there', async () => {
+  const dir = new FakeDirectory('Downloads');
+  const mine = await dir.getFileHandle('Notes.TXT', { create: true });
+  mine.bytes = new Uint8Array([1, 2, 3]);
+  const notes = bytes(5000, 3);
+  const clip = bytes(ACK_EVERY + 10, 4);
+  const store = folderStore(dir);
+  const { receiver } = await transfer(store, [new File([notes], 'notes.txt'), new File([clip], 'clip.mov'), new File([notes], 'notes.txt')]);
+  assert.equal(receiver.state, 'done', receiver.error);
+  assert.equal(store.folder, 'Downloads');
+  assert.deepEqual([...dir.children.keys()].sort(), ['Notes.TXT', 'clip.mov', 'notes (1).txt', 'notes (2).txt']);
+  assert.deepEqual([...mine.bytes], [1, 2, 3], 'a file that was there was touched');
+  assert.equal(sha((await dir.getFileHandle('notes (1).txt')).bytes), sha(notes));
+  assert.equal(sha((await dir.getFileHandle('clip.mov')).bytes), sha(clip));
+  assert.deepEqual(receiver.received.map((f) => f.name), ['notes (1).txt', 'clip.mov', 'notes (2).txt']);
+});
+
+test('a file that fails its check is removed from the picked folder, the others stay', async () => {
+  const dir = new FakeDirectory('Downloads');
+  let pieces = 0;
+  // The second file's first piece is corrupted on the way.
+  const tamper = (buffer) => {
+    if (++pieces === 3) new Uint8Array(buffer)[0] ^= 1;
+    return buffer;
+  };
+  const good = bytes(300 * 1024, 5);
+  const store = folderStore(dir);
+  const { receiver } = await transfer(store, [new File([good], 'good.bin'), new File([bytes(1000, 6)], 'bad.bin')], tamper);
+  assert.equal(receiver.state, 'failed');
+  assert.match(receiver.outcome[1], /does not match/);
+  assert.deepEqual([...dir.children.keys()], ['good.bin'], 'a failed file was left in the folder');
+  assert.equal(sha(dir.children.get('good.bin').bytes), sha(good));
 });
