@@ -256,6 +256,20 @@ async fn drop_and_folders(alice: &Browser, bob: &Browser, root: &Path) {
         "document.body.innerText.includes('Alice wants to send you 2 files')",
     )
     .await;
+    // On the phone, scrolled down to the devices, the question comes into
+    // view by itself, and the tab's title says it.
+    let seen = bob
+        .js(
+            "const b = [...document.querySelectorAll('#transfers button')].find((x) => x.textContent === 'Accept'); \
+             const r = b.getBoundingClientRect(); \
+             return [r.top >= 0 && r.bottom <= innerHeight, document.title];",
+        )
+        .await;
+    assert_eq!(
+        seen,
+        serde_json::json!([true, "Alice wants to send you files \u{b7} lanrtc"]),
+        "the question is out of sight"
+    );
     save_screenshot(bob, "files-question-phone").await;
     bob.press("Accept the files from Alice into a folder").await;
     wait_state(bob, "done", Duration::from_secs(20)).await;

@@ -371,16 +371,19 @@ function render() {
   calls.render();
   wakeLock.render(calls.state === 'in-call' || streams.live || streams.watching || meetings.inMeeting);
   const peer = calls.peer;
+  const offering = transfers.asking;
   document.title =
     calls.state === 'ringing'
       ? `${peer.name} is calling \u00b7 lanrtc`
-      : calls.state === 'in-call'
-        ? `In a call with ${peer.name} \u00b7 lanrtc`
-        : meetings.inMeeting
-          ? 'Meeting \u00b7 lanrtc'
-          : streams.live
-            ? 'Live \u00b7 lanrtc'
-            : 'lanrtc';
+      : offering !== null
+        ? `${offering} wants to send you files \u00b7 lanrtc`
+        : calls.state === 'in-call'
+          ? `In a call with ${peer.name} \u00b7 lanrtc`
+          : meetings.inMeeting
+            ? 'Meeting \u00b7 lanrtc'
+            : streams.live
+              ? 'Live \u00b7 lanrtc'
+              : 'lanrtc';
 }
 
 /** The meeting panel, the "Start a meeting" / "Join the meeting" button and the line saying who is in. */

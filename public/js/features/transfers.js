@@ -297,6 +297,12 @@ export function createTransfers(ctx) {
       for (const entry of transfers.values()) if (entry.peerId === data.id) entry.peerName = data.name;
     },
 
+    /** Who is waiting for an answer to files offered to this device (the newest), or null. */
+    get asking() {
+      const waiting = [...transfers.values()].filter((e) => e.direction === 'in' && e.session.state === 'asking');
+      return waiting.length > 0 ? waiting[waiting.length - 1].peerName : null;
+    },
+
     /** A reload now would lose a transfer or received files. */
     get busy() {
       for (const entry of transfers.values()) {

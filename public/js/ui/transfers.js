@@ -24,6 +24,8 @@ const STATE_TEXT = {
 export function createTransferList(root, list, on) {
   /** id → {li, shape, parts} */
   const items = new Map();
+  /** Questions already brought into view. */
+  const asked = new Set();
 
   function button(text, label, onClick, className = '') {
     const b = document.createElement('button');
@@ -84,6 +86,7 @@ export function createTransferList(root, list, on) {
     li.append(el('p', 'transfer-title', title));
 
     const files = el('ul', 'transfer-files');
+    files.hidden = t.files.length === 0;
     files.setAttribute('aria-label', `Files ${who}`);
     for (const f of t.files) {
       const item = el('li', 'transfer-file');
@@ -115,17 +118,22 @@ export function createTransferList(root, list, on) {
       return { li, parts };
     }
 
+    // A text sent: the text itself, not a progress bar for nothing.
+    const text = t.direction === 'out' && t.files.length === 0;
+    if (text && t.text !== null) li.append(el('p', 'transfer-text', t.text));
     const bar = el('progress', 'transfer-progress');
     bar.max = 100;
     bar.setAttribute('aria-label', `Progress ${who}`);
-    parts.bar = bar;
+    if (!text) parts.bar = bar;
     parts.numbers = el('p', 'transfer-numbers');
     const state = el('p', 'transfer-state');
     state.setAttribute('role', 'status');
-    const stateText = t.state === 'sending' || t.state === 'receiving' ? '' : STATE_TEXT[t.state] || '';
+    const stateText =
+      t.state === 'sending' || t.state === 'receiving' ? '' : text && t.state === 'done' ? 'Sent' : STATE_TEXT[t.state] || '';
     state.textContent = [stateText, t.error].filter(Boolean).join(': ');
     const via = el('p', 'transfer-via', t.via === 'appliance' ? 'through the appliance' : t.via === 'direct' ? 'direct' : '');
-    li.append(bar, parts.numbers, via, state);
+    if (text) li.append(via, state);
+    else li.append(bar, parts.numbers, via, state);
 
     const active = ['connecting', 'asking', 'sending', 'receiving', 'interrupted'].includes(t.state);
     if (active) {
@@ -195,6 +203,15 @@ export function createTransferList(root, list, on) {
         if (list.children[i] !== item.li) list.insertBefore(item.li, list.children[i] || null);
       });
       root.hidden = transfers.length === 0;
+      // A new question is brought into view: on a phone scrolled down to
+      // the devices, it would otherwise appear unseen above.
+      for (const t of transfers) {
+        if (t.direction === 'in' && t.state === 'asking' && !asked.has(t.id)) {
+          asked.add(t.id);
+          items.get(t.id).li.scrollIntoView({ block: 'nearest' });
+        }
+      }
+      for (const id of asked) if (!ids.has(id)) asked.delete(id);
     },
   };
 }
