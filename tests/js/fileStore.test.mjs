@@ -8,7 +8,7 @@
 // until closed.
 import test from 'node:test';
 import assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
+import { bytes, sha, until } from './transferHelpers.mjs';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
@@ -147,17 +147,7 @@ class FakeWorker {
 }
 globalThis.Worker = FakeWorker;
 
-function bytes(n, seed = 1) {
-  const out = new Uint8Array(n);
-  let x = seed;
-  for (let i = 0; i < n; i++) {
-    x = (x * 1103515245 + 12345) >>> 0;
-    out[i] = x >>> 24;
-  }
-  return out;
-}
 
-const sha = (data) => createHash('sha256').update(data).digest('hex');
 
 /** A channel pair that delivers at once and buffers nothing; `tamper` may change a piece. */
 function channelPair(tamper = (d) => d) {
@@ -182,17 +172,6 @@ function channelPair(tamper = (d) => d) {
   return [a, b];
 }
 
-function until(what, check, ms = 20000) {
-  return new Promise((resolve, reject) => {
-    const started = Date.now();
-    const poll = () => {
-      if (check()) return resolve();
-      if (Date.now() - started > ms) return reject(new Error(`timed out waiting for ${what}`));
-      return setTimeout(poll, 5);
-    };
-    poll();
-  });
-}
 
 async function transfer(store, files, tamper) {
   const sender = new Outgoing({ files });

@@ -4,7 +4,7 @@
 // declined, cancelled, interrupted and resumed, corrupted or cut short.
 import test from 'node:test';
 import assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
+import { bytes, sha, until } from './transferHelpers.mjs';
 
 import { BUFFER_LOW } from '../../public/js/logic/transfer.js';
 import { memoryStore } from '../../public/js/fileStore.js';
@@ -60,29 +60,8 @@ function channelPair(tamper = (d) => d, drop = () => false) {
   return [a, b];
 }
 
-function bytes(n, seed = 1) {
-  const out = new Uint8Array(n);
-  let x = seed;
-  for (let i = 0; i < n; i++) {
-    x = (x * 1103515245 + 12345) >>> 0;
-    out[i] = x >>> 24;
-  }
-  return out;
-}
 
-const sha = (data) => createHash('sha256').update(data).digest('hex');
 
-function until(what, check, ms = 30000) {
-  return new Promise((resolve, reject) => {
-    const started = Date.now();
-    const poll = () => {
-      if (check()) return resolve();
-      if (Date.now() - started > ms) return reject(new Error(`timed out waiting for ${what}`));
-      return setTimeout(poll, 5);
-    };
-    poll();
-  });
-}
 
 /** A memory store that records whether it was ever opened. */
 function watchedStore(limit) {
