@@ -301,6 +301,8 @@ async function checkRoom(offered) {
 }
 
 let shared = null;
+/** A request the worker has not answered by then fails (a 4 MiB write takes milliseconds). */
+const WORKER_LIMIT_MS = 60000;
 
 /**
  * The page's one disk worker, started on first use: call(request,
@@ -331,11 +333,19 @@ export function diskWorker() {
     broken = `no disk worker: ${err.message}`;
   }
   shared = {
-    call(request, transfer = []) {
+    call(request, transfer = [], limit = WORKER_LIMIT_MS) {
       if (broken) return Promise.reject(new Error(broken));
       const id = ++next;
       return new Promise((resolve, reject) => {
-        pending.set(id, { resolve, reject });
+        const timer = setTimeout(() => {
+          pending.delete(id);
+          reject(new Error(`the disk did not answer within ${limit / 1000} s`));
+        }, limit);
+        const settled = (f) => (value) => {
+          clearTimeout(timer);
+          f(value);
+        };
+        pending.set(id, { resolve: settled(resolve), reject: settled(reject) });
         worker.postMessage({ ...request, id }, transfer);
       });
     },

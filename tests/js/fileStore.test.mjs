@@ -275,3 +275,13 @@ test('a file that fails its check is removed from the picked folder, the others 
   assert.deepEqual([...dir.children.keys()], ['good.bin'], 'a failed file was left in the folder');
   assert.equal(sha(dir.children.get('good.bin').bytes), sha(good));
 });
+
+test('a disk that never answers fails the request after its deadline instead of hanging', async () => {
+  // Opening this folder never completes.
+  root.children.set('stuck', { getDirectoryHandle: () => new Promise(() => {}) });
+  await assert.rejects(
+    diskWorker().call({ op: 'open', key: 'k', path: ['stuck', 'inner'], count: 1 }, [], 50),
+    /the disk did not answer within 0.05 s/,
+  );
+  root.children.delete('stuck');
+});
