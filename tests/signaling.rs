@@ -174,6 +174,111 @@ async fn identify_with_someone_elses_id_is_refused_and_changes_nothing() {
     assert_eq!(a.recv().await["data"]["name"], "Bob2");
 }
 
+/// A client that has received `ready`, with the rejoin token it carried.
+async fn client_with_token(server: &TestServer, path: &str) -> (Ws, String) {
+    let mut ws = server.ws(path, &[]).await.unwrap();
+    let ready = ws.recv().await;
+    ws.id = ready["id"].as_str().unwrap().to_string();
+    let token = ready["rejoin"].as_str().expect("ready has a rejoin token");
+    (ws, token.to_string())
+}
+
+fn identify_rejoining(id: &str, name: &str, was: &str, token: &str) -> Value {
+    json!({"type":"identify","data":{"id":id,"name":name,"rejoin":{"id":was,"token":token}}})
+}
+
+#[tokio::test]
+async fn a_page_back_on_a_new_connection_is_announced_as_the_id_it_proves() {
+    let server = TestServer::start().await;
+    let mut a = server.peer("Ann", 0).await;
+    let (mut b, token) = client_with_token(&server, "/rtc").await;
+    assert_eq!(token.len(), 43, "{token}");
+    b.identify("Bob").await;
+    assert_eq!(b.recv().await["data"]["name"], "Ann");
+    assert_eq!(a.recv().await["data"]["id"], b.id.as_str());
+
+    // Bob's Wi-Fi blinked: his page is back on a new connection while the
+    // server still holds the old one, and says which id it had.
+    let mut b2 = server.client().await;
+    b2.send(identify_rejoining(&b2.id, "Bob", &b.id, &token))
+        .await;
+    assert_eq!(b2.recv().await["data"]["name"], "Ann");
+    // Ann hears the new id with the one it replaces, then the old one go.
+    assert_eq!(
+        a.recv().await,
+        json!({"type":"peer","data":{"id":b2.id,"name":"Bob","was":b.id}})
+    );
+    assert_eq!(
+        a.recv().await,
+        json!({"type":"peer","data":{"id":b.id,"name":"Bob","remove":true}})
+    );
+    assert_eq!(b.closed().await, Ending::Closed(Some(4000)));
+    assert_eq!(b2.recv().await["data"]["remove"], true);
+    // A rename still says it, for a peer that reconnected in between.
+    b2.identify("Bobby").await;
+    assert_eq!(
+        a.recv().await,
+        json!({"type":"peer","data":{"id":b2.id,"name":"Bobby","was":b.id}})
+    );
+    // And a newcomer learns it too.
+    let mut c = server.client().await;
+    c.identify("Cy").await;
+    let listed = [c.recv().await, c.recv().await];
+    assert!(
+        listed.contains(&json!({"type":"peer","data":{"id":b2.id,"name":"Bobby","was":b.id}})),
+        "{listed:?}"
+    );
+    // The new id is reachable.
+    assert_eq!(b2.recv().await["data"]["name"], "Cy");
+    a.send(offer_to(&b2.id, "v=0")).await;
+    assert_eq!(b2.recv().await["data"]["source"], a.id.as_str());
+}
+
+#[tokio::test]
+async fn a_rejoin_that_proves_nothing_lists_a_newcomer_and_closes_no_one() {
+    let server = TestServer::start().await;
+    let (mut a, a_token) = client_with_token(&server, "/rtc").await;
+    a.identify("Ann").await;
+    let (mut r, r_token) = client_with_token(&server, "/rtc?room=attic").await;
+    r.identify("Ron").await;
+    let (mut b, _) = client_with_token(&server, "/rtc").await;
+    let forged = format!("{}A", &a_token[..42]);
+    for (was, token, what) in [
+        (a.id.clone(), forged.as_str(), "a forged token"),
+        (a.id.clone(), "", "an empty token"),
+        (
+            r.id.clone(),
+            r_token.as_str(),
+            "another room's id and token",
+        ),
+        (b.id.clone(), a_token.as_str(), "someone else's token"),
+        ("not-a-uuid".to_string(), a_token.as_str(), "a malformed id"),
+    ] {
+        let mut c = server.client().await;
+        c.send(identify_rejoining(&c.id, "Cy", &was, token)).await;
+        let m = expect_error(&mut c, "bad-rejoin", Some("identify")).await;
+        assert!(
+            m["data"]["message"].as_str().unwrap().contains("newcomer"),
+            "{what}: {m}"
+        );
+        assert_eq!(c.recv().await["data"]["name"], "Ann", "{what}");
+        assert_eq!(
+            a.recv().await,
+            json!({"type":"peer","data":{"id":c.id,"name":"Cy"}}),
+            "{what}"
+        );
+        drop(c);
+        assert_eq!(a.recv().await["data"]["remove"], true, "{what}");
+    }
+    // Everyone else is still connected and was told nothing else.
+    a.quiet(SHORT).await;
+    r.quiet(SHORT).await;
+    // A well-formed but wrongly typed rejoin is a bad message.
+    b.send(json!({"type":"identify","data":{"id":b.id,"name":"B","rejoin":"x"}}))
+        .await;
+    expect_error(&mut b, "bad-message", Some("identify")).await;
+}
+
 #[tokio::test]
 async fn names_are_cleaned() {
     let server = TestServer::start().await;

@@ -5,7 +5,8 @@
 //! dropped onto a device's entry are saved into a picked folder under their
 //! names (numbered beside one already there); a folder is sent whole; cancel on one side stops both; a
 //! transfer whose connection is cut (all UDP dropped mid-way) resumes from
-//! the last block the receiver had written, not from the start, and completes intact; and two browsers
+//! the last block the receiver had written, not from the start, and completes intact, also when
+//! both pages lose their signaling too and come back with new ids; and two browsers
 //! that can both reach the appliance but not each other (client-isolated
 //! Wi-Fi: two namespaces joined only through the server's) transfer through
 //! the appliance, saying so.
@@ -214,10 +215,82 @@ async fn two_browsers() {
         newest(&alice, "via").await
     );
 
+    whole_room_blip(&alice, &bob, &url, &big, &big_sha).await;
+
     alice.quit().await;
     bob.quit().await;
     let _ = stop.send(());
     server.await.unwrap().unwrap();
+}
+
+/// The direct link and both pages' signaling cut mid-transfer, the way a
+/// Wi-Fi blip cuts a whole room: both pages come back with new ids, and
+/// the server, which has not noticed (the resets are dropped, so it still
+/// holds the old sockets), hears each prove its old id. Each page lists the
+/// other once, under its new id, and the transfer goes on from what Bob
+/// had, with the right hash.
+async fn whole_room_blip(alice: &Browser, bob: &Browser, url: &str, big: &Path, big_sha: &str) {
+    let port = url
+        .trim_end_matches('/')
+        .rsplit(':')
+        .next()
+        .unwrap()
+        .to_string();
+    send_files(alice, "Bob", &[big]).await;
+    bob.press("Accept the files from Alice").await;
+    bob.wait_for_within(
+        "15 MB received",
+        &format!("{NEWEST}.done > 15000000"),
+        Duration::from_secs(30),
+    )
+    .await;
+    let ids = [
+        alice.js("return window.lanrtc.selfId;").await,
+        bob.js("return window.lanrtc.selfId;").await,
+    ];
+    nft("add table inet blip");
+    nft("add chain inet blip out '{ type filter hook output priority 0; }'");
+    nft("add rule inet blip out meta l4proto udp drop");
+    nft(&format!(
+        "add rule inet blip out tcp dport {port} tcp flags '&' rst == rst drop"
+    ));
+    let killed = Command::new("ss")
+        .args(["-K", "dport", "=", &format!(":{port}")])
+        .output()
+        .unwrap();
+    assert!(killed.status.success(), "ss -K: {killed:?}");
+    for (b, id) in [alice, bob].into_iter().zip(&ids) {
+        b.wait_for_within(
+            "signaling back with a new id",
+            &format!("window.lanrtc.selfId !== null && window.lanrtc.selfId !== {id}"),
+            Duration::from_secs(20),
+        )
+        .await;
+    }
+    // Listed once each, at once: not the dead connection beside the new one.
+    for (b, other) in [(alice, "Bob"), (bob, "Alice")] {
+        b.wait_for_within(
+            &format!("{other} listed once"),
+            &format!(
+                "document.querySelectorAll('[aria-label=\"Send files to {other}\"]').length === 1"
+            ),
+            Duration::from_secs(5),
+        )
+        .await;
+    }
+    wait_state(bob, "done", Duration::from_secs(90)).await;
+    wait_state(alice, "done", Duration::from_secs(10)).await;
+    nft("delete table inet blip");
+    assert_eq!(received_hashes(bob).await, vec![big_sha.to_string()]);
+    let resumed = newest(alice, "resumedFrom").await.as_f64().unwrap();
+    assert!(
+        resumed >= 8_388_608.0,
+        "the transfer started over after the blip (from {resumed})"
+    );
+    eprintln!(
+        "after the blip: resumed from {resumed} bytes, via {}",
+        newest(alice, "via").await
+    );
 }
 
 /// Files dropped onto Bob's entry, saved into a folder Bob picks; then a

@@ -41,6 +41,12 @@ const $ = (id) => document.getElementById(id);
 
 let peers = [];
 let selfId = null;
+/**
+ * This page's latest connection ({id, token} from its `ready`): after a
+ * drop, the next connection proves it was this device, so the others go on
+ * with it (a transfer, a call) instead of seeing someone new.
+ */
+let earlier = null;
 let iceServers = [];
 let name = loadName();
 /** What this browser can do: without WebRTC, no Call, Accept, Watch or Go live. */
@@ -246,7 +252,9 @@ signaling.addEventListener('ready', (e) => {
     rooms.onReady(message);
     meetings.onReady();
     peers = [];
-    if (selfId) signaling.send(identify(selfId, name, streams.live));
+    const rejoin = earlier && earlier.id !== selfId ? earlier : null;
+    if (selfId) signaling.send(identify(selfId, name, streams.live, rejoin));
+    earlier = selfId && typeof message.rejoin === 'string' ? { id: selfId, token: message.rejoin } : null;
     transfers.onReady();
   }
   liveReload.onReady(message);

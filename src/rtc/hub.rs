@@ -26,8 +26,9 @@ use uuid::Uuid;
 use super::meeting::{Full, Meeting, Member};
 use super::outbox::{self, Inbox, Outbound, Outbox};
 use super::protocol::{
-    self, ErrorCode, Live, MeetingAction, ProtocolError, ReadyFields, ReadyTemplate,
+    self, ErrorCode, Live, MeetingAction, ProtocolError, ReadyFields, ReadyTemplate, RejoinClaim,
 };
+use super::rejoin::Rejoin;
 use super::room::Room;
 use crate::config::Limits;
 use crate::media::{BroadcastKey, Media};
@@ -52,6 +53,13 @@ impl CloseReason {
         code: 1008,
         reason: "not reading messages fast enough",
     };
+    /// The page came back on a new connection and proved it (rejoin):
+    /// this one was left behind by a drop the server had not noticed.
+    pub const REPLACED: CloseReason = CloseReason {
+        label: "replaced",
+        code: 4000,
+        reason: "this page is connected again on a newer connection",
+    };
 }
 
 struct Entry {
@@ -67,9 +75,25 @@ struct Entry {
     whip: bool,
     /// This peer's serialized announcement, reused for every newcomer.
     announce: Option<Frame>,
+    /// The token in this connection's `ready` (see `rejoin`).
+    rejoin: Box<str>,
+    /// The id this page had before, proved when it identified.
+    was: Option<Uuid>,
 }
 
 impl Entry {
+    /// What the room is told about this peer, under `id`.
+    fn announcement(&self, id: Uuid, name: &str) -> Frame {
+        let was = self.was.map(|w| w.hyphenated().to_string());
+        protocol::peer(
+            &id.hyphenated().to_string(),
+            name,
+            self.live_mode(),
+            was.as_deref(),
+        )
+        .into()
+    }
+
     fn live_mode(&self) -> Live {
         match (self.whip, self.live, self.appliance) {
             (true, _, _) => Live::Whip,
@@ -136,6 +160,7 @@ struct Inner {
     media: Option<Media>,
     metrics: Arc<crate::metrics::Metrics>,
     pipes: crate::pipe::Pipes,
+    rejoin: Rejoin,
 }
 
 /// A cheap handle to the hub.
@@ -234,6 +259,7 @@ impl Hub {
             media,
             metrics: Arc::default(),
             pipes: crate::pipe::Pipes::default(),
+            rejoin: Rejoin::new(),
         }))
     }
 
@@ -276,7 +302,7 @@ impl Hub {
         };
         let state = self.lock();
         for (id, entry) in state.entries() {
-            let frame = live.for_id(&id.hyphenated().to_string());
+            let frame = live.for_id(&id.hyphenated().to_string(), &entry.rejoin);
             entry.push(Outbound::Frame(frame.into()));
         }
     }
@@ -302,6 +328,7 @@ impl Hub {
     pub fn register(&self, room: Room) -> Option<(Membership, Inbox)> {
         let id = Uuid::new_v4();
         let id_str = id.hyphenated().to_string();
+        let rejoin = self.0.rejoin.token(&room, id);
         let (outbox, inbox) = outbox::outbox(self.0.queue_frames, self.0.queue_bytes);
         let (close_tx, close_rx) = watch::channel(None);
         {
@@ -317,7 +344,7 @@ impl Hub {
                 .lock()
                 .unwrap_or_else(|p| p.into_inner())
                 .1
-                .for_id(&id_str);
+                .for_id(&id_str, &rejoin);
             outbox.push(Outbound::Frame(ready.into()));
             state.count += 1;
             state.rooms.entry(room.clone()).or_default().insert(
@@ -330,6 +357,8 @@ impl Hub {
                     appliance: false,
                     whip: false,
                     announce: None,
+                    rejoin: rejoin.into(),
+                    was: None,
                 },
             );
         }
@@ -350,13 +379,15 @@ impl Hub {
 
     /// Handles `identify`: the first one lists the newcomer in its room and
     /// tells it about everyone else there; later ones are renames or a change
-    /// of the live flag.
+    /// of the live flag. A first one with a proved `rejoin` is announced
+    /// with the id it replaces, whose connection is closed if still held.
     pub fn identify(
         &self,
         me: &Membership,
         claimed_id: &str,
         name: String,
         live: bool,
+        rejoin: Option<RejoinClaim>,
     ) -> Result<(), ProtocolError> {
         if claimed_id != me.id_str {
             return Err(ProtocolError::new(
@@ -374,6 +405,22 @@ impl Hub {
             return Ok(());
         };
         let first = entry.name.is_none();
+        if let (true, Some(claim)) = (first, rejoin) {
+            match Uuid::parse_str(&claim.id) {
+                Ok(old) if old != me.id && self.0.rejoin.verify(&me.room, old, &claim.token) => {
+                    entry.was = Some(old);
+                }
+                _ => entry.push(Outbound::Frame(
+                    ProtocolError::new(
+                        ErrorCode::BadRejoin,
+                        "data.rejoin does not prove that id: it needs an id and its token from an earlier ready of this server, in this room. You are listed as a newcomer.",
+                        Some("identify"),
+                    )
+                    .to_json()
+                    .into(),
+                )),
+            }
+        }
         if entry.name.as_deref() == Some(name.as_str()) && entry.live == live {
             return Ok(()); // nothing changed: nothing for anyone to learn
         }
@@ -389,11 +436,15 @@ impl Hub {
             }
         }
         entry.live = live;
-        let announce: Frame = protocol::peer(&me.id_str, &name, entry.live_mode()).into();
+        let announce = entry.announcement(me.id, &name);
         entry.name = Some(name);
         entry.announce = Some(announce.clone());
+        let was = entry.was.filter(|_| first);
         me.identified.store(true, Ordering::Relaxed);
         let members = &*members;
+        // The connection it replaces is closed after this one is announced,
+        // so the room hears "A' (was A)" before "A left".
+        let replaced = was.and_then(|old| members.get(&old));
         if first {
             // After the peers it names: who is in the room's meeting.
             let meeting: Option<Frame> = state
@@ -402,7 +453,7 @@ impl Hub {
                 .map(|m| m.to_message(self.max_meeting()).into());
             let others = members
                 .iter()
-                .filter(|(id, _)| **id != me.id)
+                .filter(|(id, _)| **id != me.id && Some(**id) != was)
                 .filter_map(|(_, e)| e.announce.as_ref())
                 .chain(meeting.as_ref());
             // One item however large the room, so it cannot overflow the
@@ -418,6 +469,9 @@ impl Hub {
             if *id != me.id && entry.name.is_some() {
                 entry.push(Outbound::Presence(announce.clone()));
             }
+        }
+        if let Some(old) = replaced {
+            old.close.send_replace(Some(CloseReason::REPLACED));
         }
         Ok(())
     }
@@ -473,7 +527,7 @@ impl Hub {
     /// False when `MAX_PEERS` is reached or the server is closing.
     pub fn add_stream(&self, room: &Room, id: Uuid, name: String) -> bool {
         let id_str = id.hyphenated().to_string();
-        let announce: Frame = protocol::peer(&id_str, &name, Live::Whip).into();
+        let announce: Frame = protocol::peer(&id_str, &name, Live::Whip, None).into();
         // A stream's queue is never read; pushes to it are skipped.
         let (outbox, _inbox) = outbox::outbox(1, 0);
         let mut state = self.lock();
@@ -495,6 +549,8 @@ impl Hub {
                 appliance: true,
                 whip: true,
                 announce: Some(announce),
+                rejoin: "".into(),
+                was: None,
             },
         );
         true
@@ -523,8 +579,7 @@ impl Hub {
         if !entry.live {
             return; // announced once the page says it is live
         }
-        let announce: Frame =
-            protocol::peer(&id.hyphenated().to_string(), name, entry.live_mode()).into();
+        let announce = entry.announcement(id, name);
         entry.announce = Some(announce.clone());
         for (other, e) in members.iter() {
             if *other != id && e.name.is_some() {
@@ -952,7 +1007,8 @@ mod tests {
         let (two, mut q2) = hub.register(Room::lobby()).unwrap();
         let (three, mut q3) = hub.register(Room::lobby()).unwrap();
         for (m, name) in [(&one, "A"), (&two, "B"), (&three, "C")] {
-            hub.identify(m, &m.id_str, name.into(), false).unwrap();
+            hub.identify(m, &m.id_str, name.into(), false, None)
+                .unwrap();
         }
         texts(&mut q2);
         texts(&mut q3);

@@ -10,6 +10,8 @@
 //! - `outbox` — a connection's outbound queue, bounded in frames and bytes.
 //! - `socket` — one connection's read/write loop, limits and keepalive.
 //! - `ratelimit` — the per-connection token bucket.
+//! - `rejoin` — the token that lets a page back on a new connection prove
+//!   the id it had.
 //! - `room` — room names; which room a page or socket URL names.
 
 pub mod appliance;
@@ -19,6 +21,7 @@ pub mod meeting;
 pub mod outbox;
 pub mod protocol;
 pub mod ratelimit;
+pub mod rejoin;
 pub mod room;
 pub mod socket;
 

@@ -13,6 +13,16 @@ use super::meeting::MemberFlags;
 /// Longest display name kept, in characters.
 pub const MAX_NAME_CHARS: usize = 64;
 
+/// `identify`'s `data.rejoin`: "I was `id` before my signaling dropped".
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RejoinClaim {
+    pub id: String,
+    pub token: String,
+}
+
+const REJOIN_SHAPE: &str =
+    "data.rejoin must be {\"id\", \"token\"}: the id and rejoin token of an earlier ready message.";
+
 /// What a client may send.
 #[derive(Debug, PartialEq)]
 pub enum Inbound {
@@ -22,6 +32,9 @@ pub enum Inbound {
         id: String,
         name: String,
         live: bool,
+        /// The id this page had on an earlier connection and the token that
+        /// proves it (see `rejoin`).
+        rejoin: Option<RejoinClaim>,
     },
     /// Go live through the appliance's media server with this SDP offer
     /// (send-only media), or with `meeting` send this member's camera and
@@ -118,6 +131,9 @@ pub enum ErrorCode {
     MeetingFull,
     /// A meeting message from (or about) a peer that is not in the meeting.
     NotInMeeting,
+    /// `identify`'s `data.rejoin` does not prove that id (identify still
+    /// went through, as a newcomer).
+    BadRejoin,
 }
 
 impl ErrorCode {
@@ -135,6 +151,7 @@ impl ErrorCode {
             ErrorCode::PipeRefused => "pipe-refused",
             ErrorCode::MeetingFull => "meeting-full",
             ErrorCode::NotInMeeting => "not-in-meeting",
+            ErrorCode::BadRejoin => "bad-rejoin",
         }
     }
 }
@@ -214,7 +231,18 @@ pub fn parse(text: &str) -> Result<Inbound, ProtocolError> {
                 Some(Value::Bool(live)) => *live,
                 Some(_) => return Err(bad("data.live must be true or false.")),
             };
-            return Ok(Inbound::Identify { id: id.to_string(), name: clean_name(name), live });
+            let rejoin = match data.get("rejoin") {
+                None | Some(Value::Null) => None,
+                Some(Value::Object(r)) => match (r.get("id"), r.get("token")) {
+                    (Some(Value::String(id)), Some(Value::String(token))) => Some(RejoinClaim {
+                        id: id.clone(),
+                        token: token.clone(),
+                    }),
+                    _ => return Err(bad(REJOIN_SHAPE)),
+                },
+                Some(_) => return Err(bad(REJOIN_SHAPE)),
+            };
+            return Ok(Inbound::Identify { id: id.to_string(), name: clean_name(name), live, rejoin });
         }
         "publish" => {
             let sdp = message
@@ -472,9 +500,10 @@ impl ReadyTemplate {
         }
     }
 
-    /// The message for one connection. Ids are UUIDs: nothing to escape.
-    pub fn for_id(&self, id: &str) -> String {
-        format!("{}\"{id}\"{}", self.head, self.tail)
+    /// The message for one connection, with its rejoin token. Ids are
+    /// UUIDs and tokens URL-safe base64: nothing to escape.
+    pub fn for_id(&self, id: &str, rejoin: &str) -> String {
+        format!("{}\"{id}\",\"rejoin\":\"{rejoin}\"{}", self.head, self.tail)
     }
 }
 
@@ -496,9 +525,13 @@ pub enum Live {
 /// only written when true, so announcements of peers who are not live are
 /// exactly those of the original protocol; `via: "appliance"` marks a
 /// broadcast the media server serves, and `kind: "whip"` a peer that is a
-/// stream and not a device.
-pub fn peer(id: &str, name: &str, live: Live) -> String {
+/// stream and not a device. `was` is the id this peer had before its
+/// signaling dropped, when it proved it on rejoining.
+pub fn peer(id: &str, name: &str, live: Live, was: Option<&str>) -> String {
     let mut data = json!({ "id": id, "name": name });
+    if let Some(was) = was {
+        data["was"] = Value::String(was.into());
+    }
     if live != Live::Off {
         data["live"] = Value::Bool(true);
     }
@@ -630,6 +663,18 @@ mod tests {
             ),
             (
                 r#"{"type":"identify","data":{"id":"a","name":{}}}"#,
+                ErrorCode::BadMessage,
+            ),
+            (
+                r#"{"type":"identify","data":{"id":"a","rejoin":"b"}}"#,
+                ErrorCode::BadMessage,
+            ),
+            (
+                r#"{"type":"identify","data":{"id":"a","rejoin":{"id":"b"}}}"#,
+                ErrorCode::BadMessage,
+            ),
+            (
+                r#"{"type":"identify","data":{"id":"a","rejoin":{"id":"b","token":7}}}"#,
                 ErrorCode::BadMessage,
             ),
             (
@@ -774,7 +819,17 @@ mod tests {
             Inbound::Identify {
                 id: "a".into(),
                 name: "Ann".into(),
-                live: false
+                live: false,
+                rejoin: None
+            }
+        );
+        assert_eq!(
+            parse(r#"{"type":"identify","data":{"id":"a","name":"Ann","rejoin":{"id":"b","token":"t"}}}"#).unwrap(),
+            Inbound::Identify {
+                id: "a".into(),
+                name: "Ann".into(),
+                live: false,
+                rejoin: Some(RejoinClaim { id: "b".into(), token: "t".into() })
             }
         );
         assert_eq!(
@@ -782,7 +837,8 @@ mod tests {
             Inbound::Identify {
                 id: "a".into(),
                 name: "Ann".into(),
-                live: true
+                live: true,
+                rejoin: None
             }
         );
         for text in [
@@ -853,18 +909,23 @@ mod tests {
 
     #[test]
     fn live_flag_is_written_only_when_live() {
-        let plain: Value = serde_json::from_str(&peer("i", "Ann", Live::Off)).unwrap();
+        let plain: Value = serde_json::from_str(&peer("i", "Ann", Live::Off, None)).unwrap();
         assert_eq!(plain, json!({"type":"peer","data":{"id":"i","name":"Ann"}}));
-        let live: Value = serde_json::from_str(&peer("i", "Ann", Live::Direct)).unwrap();
+        let live: Value = serde_json::from_str(&peer("i", "Ann", Live::Direct, None)).unwrap();
         assert_eq!(
             live,
             json!({"type":"peer","data":{"id":"i","name":"Ann","live":true}})
         );
-        let sfu: Value = serde_json::from_str(&peer("i", "Ann", Live::Appliance)).unwrap();
+        let sfu: Value = serde_json::from_str(&peer("i", "Ann", Live::Appliance, None)).unwrap();
         assert_eq!(sfu["data"]["via"], "appliance");
         assert_eq!(sfu["data"].get("kind"), None);
-        let whip: Value = serde_json::from_str(&peer("i", "Cam", Live::Whip)).unwrap();
+        let whip: Value = serde_json::from_str(&peer("i", "Cam", Live::Whip, None)).unwrap();
         assert_eq!(whip["data"]["kind"], "whip");
+        let back: Value = serde_json::from_str(&peer("i", "Ann", Live::Off, Some("o"))).unwrap();
+        assert_eq!(
+            back,
+            json!({"type":"peer","data":{"id":"i","name":"Ann","was":"o"}})
+        );
     }
 
     #[test]
@@ -897,14 +958,15 @@ mod tests {
             landing: Some("http://10.0.0.5:8443".into()),
         };
         let plain: Value =
-            serde_json::from_str(&ReadyTemplate::new(&plain_fields, None).for_id(id)).unwrap();
+            serde_json::from_str(&ReadyTemplate::new(&plain_fields, None).for_id(id, "t-0_k"))
+                .unwrap();
         assert_eq!(
             plain,
-            json!({"type":"ready","version":"v\"1","id":id,"iceServers":ice})
+            json!({"type":"ready","version":"v\"1","id":id,"rejoin":"t-0_k","iceServers":ice})
         );
         let changed = ["style.css".to_string()];
         let live: Value =
-            serde_json::from_str(&ReadyTemplate::new(&live_fields, Some(&changed)).for_id(id))
+            serde_json::from_str(&ReadyTemplate::new(&live_fields, Some(&changed)).for_id(id, "t"))
                 .unwrap();
         assert_eq!(live["changed"], json!(["style.css"]));
         assert_eq!(live["accessKey"], "k\"ey");

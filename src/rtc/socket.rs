@@ -293,7 +293,12 @@ where
 
 fn dispatch(text: &str, me: &Membership, hub: &Hub) -> Result<(), ProtocolError> {
     match protocol::parse(text)? {
-        Inbound::Identify { id, name, live } => hub.identify(me, &id, name, live),
+        Inbound::Identify {
+            id,
+            name,
+            live,
+            rejoin,
+        } => hub.identify(me, &id, name, live, rejoin),
         Inbound::Publish { sdp, meeting, call } => {
             appliance::publish(me, hub, sdp, meeting, call.as_deref())
         }

@@ -86,3 +86,20 @@ test('two peers with the same name are told apart, the same way everywhere', () 
   assert.equal(withLabels(peers)[0].name, 'iPhone', 'the name itself is kept');
   assert.deepEqual(withLabels([]), []);
 });
+
+test('a device back on a new connection (was) replaces its old entry, listed once', () => {
+  const peers = apply([
+    { id: 'a', name: 'Ann' },
+    { id: 'b', name: 'Bob' },
+    { id: 'b2', name: 'Bob', was: 'b' },
+    // The old connection's removal comes after: nothing left to remove.
+    { id: 'b', name: 'Bob', remove: true },
+  ]);
+  assert.deepEqual(peers, [
+    { id: 'a', name: 'Ann', live: false },
+    { id: 'b2', name: 'Bob', live: false },
+  ]);
+  // A `was` naming nobody known adds the peer; a non-string one is ignored.
+  assert.deepEqual(apply([{ id: 'c', name: 'Cy', was: 'gone' }]).map((p) => p.id), ['c']);
+  assert.deepEqual(apply([{ id: 'a', name: 'Ann' }, { id: 'c', name: 'Cy', was: 7 }]).map((p) => p.id), ['a', 'c']);
+});

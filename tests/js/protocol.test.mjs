@@ -80,6 +80,11 @@ test('watch and the stream side are read', () => {
 test('identify carries live only while live', () => {
   assert.deepEqual(p.identify('i', 'Ann'), { type: 'identify', data: { id: 'i', name: 'Ann' } });
   assert.deepEqual(p.identify('i', 'Ann', true).data, { id: 'i', name: 'Ann', live: true });
+  assert.deepEqual(p.identify('i', 'Ann', false, { id: 'old', token: 't', extra: 1 }).data, {
+    id: 'i',
+    name: 'Ann',
+    rejoin: { id: 'old', token: 't' },
+  });
 });
 
 test('malformed relays are refused', () => {

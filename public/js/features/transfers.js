@@ -8,6 +8,9 @@
 // appliance) until GIVE_UP_MS have passed. A device whose signaling came
 // back with a new id says `resume` for what it was receiving, and the
 // transfer's id (known only to the two ends) tells the other side who it is.
+// When both came back with new ids, neither reaches the other's old one:
+// each learns the other's new id from the server's `was` (a rejoin it
+// checked) and goes on with it.
 
 import { clearLeftovers, createStore, folderPickable, folderStore, pickFolder } from '../fileStore.js';
 import { FileLink } from '../fileLink.js';
@@ -125,6 +128,15 @@ export function createTransfers(ctx) {
     }, GIVE_UP_MS);
   }
 
+  /**
+   * The receiver is back: try again now if the transfer is cut, or if an
+   * attempt is under way to where the receiver no longer is (`moved`).
+   */
+  function goOn(entry, moved) {
+    const state = entry.session.state;
+    if (state === 'interrupted' || (moved && state === 'connecting')) start(entry);
+  }
+
   function start(entry) {
     entry.attemptAt = Date.now();
     entry.link.start();
@@ -173,12 +185,14 @@ export function createTransfers(ctx) {
    */
   function find(id, source) {
     const entry = transfers.get(id);
-    if (entry && entry.peerId !== source) {
-      entry.peerId = source;
-      entry.link.peerId = source;
-      entry.peerName = ctx.peerName(source);
-    }
+    if (entry && entry.peerId !== source) retarget(entry, source);
     return entry;
+  }
+
+  function retarget(entry, peerId) {
+    entry.peerId = peerId;
+    entry.link.peerId = peerId;
+    entry.peerName = ctx.peerName(peerId);
   }
 
   function onSignal(data) {
@@ -187,11 +201,13 @@ export function createTransfers(ctx) {
     if (entry && ((data.signal === 'offer' && entry.direction !== 'in') || (data.signal === 'answer' && entry.direction !== 'out'))) {
       return;
     }
+    let moved = false;
     if (!entry) {
       if (data.signal !== 'offer') return;
       entry = incoming(data.transfer, data.source);
       if (!entry) return;
     } else {
+      moved = entry.peerId !== data.source;
       entry = find(data.transfer, data.source);
     }
     if (!ACTIVE.has(entry.session.state)) {
@@ -201,7 +217,7 @@ export function createTransfers(ctx) {
     }
     switch (data.signal) {
       case 'resume':
-        if (entry.direction === 'out' && entry.session.state === 'interrupted') start(entry);
+        if (entry.direction === 'out') goOn(entry, moved);
         return;
       case 'cancel':
         entry.session.finish('cancelled');
@@ -294,7 +310,16 @@ export function createTransfers(ctx) {
 
     onPeer(data) {
       if (!data || typeof data.id !== 'string' || typeof data.name !== 'string' || data.remove) return;
-      for (const entry of transfers.values()) if (entry.peerId === data.id) entry.peerName = data.name;
+      const was = typeof data.was === 'string' ? data.was : null;
+      for (const entry of transfers.values()) {
+        if (was !== null && entry.peerId === was) {
+          // The other end is back under a new id: pick up what was cut.
+          retarget(entry, data.id);
+          if (entry.direction === 'out') goOn(entry, true);
+          else if (ACTIVE.has(entry.session.state)) entry.link.relay('resume');
+        }
+        if (entry.peerId === data.id) entry.peerName = data.name;
+      }
     },
 
     /** Who is waiting for an answer to files offered to this device (the newest), or null. */

@@ -14,13 +14,17 @@ export function comparePeers(a, b) {
  * peer or updates whether it is live, or removes one (`remove: true`).
  * Messages without a string id and name, and any about `selfId`, leave the
  * list unchanged. Each peer is `{id, name, live}`, plus `stream: true` for
- * a stream published to the appliance rather than a device.
+ * a stream published to the appliance rather than a device. An announcement
+ * with `was` (the id that device had before its signaling dropped) replaces
+ * the entry under that id.
  */
 export function applyPeerMessage(peers, data, selfId = null) {
   if (!data || typeof data !== 'object') return peers;
   const { id, name } = data;
   if (typeof id !== 'string' || id === '' || id === selfId) return peers;
-  const others = peers.filter((p) => p.id !== id);
+  // `was`: the same device back on a new connection, so its old entry goes.
+  const was = typeof data.was === 'string' && data.remove !== true ? data.was : null;
+  const others = peers.filter((p) => p.id !== id && p.id !== was);
   if (data.remove === true) {
     return others.length === peers.length ? peers : others;
   }

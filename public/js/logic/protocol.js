@@ -22,10 +22,15 @@ export function isObject(value) {
   return value !== null && typeof value === 'object' && !Array.isArray(value);
 }
 
-/** `live` is sent only while true, so a plain identify stays the original message. */
-export function identify(id, name, live = false) {
+/**
+ * `live` is sent only while true, so a plain identify stays the original
+ * message. `rejoin` ({id, token}: this page's id and rejoin token on its
+ * previous connection) asks to be announced as that same device.
+ */
+export function identify(id, name, live = false, rejoin = null) {
   const data = { id, name };
   if (live) data.live = true;
+  if (rejoin) data.rejoin = { id: rejoin.id, token: rejoin.token };
   return { type: 'identify', data };
 }
 
