@@ -205,18 +205,34 @@ async fn scenario() {
     }
 
     // A network cut longer than a blip: every UDP datagram dropped for 9 s
-    // (policy routing, as the fallback test does for the media port). The
-    // link goes "disconnected", the caller restarts ICE over the server
-    // (the other side's ICE credentials change), and once the network is
-    // back the call goes on with video both ways.
+    // (policy routing, as the fallback test does for the media port), and
+    // both pages' signaling sockets reset, as a Wi-Fi outage does. The
+    // link goes "disconnected"; both pages come back to the server with new
+    // ids and prove their old ones, so each call follows the other side to
+    // its new id; the caller restarts ICE over the server (the other side's
+    // ICE credentials change), and once the network is back the call goes
+    // on with video both ways.
     let before = alice.js("return window.lanrtc.remoteIceUfrag;").await;
     assert!(before.is_string(), "{before}");
+    let ids = [
+        alice.js("return window.lanrtc.selfId;").await,
+        bob.js("return window.lanrtc.selfId;").await,
+    ];
     for args in [
         &["rule", "add", "pref", "100", "lookup", "local"][..],
         &["rule", "del", "pref", "0"][..],
         &["rule", "add", "pref", "10", "ipproto", "udp", "blackhole"][..],
     ] {
         netns::run(std::process::Command::new("ip").args(args));
+    }
+    let port = format!(":{}", url.trim_end_matches('/').rsplit(':').next().unwrap());
+    netns::run(std::process::Command::new("ss").args(["-K", "dport", "=", &port]));
+    for (b, id) in [&alice, &bob].into_iter().zip(&ids) {
+        b.wait_for(
+            "signaling back with a new id",
+            &format!("window.lanrtc.selfId !== null && window.lanrtc.selfId !== {id}"),
+        )
+        .await;
     }
     alice
         .wait_for(

@@ -227,6 +227,29 @@ test('a peer that only lost the server keeps the call; hang-up then uses the dat
   assert.ok(effects.some((e) => e.type === 'channel-send' && e.message === '{"type":"disconnect"}'));
 });
 
+test('a peer back under a new id (was) keeps the call, which then reaches it there', () => {
+  const back = { id: 'ann-2', name: 'Ann' };
+  // Announced before the old connection's removal: that removal is then
+  // about nobody in the call.
+  const first = run([{ type: 'peer-updated', peer: back, was: ann.id }, { type: 'peer-left', id: ann.id }], inCall);
+  assert.equal(first.call.state, 'in-call');
+  assert.deepEqual(first.call.peer, back);
+  assert.equal(first.call.peerSignalingGone, false);
+  // Or after it: the call stops waiting for the link to confirm the end.
+  const after = run([{ type: 'peer-left', id: ann.id }, { type: 'peer-updated', peer: back, was: ann.id }], inCall);
+  assert.equal(after.call.peerSignalingGone, false);
+  assert.deepEqual(after.call.peer, back);
+  // The link failing now is restarted over signaling, not taken as Ann gone,
+  // and hang-up goes to the new id.
+  const failed = run([{ type: 'link-changed', connection: 'failed' }], after.call);
+  assert.equal(failed.call.state, 'in-call');
+  assert.ok(failed.effects.some((e) => e.type === 'restart-ice'));
+  assert.deepEqual(sent(run([{ type: 'hangup' }], after.call).effects), [{ type: 'hangup', data: { target: 'ann-2' } }]);
+  // A `was` about someone else, or a newcomer without it, changes nothing.
+  assert.equal(run([{ type: 'peer-updated', peer: back, was: 'someone' }], inCall).call, inCall);
+  assert.equal(run([{ type: 'peer-updated', peer: back }], inCall).call, inCall);
+});
+
 test('the grace check ends the call when the link did not hold', () => {
   const left = run([{ type: 'peer-left', id: ann.id }, { type: 'link-changed', connection: 'connecting' }], inCall);
   const { call, effects } = run([{ type: 'link-check' }], left.call);

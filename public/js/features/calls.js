@@ -526,7 +526,12 @@ export function createCalls(ctx) {
       if (!isObject(data) || typeof data.id !== 'string') return;
       if (data.remove === true) dispatch({ type: 'peer-left', id: data.id });
       else if (typeof data.name === 'string') {
-        dispatch({ type: 'peer-updated', peer: { id: data.id, name: data.name } });
+        // Back under a new id: the session's signaling (candidates, ICE
+        // restarts) goes there too.
+        if (typeof data.was === 'string' && session && session.peer.id === data.was) {
+          session.peer = { id: data.id, name: data.name };
+        }
+        dispatch({ type: 'peer-updated', peer: { id: data.id, name: data.name }, was: data.was });
       }
     },
 

@@ -12,7 +12,8 @@
 //
 // Events, from the person (dial, accept, decline, cancel, hangup), from the
 // peer through the server (offer-received, answer-received, reject-received,
-// hangup-received, peer-left, peer-updated, target-gone), from the media
+// hangup-received, peer-left, peer-updated (with `was` when the peer came
+// back under a new id), target-gone), from the media
 // layer (offer-sent, answer-sent, media-failed, failed, link-changed,
 // channel-disconnect) and from timers (timeout, link-check).
 //
@@ -150,7 +151,14 @@ export function transition(call, event) {
   // Renames apply in every state.
   if (event.type === 'peer-updated') {
     const p = event.peer;
-    if (call.peer && p && p.id === call.peer.id && p.name !== call.peer.name) {
+    if (!call.peer || !p) return stay(call);
+    // `was`: the other side is back on a new signaling connection and the
+    // server checked it is the same device; the call goes on with its new
+    // id (an ICE restart can reach it again).
+    if (typeof event.was === 'string' && event.was === call.peer.id && p.id !== call.peer.id) {
+      return stay({ ...call, peer: { id: p.id, name: p.name }, peerSignalingGone: false });
+    }
+    if (p.id === call.peer.id && p.name !== call.peer.name) {
       return stay({ ...call, peer: { id: p.id, name: p.name } });
     }
     return stay(call);
