@@ -53,7 +53,7 @@ pub struct Metrics {
     /// Messages dropped by the rate limiter.
     pub rate_limited: Counter,
     /// Sockets the server closed, by why (`flooding`, `too-slow`, `too-big`,
-    /// `binary`, `idle`, `shutdown`).
+    /// `binary`, `idle`, `shutdown`, `replaced`).
     pub closed: Family<Reason, Counter>,
     pub reloads: Counter,
     peers: Gauge,
@@ -67,7 +67,11 @@ pub struct Metrics {
     media_bytes_out: Counter,
     media_unknown_dropped: Counter,
     media_send_dropped: Counter,
-    /// Two scrapes at once must not both add the same media delta.
+    pipes_waiting: Gauge,
+    pipes_running: Gauge,
+    pipes_connected: Counter,
+    pipe_bytes: Counter,
+    /// Two scrapes at once must not both add the same media or pipe delta.
     media_sync: std::sync::Mutex<()>,
 }
 
@@ -92,6 +96,10 @@ impl Default for Metrics {
             media_bytes_out: Counter::default(),
             media_unknown_dropped: Counter::default(),
             media_send_dropped: Counter::default(),
+            pipes_waiting: Gauge::default(),
+            pipes_running: Gauge::default(),
+            pipes_connected: Counter::default(),
+            pipe_bytes: Counter::default(),
             media_sync: std::sync::Mutex::new(()),
             registry: Registry::default(),
         };
@@ -180,6 +188,26 @@ impl Default for Metrics {
             "Datagrams the kernel refused (send buffer full)",
             m.media_send_dropped.clone(),
         );
+        registry.register(
+            "pipes_waiting",
+            "File-transfer pipes issued whose two ends have not both connected",
+            m.pipes_waiting.clone(),
+        );
+        registry.register(
+            "pipes_running",
+            "File-transfer pipes carrying a transfer now",
+            m.pipes_running.clone(),
+        );
+        registry.register(
+            "pipes_connected",
+            "File-transfer pipes whose two ends connected",
+            m.pipes_connected.clone(),
+        );
+        registry.register(
+            "pipe_bytes",
+            "Bytes the file-transfer pipes carried, both directions",
+            m.pipe_bytes.clone(),
+        );
         Metrics { registry, ..m }
     }
 }
@@ -206,8 +234,19 @@ impl Metrics {
         if let Some(t) = app.cert.not_after() {
             self.cert_expiry.set(t);
         }
+        let pipes = app.hub.pipes();
+        let (waiting, running) = pipes.counts();
+        self.pipes_waiting.set(waiting as i64);
+        self.pipes_running.set(running as i64);
+        let _one_at_a_time = self.media_sync.lock().unwrap_or_else(|p| p.into_inner());
+        let carried = pipes.carried();
+        for (counter, now) in [
+            (&self.pipes_connected, &carried.pipes),
+            (&self.pipe_bytes, &carried.bytes),
+        ] {
+            counter.inc_by(now.load(Ordering::Relaxed).saturating_sub(counter.get()));
+        }
         if let Some(media) = &app.media {
-            let _one_at_a_time = self.media_sync.lock().unwrap_or_else(|p| p.into_inner());
             let c = media.counters();
             let get = |a: &std::sync::atomic::AtomicU64| a.load(Ordering::Relaxed);
             self.media_sessions.set(get(&c.sessions) as i64);

@@ -12,6 +12,7 @@
 //! second; a third, or a token that expired, is refused.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -50,7 +51,16 @@ type Ws = WebSocketStream<TokioIo<Upgraded>>;
 
 /// The pipes being set up and running.
 #[derive(Clone, Default)]
-pub struct Pipes(Arc<Mutex<State>>);
+pub struct Pipes(Arc<Mutex<State>>, Arc<Carried>);
+
+/// What the pipes carried since the server started, for `/metrics`.
+#[derive(Default)]
+pub struct Carried {
+    /// Pipes whose two ends connected.
+    pub pipes: AtomicU64,
+    /// Bytes of text and binary frames copied, both directions.
+    pub bytes: AtomicU64,
+}
 
 #[derive(Default)]
 struct State {
@@ -166,6 +176,11 @@ impl Pipes {
             .is_some_and(|s| s.expires > Instant::now())
     }
 
+    /// Totals since the server started.
+    pub fn carried(&self) -> &Carried {
+        &self.1
+    }
+
     /// (pipes waiting for an end, pipes running), for tests and metrics.
     pub fn counts(&self) -> (usize, usize) {
         let state = self.lock();
@@ -218,7 +233,8 @@ impl Pipes {
                     return;
                 };
                 let _running = Running::new(self, requester);
-                carry(ws, partner).await;
+                self.1.pipes.fetch_add(1, Ordering::Relaxed);
+                carry(ws, partner, &self.1.bytes).await;
             }
         }
     }
@@ -295,14 +311,14 @@ async fn refuse(mut ws: Ws, why: &'static str) {
 type Sink = Arc<tokio::sync::Mutex<SplitSink<Ws, Message>>>;
 
 /// Copies frames both ways until either end closes, fails or falls silent.
-async fn carry(a: Ws, b: Ws) {
+async fn carry(a: Ws, b: Ws, bytes: &AtomicU64) {
     let (a_sink, a_stream) = a.split();
     let (b_sink, b_stream) = b.split();
     let a_sink: Sink = Arc::new(tokio::sync::Mutex::new(a_sink));
     let b_sink: Sink = Arc::new(tokio::sync::Mutex::new(b_sink));
     let why = tokio::select! {
-        why = copy(a_stream, b_sink.clone()) => why,
-        why = copy(b_stream, a_sink.clone()) => why,
+        why = copy(a_stream, b_sink.clone(), bytes) => why,
+        why = copy(b_stream, a_sink.clone(), bytes) => why,
         why = keepalive([a_sink.clone(), b_sink.clone()]) => why,
     };
     debug!(?why, "pipe ended");
@@ -323,7 +339,7 @@ async fn carry(a: Ws, b: Ws) {
 
 /// One direction: each frame read from `from` is written to `to` before the
 /// next is read.
-async fn copy(mut from: SplitStream<Ws>, to: Sink) -> (CloseCode, &'static str) {
+async fn copy(mut from: SplitStream<Ws>, to: Sink, bytes: &AtomicU64) -> (CloseCode, &'static str) {
     loop {
         let next = tokio::time::timeout(IDLE, from.next()).await;
         let message = match next {
@@ -333,6 +349,9 @@ async fn copy(mut from: SplitStream<Ws>, to: Sink) -> (CloseCode, &'static str) 
         };
         match message {
             Message::Text(_) | Message::Binary(_) => {
+                // Counted before it is handed on, so an end that has it
+                // never sees a total without it.
+                bytes.fetch_add(message.len() as u64, Ordering::Relaxed);
                 if to.lock().await.send(message).await.is_err() {
                     return (CloseCode::Away, "the other end left");
                 }

@@ -65,6 +65,8 @@ async fn two_peers_of_a_room_get_a_pipe_that_carries_both_ways() {
     ann.recv().await; // Bob's arrival
     let path = ask(&mut ann, &mut bob, "t-1").await;
     assert!(path.starts_with("/pipe/"), "{path}");
+    assert_eq!(metric(&server, "lanrtc_pipes_waiting").await, 1.0);
+    assert_eq!(metric(&server, "lanrtc_pipes_running").await, 0.0);
 
     let mut a = server.ws(&path, &[]).await.expect("first end");
     // The first end's frames wait for the second end.
@@ -76,6 +78,14 @@ async fn two_peers_of_a_room_get_a_pipe_that_carries_both_ways() {
     assert_eq!(next_data(&mut b).await, Message::binary(piece));
     b.ws.send(Message::text("{\"t\":\"ack\"}")).await.unwrap();
     assert_eq!(next_data(&mut a).await, Message::text("{\"t\":\"ack\"}"));
+    // /metrics: one pipe running, and what it carried.
+    assert_eq!(metric(&server, "lanrtc_pipes_waiting").await, 0.0);
+    assert_eq!(metric(&server, "lanrtc_pipes_running").await, 1.0);
+    assert_eq!(metric(&server, "lanrtc_pipes_connected_total").await, 1.0);
+    assert_eq!(
+        metric(&server, "lanrtc_pipe_bytes_total").await,
+        (13 + 256 * 1024 + 11) as f64
+    );
 
     // A third device cannot join a pipe in use.
     match server.ws(&path, &[]).await {
@@ -86,6 +96,23 @@ async fn two_peers_of_a_room_get_a_pipe_that_carries_both_ways() {
     // One end closing ends the pipe for the other.
     a.ws.close(None).await.unwrap();
     assert!(matches!(next_data(&mut b).await, Message::Close(_)));
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    while metric(&server, "lanrtc_pipes_running").await != 0.0 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the pipe still counts as running"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(metric(&server, "lanrtc_pipes_connected_total").await, 1.0);
+}
+
+/// One sample of `/metrics` (a name without labels).
+async fn metric(server: &TestServer, name: &str) -> f64 {
+    let text = server.get("/metrics").await.text();
+    text.lines()
+        .find_map(|line| line.strip_prefix(name)?.strip_prefix(' ')?.parse().ok())
+        .unwrap_or_else(|| panic!("no {name} in\n{text}"))
 }
 
 #[tokio::test]
