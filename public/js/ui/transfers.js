@@ -131,7 +131,7 @@ export function createTransferList(root, list, on) {
     const stateText =
       t.state === 'sending' || t.state === 'receiving' ? '' : text && t.state === 'done' ? 'Sent' : STATE_TEXT[t.state] || '';
     state.textContent = [stateText, t.error].filter(Boolean).join(': ');
-    const via = el('p', 'transfer-via', t.via === 'appliance' ? 'through the appliance' : t.via === 'direct' ? 'direct' : '');
+    const via = el('p', 'transfer-via', t.via === 'appliance' ? 'through the appliance' : t.via === 'direct' ? 'device to device' : '');
     if (text) li.append(via, state);
     else li.append(bar, parts.numbers, via, state);
 
