@@ -240,16 +240,17 @@ const TRUST_PAGE: &str = r#"<!doctype html>
 <title>Trust this lanrtc server</title>
 <link rel="icon" href="/favicon.svg">
 <style>
-  :root { --fg: #1d2330; --bg: #f6f7f9; --card: #fff; --code: #e8ebf0; --accent: #2458d6; --muted: #5a6375; }
+  /* The app's own colours (public/style.css), so trusting feels like the same place. */
+  :root { --fg: #1f2427; --bg: #f5f4f0; --card: #fff; --code: #ecebe6; --accent: #2f6f62; --accent-text: #fff; --muted: #5b6368; }
   @media (prefers-color-scheme: dark) {
-    :root { --fg: #e6e9ef; --bg: #12151b; --card: #1c212b; --code: #2a303c; --accent: #6d95ff; --muted: #a3abba; }
+    :root { --fg: #e8e6e1; --bg: #15191b; --card: #1e2427; --code: #283034; --accent: #58a894; --accent-text: #0e1a17; --muted: #a3aaae; }
   }
   body { font: 16px/1.5 system-ui, sans-serif; max-width: 40rem; margin: 0 auto; padding: 1rem; color: var(--fg); background: var(--bg); }
   h1 { font-size: 1.5rem; } h2 { font-size: 1.1rem; margin-top: 1.5rem; }
   code { background: var(--code); padding: 0 .2rem; border-radius: 3px; overflow-wrap: anywhere; }
   code.fingerprint { overflow-wrap: normal; word-break: normal; }
   a { color: var(--accent); }
-  .buttons a, button { display: inline-block; margin: .25rem .5rem .25rem 0; padding: .6rem 1rem; background: var(--accent); color: #fff; border: 0; border-radius: 6px; text-decoration: none; font: inherit; cursor: pointer; }
+  .buttons a, button { display: inline-block; margin: .25rem .5rem .25rem 0; padding: .6rem 1rem; background: var(--accent); color: var(--accent-text); border: 0; border-radius: 10px; text-decoration: none; font: inherit; cursor: pointer; }
   details { background: var(--card); border-radius: 6px; padding: .5rem 1rem; margin: .5rem 0; }
   summary { cursor: pointer; font-weight: 600; }
   #checking, #status { color: var(--muted); }

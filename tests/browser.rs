@@ -136,6 +136,15 @@ async fn scenario() {
     carol.wait_status("Alice is busy.").await;
     carol.wait_call_state("idle").await;
     alice.wait_call_state("in-call").await;
+    // Alice's own Call buttons are greyed out, and say why.
+    let why = alice
+        .js("const b = [...document.querySelectorAll('#peers button')].find((b) => b.textContent === 'Call Carol'); \
+             return [b.disabled, b.title];")
+        .await;
+    assert_eq!(
+        why,
+        serde_json::json!([true, "You are in a call: hang up to call someone else"])
+    );
 
     // Chat over the data channel.
     alice.fill("Message", "hello from Alice").await;

@@ -361,6 +361,14 @@ function render() {
     peers: withLabels(peers),
     inMeeting,
     canCall: connected && calls.idle && !meetings.busy,
+    // Why Call is greyed out, said on the button (its tooltip and description).
+    callBlocked: !connected
+      ? 'Waiting for the connection to the server'
+      : !calls.idle
+        ? 'You are in a call: hang up to call someone else'
+        : meetings.busy
+          ? 'You are in the meeting: leave it to make a call'
+          : '',
     canWatch: connected,
     offerCalls: support.calls,
     offerWatch: support.watch,

@@ -132,9 +132,10 @@ export function createPeerList(els, on) {
     /**
      * `offerCalls`/`offerWatch` false: this browser cannot, so the buttons
      * are not shown at all (rather than disabled).
-     * @param {{peers: Array<{id,name,live}>, canCall: boolean, canWatch: boolean, offerCalls: boolean, offerWatch: boolean}} props
+     * @param {{peers: Array<{id,name,live}>, canCall: boolean, callBlocked: string, canWatch: boolean, offerCalls: boolean, offerWatch: boolean}} props
+     *   `callBlocked`: why Call is disabled, shown as the button's title.
      */
-    render({ peers, canCall, canWatch, canSend = canWatch, offerCalls = true, offerWatch = true, inMeeting = new Set() }) {
+    render({ peers, canCall, callBlocked = '', canWatch, canSend = canWatch, offerCalls = true, offerWatch = true, inMeeting = new Set() }) {
       const ids = new Set(peers.map((p) => p.id));
       for (const [id, entry] of items) {
         if (!ids.has(id)) {
@@ -145,6 +146,8 @@ export function createPeerList(els, on) {
       peers.forEach((peer, i) => {
         const entry = item(peer);
         entry.button.disabled = !canCall;
+        const why = canCall ? '' : callBlocked;
+        if (entry.button.title !== why) entry.button.title = why;
         entry.button.hidden = peer.stream === true || !offerCalls;
         entry.watch.disabled = !canWatch;
         entry.watch.hidden = !peer.live || !offerWatch;
