@@ -72,7 +72,7 @@ pub struct Metrics {
     pipes_connected: Counter,
     pipe_bytes: Counter,
     /// Two scrapes at once must not both add the same media or pipe delta.
-    media_sync: std::sync::Mutex<()>,
+    scrape_sync: std::sync::Mutex<()>,
 }
 
 impl Default for Metrics {
@@ -100,7 +100,7 @@ impl Default for Metrics {
             pipes_running: Gauge::default(),
             pipes_connected: Counter::default(),
             pipe_bytes: Counter::default(),
-            media_sync: std::sync::Mutex::new(()),
+            scrape_sync: std::sync::Mutex::new(()),
             registry: Registry::default(),
         };
         registry.register(
@@ -238,7 +238,7 @@ impl Metrics {
         let (waiting, running) = pipes.counts();
         self.pipes_waiting.set(waiting as i64);
         self.pipes_running.set(running as i64);
-        let _one_at_a_time = self.media_sync.lock().unwrap_or_else(|p| p.into_inner());
+        let _one_at_a_time = self.scrape_sync.lock().unwrap_or_else(|p| p.into_inner());
         let carried = pipes.carried();
         for (counter, now) in [
             (&self.pipes_connected, &carried.pipes),

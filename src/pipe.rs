@@ -184,7 +184,14 @@ impl Pipes {
     /// (pipes waiting for an end, pipes running), for tests and metrics.
     pub fn counts(&self) -> (usize, usize) {
         let state = self.lock();
-        (state.slots.len(), state.running())
+        let now = Instant::now();
+        // An expired slot nobody connected to is only pruned on the next issue.
+        let waiting = state
+            .slots
+            .values()
+            .filter(|s| s.expires > now || s.waiting.is_some())
+            .count();
+        (waiting, state.running())
     }
 
     /// One end connected: the first waits for the second, the second starts

@@ -232,6 +232,22 @@ async fn a_page_back_on_a_new_connection_is_announced_as_the_id_it_proves() {
     assert_eq!(b2.recv().await["data"]["name"], "Cy");
     a.send(offer_to(&b2.id, "v=0")).await;
     assert_eq!(b2.recv().await["data"]["source"], a.id.as_str());
+
+    assert_eq!(a.recv().await["data"]["name"], "Cy");
+    // The same proof once more (a connection of that page left behind in
+    // between): the newest wins, and the one it supersedes is closed.
+    let mut b3 = server.client().await;
+    b3.send(identify_rejoining(&b3.id, "Bob", &b.id, &token))
+        .await;
+    assert_eq!(
+        a.recv().await,
+        json!({"type":"peer","data":{"id":b3.id,"name":"Bob","was":b.id}})
+    );
+    assert_eq!(
+        a.recv().await,
+        json!({"type":"peer","data":{"id":b2.id,"name":"Bobby","remove":true}})
+    );
+    assert_eq!(b2.closed().await, Ending::Closed(Some(4000)));
 }
 
 #[tokio::test]
@@ -273,6 +289,11 @@ async fn a_rejoin_that_proves_nothing_lists_a_newcomer_and_closes_no_one() {
     // Everyone else is still connected and was told nothing else.
     a.quiet(SHORT).await;
     r.quiet(SHORT).await;
+    let metrics = server.get("/metrics").await.text();
+    assert!(
+        metrics.contains("lanrtc_protocol_errors_total{code=\"bad-rejoin\"} 5"),
+        "{metrics}"
+    );
     // A well-formed but wrongly typed rejoin is a bad message.
     b.send(json!({"type":"identify","data":{"id":b.id,"name":"B","rejoin":"x"}}))
         .await;

@@ -410,15 +410,20 @@ impl Hub {
                 Ok(old) if old != me.id && self.0.rejoin.verify(&me.room, old, &claim.token) => {
                     entry.was = Some(old);
                 }
-                _ => entry.push(Outbound::Frame(
-                    ProtocolError::new(
-                        ErrorCode::BadRejoin,
-                        "data.rejoin does not prove that id: it needs an id and its token from an earlier ready of this server, in this room. You are listed as a newcomer.",
-                        Some("identify"),
-                    )
-                    .to_json()
-                    .into(),
-                )),
+                _ => {
+                    // Not an error that stops the identify, so sent here
+                    // rather than returned; counted like the others.
+                    self.0.metrics.error(ErrorCode::BadRejoin.as_str());
+                    entry.push(Outbound::Frame(
+                        ProtocolError::new(
+                            ErrorCode::BadRejoin,
+                            "data.rejoin does not prove that id: it needs an id and its token from an earlier ready of this server, in this room. You are listed as a newcomer.",
+                            Some("identify"),
+                        )
+                        .to_json()
+                        .into(),
+                    ))
+                }
             }
         }
         if entry.name.as_deref() == Some(name.as_str()) && entry.live == live {
@@ -443,8 +448,17 @@ impl Hub {
         me.identified.store(true, Ordering::Relaxed);
         let members = &*members;
         // The connection it replaces is closed after this one is announced,
-        // so the room hears "A' (was A)" before "A left".
-        let replaced = was.and_then(|old| members.get(&old));
+        // so the room hears "A' (was A)" before "A left"; so is any other
+        // that claimed the same id before (only that page holds its token,
+        // so such a one is a connection of it left behind).
+        let replaced: Vec<&Entry> = match was {
+            Some(old) => members
+                .iter()
+                .filter(|(id, e)| **id == old || (**id != me.id && e.was == Some(old)))
+                .map(|(_, e)| e)
+                .collect(),
+            None => Vec::new(),
+        };
         if first {
             // After the peers it names: who is in the room's meeting.
             let meeting: Option<Frame> = state
@@ -470,7 +484,7 @@ impl Hub {
                 entry.push(Outbound::Presence(announce.clone()));
             }
         }
-        if let Some(old) = replaced {
+        for old in replaced {
             old.close.send_replace(Some(CloseReason::REPLACED));
         }
         Ok(())
