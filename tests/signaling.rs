@@ -328,6 +328,19 @@ async fn names_are_cleaned() {
     a.quiet(SHORT).await;
 }
 
+#[tokio::test]
+async fn ping_is_answered_with_pong_identified_or_not() {
+    let server = TestServer::start().await;
+    let mut fresh = server.client().await;
+    fresh.send(json!({"type":"ping"})).await;
+    assert_eq!(fresh.recv().await, json!({"type":"pong"}));
+    let mut ann = server.peer("Ann", 0).await;
+    ann.send(json!({"type":"ping"})).await;
+    assert_eq!(ann.recv().await, json!({"type":"pong"}));
+    // Nobody else hears of it.
+    fresh.quiet(SHORT).await;
+}
+
 // 4. Relays.
 
 async fn exchange_candidates(from: &mut Ws, to: &mut Ws) {

@@ -6,7 +6,8 @@
 //! names (numbered beside one already there); a folder is sent whole; cancel on one side stops both; a
 //! transfer whose connection is cut (all UDP dropped mid-way) resumes from
 //! the last block the receiver had written, not from the start, and completes intact, also when
-//! both pages lose their signaling too and come back with new ids; and two browsers
+//! both pages' connections to the server go silent too (their heartbeats notice, they come back
+//! with new ids and rejoin as themselves); and two browsers
 //! that can both reach the appliance but not each other (client-isolated
 //! Wi-Fi: two namespaces joined only through the server's) transfer through
 //! the appliance, saying so.
@@ -248,22 +249,44 @@ async fn whole_room_blip(alice: &Browser, bob: &Browser, url: &str, big: &Path, 
         alice.js("return window.lanrtc.selfId;").await,
         bob.js("return window.lanrtc.selfId;").await,
     ];
+    // The browsers' ends of their connections to the server, now.
+    let listed = Command::new("ss")
+        .args([
+            "-Htn",
+            "state",
+            "established",
+            "dport",
+            "=",
+            &format!(":{port}"),
+        ])
+        .output()
+        .unwrap();
+    let ports: Vec<String> = String::from_utf8_lossy(&listed.stdout)
+        .lines()
+        .filter_map(|line| {
+            line.split_whitespace()
+                .nth(2)?
+                .rsplit(':')
+                .next()
+                .map(String::from)
+        })
+        .collect();
+    assert!(ports.len() >= 2, "the pages' sockets: {listed:?}");
+    let ports = ports.join(", ");
     nft("add table inet blip");
     nft("add chain inet blip out '{ type filter hook output priority 0; }'");
     nft("add rule inet blip out meta l4proto udp drop");
     nft(&format!(
-        "add rule inet blip out tcp dport {port} tcp flags '&' rst == rst drop"
+        "add rule inet blip out tcp sport '{{ {ports} }}' drop"
     ));
-    let killed = Command::new("ss")
-        .args(["-K", "dport", "=", &format!(":{port}")])
-        .output()
-        .unwrap();
-    assert!(killed.status.success(), "ss -K: {killed:?}");
+    nft(&format!(
+        "add rule inet blip out tcp dport '{{ {ports} }}' drop"
+    ));
     for (b, id) in [alice, bob].into_iter().zip(&ids) {
         b.wait_for_within(
             "signaling back with a new id",
             &format!("window.lanrtc.selfId !== null && window.lanrtc.selfId !== {id}"),
-            Duration::from_secs(20),
+            Duration::from_secs(40),
         )
         .await;
     }

@@ -16,11 +16,23 @@ import { parseServerMessage } from './logic/protocol.js';
  */
 const CONNECT_TIMEOUT_MS = 10_000;
 
+/**
+ * While connected the page asks the server `ping` this often, and takes
+ * the socket for dead when nothing at all has come back HEARTBEAT_WAIT_MS
+ * later: a browser cannot see WebSocket pings, and a socket whose network
+ * vanished (a Wi-Fi blip, a laptop that slept) can otherwise look open for
+ * many minutes. The next connection then rejoins as this device.
+ */
+export const HEARTBEAT_MS = 15_000;
+export const HEARTBEAT_WAIT_MS = 6_000;
+
 export class Signaling extends EventTarget {
   #url;
   #ws = null;
   #retryTimer = null;
   #connectTimer = null;
+  #heartbeatTimer = null;
+  #deadline = null;
   #attempt = 0;
   #failures = 0;
   #everOpened = false;
@@ -50,9 +62,16 @@ export class Signaling extends EventTarget {
     this.#connect();
   }
 
-  /** Tries at once (page visible again, network back), unless a socket is live. */
+  /**
+   * Tries at once (page visible again, network back), unless a socket is
+   * live; a socket that seems live is checked at once instead of at the
+   * next heartbeat (a phone back from the background often holds a dead one).
+   */
   reconnectNow() {
-    if (this.#ws) return;
+    if (this.#ws) {
+      if (this.connected) this.#ping();
+      return;
+    }
     this.#connect();
   }
 
@@ -64,6 +83,7 @@ export class Signaling extends EventTarget {
   stop() {
     clearTimeout(this.#retryTimer);
     clearTimeout(this.#connectTimer);
+    this.#stopHeartbeat();
     const ws = this.#ws;
     this.#ws = null;
     this.#ready = false;
@@ -117,13 +137,18 @@ export class Signaling extends EventTarget {
     };
     ws.onmessage = (e) => {
       if (this.#ws !== ws) return;
+      // Anything arriving shows the socket is alive.
+      clearTimeout(this.#deadline);
+      this.#deadline = null;
       const message = parseServerMessage(e.data);
       if (!message) {
         console.warn('lanrtc: ignoring a frame that is not a protocol message', e.data);
         return;
       }
+      if (message.type === 'pong') return;
       if (message.type === 'ready') {
         clearTimeout(this.#connectTimer);
+        if (!this.#ready) this.#startHeartbeat();
         this.#ready = true;
         this.#attempt = 0;
         this.#failures = 0;
@@ -135,17 +160,51 @@ export class Signaling extends EventTarget {
     };
     ws.onclose = (e) => {
       if (this.#ws !== ws) return;
-      clearTimeout(this.#connectTimer);
-      const wasReady = this.#ready;
-      this.#ws = null;
-      this.#ready = false;
-      if (!wasReady) this.#failures += 1;
       console.info(`lanrtc: signaling closed (code ${e.code})`);
-      this.#emitState();
-      this.#scheduleRetry();
+      this.#lost();
     };
     // An error is always followed by close, which does the work.
     ws.onerror = () => {};
+  }
+
+  /** The current socket is over: say so and try again after the backoff. */
+  #lost() {
+    clearTimeout(this.#connectTimer);
+    this.#stopHeartbeat();
+    const wasReady = this.#ready;
+    this.#ws = null;
+    this.#ready = false;
+    if (!wasReady) this.#failures += 1;
+    this.#emitState();
+    this.#scheduleRetry();
+  }
+
+  #startHeartbeat() {
+    this.#stopHeartbeat();
+    this.#heartbeatTimer = setInterval(() => this.#ping(), HEARTBEAT_MS);
+  }
+
+  #stopHeartbeat() {
+    clearInterval(this.#heartbeatTimer);
+    clearTimeout(this.#deadline);
+    this.#heartbeatTimer = null;
+    this.#deadline = null;
+  }
+
+  /** Sends `ping`; a socket that brings nothing back in time is given up. */
+  #ping() {
+    if (this.#deadline !== null || !this.send({ type: 'ping' })) return;
+    const ws = this.#ws;
+    this.#deadline = setTimeout(() => {
+      if (this.#ws !== ws) return;
+      console.info('lanrtc: signaling socket silent; connecting again');
+      // Not waiting for the close handshake: on a dead network it would
+      // take as long as the socket took to notice.
+      ws.onclose = null;
+      ws.onmessage = null;
+      ws.close();
+      this.#lost();
+    }, HEARTBEAT_WAIT_MS);
   }
 
   #scheduleRetry() {

@@ -55,6 +55,8 @@ pub enum Inbound {
     Unsubscribe { target: String },
     /// Stop the broadcast held by the appliance.
     Unpublish,
+    /// Is this connection alive? Answered with [`PONG`].
+    Ping,
     /// Carry file transfer `transfer` to `target` through the appliance
     /// (`crate::pipe`); answered to both with `pipe`.
     Pipe { target: String, transfer: String },
@@ -327,6 +329,7 @@ pub fn parse(text: &str) -> Result<Inbound, ProtocolError> {
             return Ok(Inbound::Subscribe { target: target.to_string(), sdp: sdp.to_string() });
         }
         "unpublish" => return Ok(Inbound::Unpublish),
+        "ping" => return Ok(Inbound::Ping),
         "pipe" => {
             let data = message.get("data");
             let target = data.and_then(|d| d.get("target")).and_then(Value::as_str);
@@ -520,6 +523,10 @@ pub enum Live {
     /// A stream published over WHIP: no device behind it, watch only.
     Whip,
 }
+
+/// The answer to `ping`: a page's own check that its socket still carries
+/// messages both ways (a browser cannot see WebSocket pings).
+pub const PONG: &str = r#"{"type":"pong"}"#;
 
 /// A peer announcement (join, rename, going live or off air). `live` is
 /// only written when true, so announcements of peers who are not live are
@@ -861,6 +868,11 @@ mod tests {
                 target: "t".into(),
                 transfer: "f1".into()
             }
+        );
+        assert_eq!(parse(r#"{"type":"ping"}"#).unwrap(), Inbound::Ping);
+        assert_eq!(
+            parse(r#"{"type":"ping","data":{"any":1}}"#).unwrap(),
+            Inbound::Ping
         );
         assert!(is_transfer_id(&"a".repeat(64)));
         assert!(!is_transfer_id(&"a".repeat(65)));

@@ -307,6 +307,10 @@ fn dispatch(text: &str, me: &Membership, hub: &Hub) -> Result<(), ProtocolError>
         Inbound::Subscribe { target, sdp } => appliance::subscribe(me, hub, &target, sdp),
         Inbound::Unsubscribe { target } => appliance::unsubscribe(me, hub, &target),
         Inbound::Unpublish => appliance::unpublish(me, hub),
+        Inbound::Ping => {
+            me.outbox.push(Outbound::Frame(protocol::PONG.into()));
+            Ok(())
+        }
         Inbound::Pipe { target, transfer } => hub.pipe(me, &target, &transfer),
         Inbound::Relay {
             kind,
