@@ -66,6 +66,7 @@ fn check(text: &str) {
         }
         Ok(Inbound::Publish { .. })
         | Ok(Inbound::Unpublish)
+        | Ok(Inbound::Ping)
         | Ok(Inbound::Meeting(_))
         | Ok(Inbound::CallRelay { .. }) => {}
         Ok(Inbound::Subscribe { target, .. }) | Ok(Inbound::Unsubscribe { target }) => {
