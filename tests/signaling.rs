@@ -204,15 +204,8 @@ async fn a_page_back_on_a_new_connection_is_announced_as_the_id_it_proves() {
         .await;
     assert_eq!(b2.recv().await["data"]["name"], "Ann");
     // Ann hears the new id with the one it replaces, then the old one go.
-    assert_eq!(
-        a.recv().await,
-        json!({"type":"peer","data":{"id":b2.id,"name":"Bob","was":b.id}})
-    );
-    assert_eq!(
-        a.recv().await,
-        json!({"type":"peer","data":{"id":b.id,"name":"Bob","remove":true}})
-    );
-    assert_eq!(b.closed().await, Ending::Closed(Some(4000)));
+    let was = b.id.clone();
+    replaced(&mut a, &b2, "Bob", &was, &mut b, "Bob").await;
     assert_eq!(b2.recv().await["data"]["remove"], true);
     // A rename still says it, for a peer that reconnected in between.
     b2.identify("Bobby").await;
@@ -239,15 +232,21 @@ async fn a_page_back_on_a_new_connection_is_announced_as_the_id_it_proves() {
     let mut b3 = server.client().await;
     b3.send(identify_rejoining(&b3.id, "Bob", &b.id, &token))
         .await;
+    replaced(&mut a, &b3, "Bob", &was, &mut b2, "Bobby").await;
+}
+
+/// `watcher` hears `new` announced as `name`, the same device as `was`,
+/// then `old` (last named `old_name`) removed; `old` is closed with 4000.
+async fn replaced(watcher: &mut Ws, new: &Ws, name: &str, was: &str, old: &mut Ws, old_name: &str) {
     assert_eq!(
-        a.recv().await,
-        json!({"type":"peer","data":{"id":b3.id,"name":"Bob","was":b.id}})
+        watcher.recv().await,
+        json!({"type":"peer","data":{"id":new.id,"name":name,"was":was}})
     );
     assert_eq!(
-        a.recv().await,
-        json!({"type":"peer","data":{"id":b2.id,"name":"Bobby","remove":true}})
+        watcher.recv().await,
+        json!({"type":"peer","data":{"id":old.id,"name":old_name,"remove":true}})
     );
-    assert_eq!(b2.closed().await, Ending::Closed(Some(4000)));
+    assert_eq!(old.closed().await, Ending::Closed(Some(4000)));
 }
 
 #[tokio::test]

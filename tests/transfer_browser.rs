@@ -184,17 +184,8 @@ async fn two_browsers() {
 
     // Cut mid-way: every UDP packet dropped, so the direct link dies; the
     // transfer goes on from what Bob had, and the file is right.
-    send_files(&alice, "Bob", &[&big]).await;
-    bob.press("Accept the files from Alice").await;
-    bob.wait_for_within(
-        "15 MB received",
-        &format!("{NEWEST}.done > 15000000"),
-        Duration::from_secs(30),
-    )
-    .await;
-    nft("add table inet cut");
-    nft("add chain inet cut out '{ type filter hook output priority 0; }'");
-    nft("add rule inet cut out meta l4proto udp drop");
+    big_file_under_way(&alice, &bob, &big).await;
+    cut("cut", &["meta l4proto udp drop".into()]);
     alice
         .wait_for_within(
             "the drop to be noticed",
@@ -202,19 +193,7 @@ async fn two_browsers() {
             Duration::from_secs(40),
         )
         .await;
-    wait_state(&bob, "done", Duration::from_secs(90)).await;
-    wait_state(&alice, "done", Duration::from_secs(10)).await;
-    nft("delete table inet cut");
-    assert_eq!(received_hashes(&bob).await, vec![big_sha.clone()]);
-    let resumed = newest(&alice, "resumedFrom").await.as_f64().unwrap();
-    assert!(
-        resumed >= 8_388_608.0,
-        "the transfer started over instead of resuming (from {resumed})"
-    );
-    eprintln!(
-        "resumed from {resumed} bytes, via {}",
-        newest(&alice, "via").await
-    );
+    completes_resumed(&alice, &bob, &big_sha, "cut").await;
 
     whole_room_blip(&alice, &bob, &url, &big, &big_sha).await;
 
@@ -224,19 +203,9 @@ async fn two_browsers() {
     server.await.unwrap().unwrap();
 }
 
-/// The direct link and both pages' signaling cut mid-transfer, the way a
-/// Wi-Fi blip cuts a whole room: both pages come back with new ids, and
-/// the server, which has not noticed (the resets are dropped, so it still
-/// holds the old sockets), hears each prove its old id. Each page lists the
-/// other once, under its new id, and the transfer goes on from what Bob
-/// had, with the right hash.
-async fn whole_room_blip(alice: &Browser, bob: &Browser, url: &str, big: &Path, big_sha: &str) {
-    let port = url
-        .trim_end_matches('/')
-        .rsplit(':')
-        .next()
-        .unwrap()
-        .to_string();
+/// Alice sends the big file and Bob accepts; returns once 15 MB have
+/// arrived, for a cut to come mid-way.
+async fn big_file_under_way(alice: &Browser, bob: &Browser, big: &Path) {
     send_files(alice, "Bob", &[big]).await;
     bob.press("Accept the files from Alice").await;
     bob.wait_for_within(
@@ -245,6 +214,54 @@ async fn whole_room_blip(alice: &Browser, bob: &Browser, url: &str, big: &Path, 
         Duration::from_secs(30),
     )
     .await;
+}
+
+/// An nft table `table` whose output chain drops what each rule matches.
+fn cut(table: &str, rules: &[String]) {
+    nft(&format!("add table inet {table}"));
+    nft(&format!(
+        "add chain inet {table} out '{{ type filter hook output priority 0; }}'"
+    ));
+    for rule in rules {
+        nft(&format!("add rule inet {table} out {rule}"));
+    }
+}
+
+/// After the cut made by `table`: the transfer completes on both sides
+/// (the cut is lifted once it has), Bob's file has the sender's hash, and
+/// it went on from what Bob had instead of starting over.
+async fn completes_resumed(alice: &Browser, bob: &Browser, big_sha: &str, table: &str) {
+    wait_state(bob, "done", Duration::from_secs(90)).await;
+    wait_state(alice, "done", Duration::from_secs(10)).await;
+    nft(&format!("delete table inet {table}"));
+    assert_eq!(received_hashes(bob).await, vec![big_sha.to_string()]);
+    let resumed = newest(alice, "resumedFrom").await.as_f64().unwrap();
+    assert!(
+        resumed >= 8_388_608.0,
+        "after the {table}, the transfer started over instead of resuming (from {resumed})"
+    );
+    eprintln!(
+        "after the {table}: resumed from {resumed} bytes, via {}",
+        newest(alice, "via").await
+    );
+}
+
+/// The direct link and both pages' signaling cut mid-transfer, the way a
+/// Wi-Fi outage cuts a whole room: every packet of the pages' open TCP
+/// connections to the server vanishes, and UDP with them, with no reset or
+/// close on either side. Each page's heartbeat finds its socket silent and
+/// connects again with a new id; the server, which still holds the old
+/// sockets, hears each prove its old one. Each page lists the other once,
+/// under its new id, and the transfer goes on from what Bob had, with the
+/// right hash.
+async fn whole_room_blip(alice: &Browser, bob: &Browser, url: &str, big: &Path, big_sha: &str) {
+    let port = url
+        .trim_end_matches('/')
+        .rsplit(':')
+        .next()
+        .unwrap()
+        .to_string();
+    big_file_under_way(alice, bob, big).await;
     let ids = [
         alice.js("return window.lanrtc.selfId;").await,
         bob.js("return window.lanrtc.selfId;").await,
@@ -273,20 +290,19 @@ async fn whole_room_blip(alice: &Browser, bob: &Browser, url: &str, big: &Path, 
         .collect();
     assert!(ports.len() >= 2, "the pages' sockets: {listed:?}");
     let ports = ports.join(", ");
-    nft("add table inet blip");
-    nft("add chain inet blip out '{ type filter hook output priority 0; }'");
-    nft("add rule inet blip out meta l4proto udp drop");
-    nft(&format!(
-        "add rule inet blip out tcp sport '{{ {ports} }}' drop"
-    ));
-    nft(&format!(
-        "add rule inet blip out tcp dport '{{ {ports} }}' drop"
-    ));
+    cut(
+        "blip",
+        &[
+            "meta l4proto udp drop".into(),
+            format!("tcp sport '{{ {ports} }}' drop"),
+            format!("tcp dport '{{ {ports} }}' drop"),
+        ],
+    );
     for (b, id) in [alice, bob].into_iter().zip(&ids) {
         b.wait_for_within(
             "signaling back with a new id",
             &format!("window.lanrtc.selfId !== null && window.lanrtc.selfId !== {id}"),
-            Duration::from_secs(40),
+            Duration::from_secs(75),
         )
         .await;
     }
@@ -301,19 +317,7 @@ async fn whole_room_blip(alice: &Browser, bob: &Browser, url: &str, big: &Path, 
         )
         .await;
     }
-    wait_state(bob, "done", Duration::from_secs(90)).await;
-    wait_state(alice, "done", Duration::from_secs(10)).await;
-    nft("delete table inet blip");
-    assert_eq!(received_hashes(bob).await, vec![big_sha.to_string()]);
-    let resumed = newest(alice, "resumedFrom").await.as_f64().unwrap();
-    assert!(
-        resumed >= 8_388_608.0,
-        "the transfer started over after the blip (from {resumed})"
-    );
-    eprintln!(
-        "after the blip: resumed from {resumed} bytes, via {}",
-        newest(alice, "via").await
-    );
+    completes_resumed(alice, bob, big_sha, "blip").await;
 }
 
 /// Files dropped onto Bob's entry, saved into a folder Bob picks; then a

@@ -20,11 +20,16 @@ const CONNECT_TIMEOUT_MS = 10_000;
  * While connected the page asks the server `ping` this often, and takes
  * the socket for dead when nothing at all has come back HEARTBEAT_WAIT_MS
  * later: a browser cannot see WebSocket pings, and a socket whose network
- * vanished (a Wi-Fi blip, a laptop that slept) can otherwise look open for
- * many minutes. The next connection then rejoins as this device.
+ * vanished can otherwise look open for many minutes. The next connection
+ * then rejoins as this device. Most dead sockets are found at once: the
+ * ping draws a reset from a server that already dropped them (a laptop
+ * that slept, a server restarted). The wait is for a network that went
+ * silent; it is long enough for TCP to ride out a blip of 20 s or so (a
+ * meeting or a live stream would end with a reconnect), and the server
+ * drops a connection silent for 45 s anyway.
  */
 export const HEARTBEAT_MS = 15_000;
-export const HEARTBEAT_WAIT_MS = 6_000;
+export const HEARTBEAT_WAIT_MS = 30_000;
 
 export class Signaling extends EventTarget {
   #url;

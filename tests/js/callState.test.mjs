@@ -195,10 +195,28 @@ test('a peer that leaves while calling or ringing ends the attempt', () => {
 });
 
 test('a peer that leaves mid-call ends it once the link confirms', () => {
-  // Link not up: the call ends at once.
+  // Link not up: the call ends after the grace, unless Ann comes back.
   const early = run([{ type: 'answer-received', from: ann.id, sdp: 'a' }, { type: 'peer-left', id: ann.id }], calling);
-  assert.equal(early.call.state, 'idle');
-  assert.equal(lastStatus(early.effects), 'Ann left.');
+  assert.equal(early.call.state, 'in-call');
+  assert.deepEqual(early.effects.at(-1), { type: 'check-peer', ms: LINK_GRACE_MS });
+  // The link going on failing says nothing new; a restart's deadline does
+  // not end it early either; the grace does.
+  for (const event of [{ type: 'link-changed', connection: 'failed' }, { type: 'link-check' }]) {
+    assert.equal(run([event], early.call).call.state, 'in-call', JSON.stringify(event));
+  }
+  const over = run([{ type: 'link-changed', connection: 'failed' }, { type: 'peer-check' }], early.call);
+  assert.equal(over.call.state, 'idle');
+  assert.equal(lastStatus(over.effects), 'Ann left.');
+  // Back within the grace (was): the call goes on with the new id, and the
+  // grace's end changes nothing.
+  const back = run(
+    [{ type: 'peer-updated', peer: { id: 'ann-2', name: 'Ann' }, was: ann.id }, { type: 'peer-check' }],
+    early.call,
+  );
+  assert.equal(back.call.state, 'in-call');
+  assert.equal(back.call.peer.id, 'ann-2');
+  // A link channel that closes still ends it at once.
+  assert.equal(run([{ type: 'link-changed', channel: 'closed' }], early.call).call.state, 'idle');
 
   // Link up: wait for the link to go down.
   const left = run([{ type: 'peer-left', id: ann.id }], inCall);

@@ -30,7 +30,7 @@ export function createCalls(ctx) {
   let call = idleCall;
   /** The current call's CallSession, from dial or incoming offer until teardown. */
   let session = null;
-  /** The call's timers by name ('ring', 'link', 'restart', 'quality'). */
+  /** The call's timers by name ('ring', 'link', 'peer', 'restart', 'quality'). */
   const timers = new Map();
   /** Fallback offered in the status line after a camera problem: {peer, modes, answer}. */
   let retry = null;
@@ -176,6 +176,9 @@ export function createCalls(ctx) {
         break;
       case 'check-link':
         startTimer('link', effect.ms, () => dispatch({ type: 'link-check' }));
+        break;
+      case 'check-peer':
+        startTimer('peer', effect.ms, () => dispatch({ type: 'peer-check' }));
         break;
       case 'teardown':
         teardown();

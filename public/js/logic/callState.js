@@ -15,7 +15,7 @@
 // hangup-received, peer-left, peer-updated (with `was` when the peer came
 // back under a new id), target-gone), from the media
 // layer (offer-sent, answer-sent, media-failed, failed, link-changed,
-// channel-disconnect) and from timers (timeout, link-check).
+// channel-disconnect) and from timers (timeout, link-check, peer-check).
 //
 // Effects:
 //   {type:'open-session', peer}            prepare per-call state (queues ICE)
@@ -26,6 +26,7 @@
 //   {type:'channel-send', message}         a data-channel message
 //   {type:'start-timer', ms} / {type:'stop-timer'}   the ring timer
 //   {type:'check-link', ms}                dispatch link-check after `ms`
+//   {type:'check-peer', ms}                dispatch peer-check after `ms`
 //   {type:'restart-ice'}                   offer new ICE credentials (caller)
 //   {type:'retry-restart', ms}             dispatch restart-retry after `ms`
 //   {type:'answer-restart', sdp}           answer the caller's restart offer
@@ -84,6 +85,7 @@ export const idleCall = Object.freeze({
   offer: null, // the caller's SDP, while ringing
   answering: false, // ringing, and Accept was pressed
   peerSignalingGone: false, // in-call, and the server announced the peer removed
+  goneWhileDown: false, // ... while the link was already down (the grace then waits for a rejoin)
   link: NO_LINK, // last reported peer-connection and data-channel states
   caller: false, // this side dialled (it is the one that restarts ICE)
   restarting: false, // in-call, the link dropped and an ICE restart is under way
@@ -156,7 +158,7 @@ export function transition(call, event) {
     // server checked it is the same device; the call goes on with its new
     // id (an ICE restart can reach it again).
     if (typeof event.was === 'string' && event.was === call.peer.id && p.id !== call.peer.id) {
-      return stay({ ...call, peer: { id: p.id, name: p.name }, peerSignalingGone: false });
+      return stay({ ...call, peer: { id: p.id, name: p.name }, peerSignalingGone: false, goneWhileDown: false });
     }
     if (p.id === call.peer.id && p.name !== call.peer.name) {
       return stay({ ...call, peer: { id: p.id, name: p.name } });
@@ -378,10 +380,19 @@ function fromInCall(call, event) {
       return stay(call);
     case 'peer-left':
       if (event.id !== id) return stay(call);
-      if (!linkUp(call.link)) return finish(left);
-      return stay({ ...call, peerSignalingGone: true }, [
-        { type: 'check-link', ms: LINK_GRACE_MS },
+      // Up: the link tells within the grace whether the peer is gone or
+      // only lost the server.
+      if (linkUp(call.link)) {
+        return stay({ ...call, peerSignalingGone: true }, [{ type: 'check-link', ms: LINK_GRACE_MS }]);
+      }
+      // Down: the peer may be back under a new id (was) within the grace,
+      // to restart the link with; if not, the call is over. Its own timer,
+      // so a restart's deadline keeps running.
+      return stay({ ...call, peerSignalingGone: true, goneWhileDown: true }, [
+        { type: 'check-peer', ms: LINK_GRACE_MS },
       ]);
+    case 'peer-check':
+      return call.peerSignalingGone && call.goneWhileDown ? finish(left) : stay(call);
     case 'restart-retry':
       if (!call.restarting || !call.caller || call.link.connection === 'connected') return stay(call);
       return stay(call, [{ type: 'restart-ice' }, { type: 'retry-restart', ms: RESTART_RETRY_MS }]);
@@ -389,7 +400,7 @@ function fromInCall(call, event) {
       // Up at the deadline (a callee that answered a restart while its own
       // link never dropped): the restart is over.
       if (linkUp(call.link)) return stay({ ...call, restarting: false });
-      if (call.peerSignalingGone) return finish(left);
+      if (call.peerSignalingGone && !call.goneWhileDown) return finish(left);
       if (call.restarting) return lost(call);
       return call.link.connection === 'disconnected' ? restart(call) : stay(call);
     case 'link-changed': {
@@ -397,7 +408,9 @@ function fromInCall(call, event) {
       const next = { ...call, link };
       if (link.channel === 'closed') return finish(left);
       if (call.peerSignalingGone) {
-        return link.connection === 'failed' || link.connection === 'disconnected'
+        // A link that was up and then drops confirms the peer left; one
+        // already down says nothing new.
+        return !call.goneWhileDown && (link.connection === 'failed' || link.connection === 'disconnected')
           ? finish(left)
           : stay(next);
       }
