@@ -2,7 +2,8 @@
 //! each other (client-isolated Wi-Fi: two namespaces joined only through
 //! the server's): the direct connection cannot come up, so after a few
 //! seconds the call goes through the appliance by itself, video plays both
-//! ways, and both call panels say so.
+//! ways, and both call panels say so; when both pages' signaling is reset,
+//! they rejoin under new ids and the call goes on through the appliance.
 
 mod common;
 mod e2e;
@@ -55,6 +56,53 @@ async fn call_through_the_appliance() {
             .js("return document.body.dataset.callState + ' ' + window.lanrtc.callVia;")
             .await;
         assert_eq!(direct, "in-call appliance", "{}", b.name);
+    }
+
+    // Both pages' signaling reset at once (the server's ends killed): they
+    // come back under new ids and prove the old ones; each side starts its
+    // streams through the appliance again (the old connections' ended with
+    // them), and the call goes on with a new picture both ways.
+    let port = alice.js("return location.port;").await;
+    let port = format!(":{}", port.as_str().unwrap());
+    let mut before = Vec::new();
+    for b in [&alice, &bob] {
+        before.push(
+            b.js("return [window.lanrtc.selfId, document.getElementById('remote-video').srcObject.id];")
+                .await,
+        );
+    }
+    netns::run(std::process::Command::new("ss").args([
+        "-K",
+        "state",
+        "established",
+        "sport",
+        "=",
+        &port,
+    ]));
+    for (b, was) in [&alice, &bob].into_iter().zip(&before) {
+        b.wait_for_within(
+            "a new id and a new picture",
+            &format!(
+                "window.lanrtc.selfId !== null && window.lanrtc.selfId !== {} && \
+                 document.getElementById('remote-video').srcObject?.id !== {}",
+                was[0], was[1]
+            ),
+            Duration::from_secs(40),
+        )
+        .await;
+        b.js("window.__lastT = []; return true;").await;
+        b.wait_for_within(
+            "the other side's video playing again",
+            REMOTE_PLAYING,
+            Duration::from_secs(30),
+        )
+        .await;
+        b.wait_for(
+            "the panel saying how",
+            "document.getElementById('connection-state').textContent === 'Connected through the appliance'",
+        )
+        .await;
+        b.wait_call_state("in-call").await;
     }
     alice.press("Hang up").await;
     bob.wait_call_state("idle").await;

@@ -316,6 +316,19 @@ export class CallSession {
     this.reportLink();
   }
 
+  /**
+   * The relay again from scratch, with `this.peer` as it is now: after a
+   * rejoin (ours, or the other side's under a new id) the appliance has
+   * ended the old connection's streams and knows nothing of the new one.
+   */
+  restartRelay() {
+    if (!this.relay || this.closed) return;
+    const old = this.relay;
+    this.relay = null;
+    old.close();
+    this.startRelay();
+  }
+
   /** 'appliance' when the call goes through it, else 'direct'. */
   get via() {
     return this.relay && this.relay.state === 'connected' ? 'appliance' : 'direct';

@@ -254,6 +254,7 @@ signaling.addEventListener('ready', (e) => {
     peers = [];
     const rejoin = earlier && earlier.id !== selfId ? earlier : null;
     if (selfId) signaling.send(identify(selfId, name, streams.live, rejoin));
+    if (selfId && rejoin) calls.onRejoined();
     earlier = selfId && typeof message.rejoin === 'string' ? { id: selfId, token: message.rejoin } : null;
     transfers.onReady();
   }

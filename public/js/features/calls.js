@@ -533,9 +533,19 @@ export function createCalls(ctx) {
         // restarts) goes there too.
         if (typeof data.was === 'string' && session && session.peer.id === data.was) {
           session.peer = { id: data.id, name: data.name };
+          session.restartRelay();
         }
         dispatch({ type: 'peer-updated', peer: { id: data.id, name: data.name }, was: data.was });
       }
+    },
+
+    /**
+     * Our signaling is back under a new id, proved to the others: a call
+     * carried through the appliance starts its streams there again (the
+     * old connection's ended with it). A direct call needs nothing.
+     */
+    onRejoined() {
+      if (session && call.state !== 'idle') session.restartRelay();
     },
 
     /** A server error about the call: true when it was one. */
