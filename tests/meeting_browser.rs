@@ -242,6 +242,59 @@ async fn three_in_a_meeting() {
     save_screenshot(&alice, "meeting-laptop.png").await;
     save_screenshot(&bob, "meeting-phone.png").await;
 
+    // Everyone's signaling reset at once (a Wi-Fi outage): each page comes
+    // back under a new id and takes its place in the meeting again by
+    // itself, with the same microphone and camera state.
+    let port = alice.js("return location.port;").await;
+    let ids: Vec<Value> = {
+        let mut ids = Vec::new();
+        for b in [&alice, &bob, &carol] {
+            ids.push(b.js("return window.lanrtc.selfId;").await);
+        }
+        ids
+    };
+    netns::run(std::process::Command::new("ss").args([
+        "-K",
+        "dport",
+        "=",
+        &format!(":{}", port.as_str().unwrap()),
+    ]));
+    for (b, id) in [&alice, &bob, &carol].into_iter().zip(&ids) {
+        b.wait_for_within(
+            "back in the meeting under a new id",
+            &format!(
+                "window.lanrtc.selfId !== null && window.lanrtc.selfId !== {id} && \
+                 !document.getElementById('meeting').hidden && \
+                 document.querySelectorAll('#meeting-grid .tile').length === 3"
+            ),
+            Duration::from_secs(30),
+        )
+        .await;
+    }
+    for (b, me, other) in [
+        (&alice, "Alice", "Bob"),
+        (&bob, "Bob", "Alice"),
+        (&carol, "Carol", "Alice"),
+    ] {
+        b.js(forget_times()).await;
+        b.wait_for_within(
+            &format!("{me}: {other} playing again"),
+            &playing(other),
+            Duration::from_secs(30),
+        )
+        .await;
+    }
+    alice
+        .wait_for(
+            "Bob still muted and Carol's camera still off, as they left them",
+            &format!(
+                "{b}.dataset.muted === 'true' && {c}.dataset.cameraOff === 'true'",
+                b = tile("Bob"),
+                c = tile("Carol")
+            ),
+        )
+        .await;
+
     // Carol leaves; Alice and Bob go on without a break.
     carol.press("Leave meeting").await;
     for (b, other) in [(&alice, "Bob"), (&bob, "Alice")] {

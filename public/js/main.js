@@ -255,6 +255,7 @@ signaling.addEventListener('ready', (e) => {
     const rejoin = earlier && earlier.id !== selfId ? earlier : null;
     if (selfId) signaling.send(identify(selfId, name, streams.live, rejoin));
     if (selfId && rejoin) calls.onRejoined();
+    if (selfId) meetings.onConnected();
     earlier = selfId && typeof message.rejoin === 'string' ? { id: selfId, token: message.rejoin } : null;
     transfers.onReady();
   }

@@ -12,6 +12,9 @@ import { isObject } from '../logic/protocol.js';
  *   render(), self() → {id, name}, mediaOn() → boolean,
  *   beforeJoin() (ends what a meeting replaces: going live, watching)
  */
+/** How long after a drop the meeting is taken up again by itself. */
+const COME_BACK_MS = 60_000;
+
 export function createMeetings(ctx) {
   /** The room's meeting as last told, or null when there is none. */
   let room = null;
@@ -25,12 +28,21 @@ export function createMeetings(ctx) {
   let partner = null;
 
   /**
+   * Our place in the meeting when the server connection dropped: copies of
+   * the camera and microphone tracks (kept running, so coming back asks no
+   * permission again), whether they were muted or off, and when. Joined
+   * again as soon as the connection is back, within COME_BACK_MS.
+   */
+  let comeBack = null;
+
+  /**
    * Joins the room's meeting. `from`: a 1:1 call's camera and microphone
    * (shared, not opened again: iOS stops the first capture when a second
    * starts) and its other side, whose arrival in the meeting ends the call.
    */
   async function join(from = null) {
     if (session || joining || !ctx.self().id) return;
+    if (from === null) dropComeBack();
     joining = true;
     partner = from ? from.peerId : null;
     ctx.status.clear('meeting');
@@ -105,6 +117,12 @@ export function createMeetings(ctx) {
       if (err && err.name === 'NotAllowedError') throw err;
       return devices.getUserMedia({ audio: true });
     }
+  }
+
+  function dropComeBack() {
+    if (!comeBack) return;
+    for (const t of comeBack.stream.getTracks()) t.stop();
+    comeBack = null;
   }
 
   function leave({ tell = true } = {}) {
@@ -195,13 +213,46 @@ export function createMeetings(ctx) {
       room = null;
     },
 
-    /** The server connection was lost, and with it our place in the meeting. */
+    /**
+     * The server connection was lost, and with it our place in the meeting:
+     * kept, to take again when it is back.
+     */
     onOffline() {
       room = null;
-      if (session) {
-        leave({ tell: false });
+      if (!session) return;
+      const live = session.camera.getTracks().filter((t) => t.readyState === 'live');
+      dropComeBack();
+      comeBack = {
+        stream: new MediaStream(live.map((t) => t.clone())),
+        muted: session.muted,
+        cameraOff: session.cameraOff,
+        at: Date.now(),
+      };
+      leave({ tell: false });
+      ctx.status.show('The connection to the server was lost; back in the meeting as soon as it returns\u2026', {
+        key: 'meeting',
+      });
+    },
+
+    /** Connected and identified again: back into the meeting we were in. */
+    onConnected() {
+      if (!comeBack) return;
+      const back = comeBack;
+      comeBack = null;
+      if (Date.now() - back.at > COME_BACK_MS || back.stream.getTracks().length === 0) {
+        for (const t of back.stream.getTracks()) t.stop();
         ctx.status.show('You left the meeting: the connection to the server was lost.', { key: 'meeting' });
+        return;
       }
+      // The tracks are copied again for the session (synchronously, so the
+      // session exists when join returns its promise); ours then stop.
+      const joined = join({ stream: back.stream, peerId: null });
+      for (const t of back.stream.getTracks()) t.stop();
+      if (session) {
+        if (back.muted) session.setMuted(true);
+        if (back.cameraOff) session.setCameraOff(true);
+      }
+      joined.catch((err) => console.warn('lanrtc: could not go back into the meeting', err));
     },
 
     get inMeeting() {
