@@ -412,6 +412,48 @@ async fn scenario(media: bool) {
         .wait_for("the stream playing again", e2e::STREAM_PLAYING)
         .await;
 
+    // Everyone's signaling reset at once (a Wi-Fi outage): Alice's page
+    // comes back under a new id and goes live again with the same camera,
+    // and both viewers watch her again by themselves.
+    let port = alice.js("return location.port;").await;
+    let alice_id = alice.js("return window.lanrtc.selfId;").await;
+    netns::run(std::process::Command::new("ss").args([
+        "-K",
+        "dport",
+        "=",
+        &format!(":{}", port.as_str().unwrap()),
+    ]));
+    alice
+        .wait_for_within(
+            "live again under a new id",
+            &format!(
+                "window.lanrtc.selfId !== null && window.lanrtc.selfId !== {alice_id} && document.body.dataset.live === 'on'"
+            ),
+            Duration::from_secs(30),
+        )
+        .await;
+    for b in [&bob, &carol] {
+        b.wait_for_within(
+            "watching Alice again",
+            "document.body.dataset.watchState === 'watching'",
+            Duration::from_secs(30),
+        )
+        .await;
+        b.js("window.__watchT = []; return true;").await;
+        b.wait_for_within(
+            "the stream playing after the outage",
+            e2e::STREAM_PLAYING,
+            Duration::from_secs(30),
+        )
+        .await;
+    }
+    alice
+        .wait_for(
+            "two viewers again",
+            &format!("document.getElementById('live-audience').textContent.startsWith('{two}')"),
+        )
+        .await;
+
     // Alice stops: both viewers are told and return to idle.
     alice.press("Stop live").await;
     for b in [&bob, &carol] {

@@ -255,7 +255,10 @@ signaling.addEventListener('ready', (e) => {
     const rejoin = earlier && earlier.id !== selfId ? earlier : null;
     if (selfId) signaling.send(identify(selfId, name, streams.live, rejoin));
     if (selfId && rejoin) calls.onRejoined();
-    if (selfId) meetings.onConnected();
+    if (selfId) {
+      meetings.onConnected();
+      streams.onConnected();
+    }
     earlier = selfId && typeof message.rejoin === 'string' ? { id: selfId, token: message.rejoin } : null;
     transfers.onReady();
   }

@@ -25,6 +25,9 @@ import {
  *   callStream() → the running call's MediaStream or null,
  *   peerName(id) → string
  */
+/** How long after a drop a live stream, or watching one, is taken up again by itself. */
+const RESUME_MS = 60_000;
+
 export function createStreams(ctx) {
   /** Our stream, while we are live. */
   let broadcast = null;
@@ -32,12 +35,26 @@ export function createStreams(ctx) {
   let viewing = null;
   /** Its media, once it arrives. */
   let watchedStream = null;
+  /**
+   * What a dropped connection interrupted, to take up again by itself
+   * within RESUME_MS: our stream (copies of its tracks, kept running so
+   * nothing is asked again) and the broadcaster we watched, {id, at}.
+   */
+  let resumeLive = null;
+  let rewatch = null;
 
-  async function goLive(source) {
+  function dropResumeLive() {
+    if (!resumeLive) return;
+    for (const t of resumeLive.stream.getTracks()) t.stop();
+    resumeLive = null;
+  }
+
+  async function goLive(source, kept = null) {
     if (broadcast || !ctx.self().id) return;
+    if (!kept) dropResumeLive();
     let stream;
     try {
-      stream = await capture(source);
+      stream = kept || (await capture(source));
     } catch (err) {
       console.warn('lanrtc: could not go live', err);
       ctx.status.show(describeLiveProblem(mediaProblemKind(err), source), { key: 'live' });
@@ -120,6 +137,7 @@ export function createStreams(ctx) {
 
   async function watch(peer) {
     if (viewing && viewing.broadcaster.id === peer.id) return;
+    rewatch = null;
     stopWatching();
     ctx.status.clear('watch');
     const v = new Viewing({
@@ -135,6 +153,8 @@ export function createStreams(ctx) {
         if (viewing !== v) return;
         viewing = null;
         watchedStream = null;
+        // Not ended on purpose: watched again if it comes back soon.
+        rewatch = ['left', 'failed', 'offline'].includes(reason) ? { id: peer.id, at: Date.now() } : null;
         ctx.status.show(endedText(peer.name, reason), { key: 'watch' });
         ctx.render();
       },
@@ -225,6 +245,18 @@ export function createStreams(ctx) {
         else if (data.live !== true) viewing.end('stopped');
       }
       if (broadcast instanceof Broadcast && data.remove === true) broadcast.removeViewer(data.id);
+      // The broadcaster we lost is live again (perhaps under a new id).
+      if (
+        rewatch &&
+        !viewing &&
+        data.live === true &&
+        typeof data.name === 'string' &&
+        (data.id === rewatch.id || data.was === rewatch.id)
+      ) {
+        const recent = Date.now() - rewatch.at < RESUME_MS;
+        rewatch = null;
+        if (recent) watch({ id: data.id, name: data.name, live: true });
+      }
     },
 
     /** A server error about our streams: true when it was one. */
@@ -243,10 +275,29 @@ export function createStreams(ctx) {
     /** The server connection was lost: our viewers are gone, and so is what we watch. */
     onOffline() {
       if (broadcast) {
+        const live = broadcast.stream.getTracks().filter((t) => t.readyState === 'live');
+        dropResumeLive();
+        resumeLive = { stream: new MediaStream(live.map((t) => t.clone())), at: Date.now() };
         stopLive({ tell: false });
-        ctx.status.show('Your live stream stopped: the connection to the server was lost.', { key: 'live' });
+        ctx.status.show(
+          'Your live stream stopped: the connection to the server was lost. It starts again when the connection is back\u2026',
+          { key: 'live' },
+        );
       }
       if (viewing) viewing.end('offline');
+    },
+
+    /** Connected and identified again: our stream goes live again. */
+    onConnected() {
+      if (!resumeLive) return;
+      const back = resumeLive;
+      resumeLive = null;
+      if (Date.now() - back.at > RESUME_MS || back.stream.getTracks().length === 0) {
+        for (const t of back.stream.getTracks()) t.stop();
+        ctx.status.show('Your live stream stopped: the connection to the server was lost.', { key: 'live' });
+        return;
+      }
+      goLive(null, back.stream).catch((err) => console.warn('lanrtc: could not go live again', err));
     },
 
     get live() {
