@@ -223,10 +223,6 @@ async fn scenario() {
     // on with video both ways.
     let before = alice.js("return window.lanrtc.remoteIceUfrag;").await;
     assert!(before.is_string(), "{before}");
-    let ids = [
-        alice.js("return window.lanrtc.selfId;").await,
-        bob.js("return window.lanrtc.selfId;").await,
-    ];
     for args in [
         &["rule", "add", "pref", "100", "lookup", "local"][..],
         &["rule", "del", "pref", "0"][..],
@@ -234,14 +230,9 @@ async fn scenario() {
     ] {
         netns::run(std::process::Command::new("ip").args(args));
     }
-    let port = format!(":{}", url.trim_end_matches('/').rsplit(':').next().unwrap());
-    netns::run(std::process::Command::new("ss").args(["-K", "dport", "=", &port]));
+    let ids = e2e::reset_connections(&[&alice, &bob], "dport").await;
     for (b, id) in [&alice, &bob].into_iter().zip(&ids) {
-        b.wait_for(
-            "signaling back with a new id",
-            &format!("window.lanrtc.selfId !== null && window.lanrtc.selfId !== {id}"),
-        )
-        .await;
+        e2e::wait_new_id(b, id, "true", "signaling back with a new id").await;
     }
     alice
         .wait_for(

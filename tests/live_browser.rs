@@ -415,23 +415,14 @@ async fn scenario(media: bool) {
     // Everyone's signaling reset at once (a Wi-Fi outage): Alice's page
     // comes back under a new id and goes live again with the same camera,
     // and both viewers watch her again by themselves.
-    let port = alice.js("return location.port;").await;
-    let alice_id = alice.js("return window.lanrtc.selfId;").await;
-    netns::run(std::process::Command::new("ss").args([
-        "-K",
-        "dport",
-        "=",
-        &format!(":{}", port.as_str().unwrap()),
-    ]));
-    alice
-        .wait_for_within(
-            "live again under a new id",
-            &format!(
-                "window.lanrtc.selfId !== null && window.lanrtc.selfId !== {alice_id} && document.body.dataset.live === 'on'"
-            ),
-            Duration::from_secs(30),
-        )
-        .await;
+    let ids = e2e::reset_connections(&[&alice], "dport").await;
+    e2e::wait_new_id(
+        &alice,
+        &ids[0],
+        "document.body.dataset.live === 'on'",
+        "live again under a new id",
+    )
+    .await;
     for b in [&bob, &carol] {
         b.wait_for_within(
             "watching Alice again",

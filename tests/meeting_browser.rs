@@ -245,29 +245,13 @@ async fn three_in_a_meeting() {
     // Everyone's signaling reset at once (a Wi-Fi outage): each page comes
     // back under a new id and takes its place in the meeting again by
     // itself, with the same microphone and camera state.
-    let port = alice.js("return location.port;").await;
-    let ids: Vec<Value> = {
-        let mut ids = Vec::new();
-        for b in [&alice, &bob, &carol] {
-            ids.push(b.js("return window.lanrtc.selfId;").await);
-        }
-        ids
-    };
-    netns::run(std::process::Command::new("ss").args([
-        "-K",
-        "dport",
-        "=",
-        &format!(":{}", port.as_str().unwrap()),
-    ]));
+    let ids = e2e::reset_connections(&[&alice, &bob, &carol], "dport").await;
     for (b, id) in [&alice, &bob, &carol].into_iter().zip(&ids) {
-        b.wait_for_within(
+        e2e::wait_new_id(
+            b,
+            id,
+            "!document.getElementById('meeting').hidden && document.querySelectorAll('#meeting-grid .tile').length === 3",
             "back in the meeting under a new id",
-            &format!(
-                "window.lanrtc.selfId !== null && window.lanrtc.selfId !== {id} && \
-                 !document.getElementById('meeting').hidden && \
-                 document.querySelectorAll('#meeting-grid .tile').length === 3"
-            ),
-            Duration::from_secs(30),
         )
         .await;
     }

@@ -36,18 +36,7 @@ async fn call_through_the_appliance() {
     bob.wait_call_state("ringing").await;
     bob.press("Accept").await;
     for b in [&alice, &bob] {
-        b.wait_call_state("in-call").await;
-        b.wait_for_within(
-            "the other side's video playing",
-            REMOTE_PLAYING,
-            Duration::from_secs(30),
-        )
-        .await;
-        b.wait_for(
-            "the panel saying how",
-            "document.getElementById('connection-state').textContent === 'Connected through the appliance'",
-        )
-        .await;
+        through_the_appliance(b).await;
     }
     // It is the appliance's stream that plays: the direct connection never
     // came up.
@@ -62,47 +51,24 @@ async fn call_through_the_appliance() {
     // come back under new ids and prove the old ones; each side starts its
     // streams through the appliance again (the old connections' ended with
     // them), and the call goes on with a new picture both ways.
-    let port = alice.js("return location.port;").await;
-    let port = format!(":{}", port.as_str().unwrap());
-    let mut before = Vec::new();
+    let mut pictures = Vec::new();
     for b in [&alice, &bob] {
-        before.push(
-            b.js("return [window.lanrtc.selfId, document.getElementById('remote-video').srcObject.id];")
+        pictures.push(
+            b.js("return document.getElementById('remote-video').srcObject.id;")
                 .await,
         );
     }
-    netns::run(std::process::Command::new("ss").args([
-        "-K",
-        "state",
-        "established",
-        "sport",
-        "=",
-        &port,
-    ]));
-    for (b, was) in [&alice, &bob].into_iter().zip(&before) {
-        b.wait_for_within(
+    let ids = e2e::reset_connections(&[&alice, &bob], "sport").await;
+    for ((b, id), picture) in [&alice, &bob].into_iter().zip(&ids).zip(&pictures) {
+        e2e::wait_new_id(
+            b,
+            id,
+            &format!("document.getElementById('remote-video').srcObject?.id !== {picture}"),
             "a new id and a new picture",
-            &format!(
-                "window.lanrtc.selfId !== null && window.lanrtc.selfId !== {} && \
-                 document.getElementById('remote-video').srcObject?.id !== {}",
-                was[0], was[1]
-            ),
-            Duration::from_secs(40),
         )
         .await;
         b.js("window.__lastT = []; return true;").await;
-        b.wait_for_within(
-            "the other side's video playing again",
-            REMOTE_PLAYING,
-            Duration::from_secs(30),
-        )
-        .await;
-        b.wait_for(
-            "the panel saying how",
-            "document.getElementById('connection-state').textContent === 'Connected through the appliance'",
-        )
-        .await;
-        b.wait_call_state("in-call").await;
+        through_the_appliance(b).await;
     }
     alice.press("Hang up").await;
     bob.wait_call_state("idle").await;
@@ -112,4 +78,21 @@ async fn call_through_the_appliance() {
     bob.quit().await;
     let _ = stop.send(());
     server.await.unwrap().unwrap();
+}
+
+/// In the call, the other side's video playing, and the panel saying it
+/// goes through the appliance.
+async fn through_the_appliance(b: &e2e::Browser) {
+    b.wait_call_state("in-call").await;
+    b.wait_for_within(
+        "the other side's video playing",
+        REMOTE_PLAYING,
+        Duration::from_secs(30),
+    )
+    .await;
+    b.wait_for(
+        "the panel saying how",
+        "document.getElementById('connection-state').textContent === 'Connected through the appliance'",
+    )
+    .await;
 }

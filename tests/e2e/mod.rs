@@ -687,6 +687,34 @@ pub fn sha256_hex(data: &[u8]) -> String {
         .collect()
 }
 
+/// A Wi-Fi outage for the room, as far as TCP can tell: every established
+/// connection to the server whose page `b` shows is reset, signaling
+/// included, and both ends learn it at once. `end` is `"dport"` to kill the
+/// browsers' ends (browsers in this namespace) or `"sport"` for the
+/// server's (browsers in namespaces of their own). Returns each page's id
+/// before, for [`wait_new_id`].
+pub async fn reset_connections(pages: &[&Browser], end: &str) -> Vec<Value> {
+    let port = pages[0].js("return location.port;").await;
+    let mut ids = Vec::new();
+    for b in pages {
+        ids.push(b.js("return window.lanrtc.selfId;").await);
+    }
+    let port = format!(":{}", port.as_str().unwrap());
+    run(Command::new("ss").args(["-K", "state", "established", end, "=", &port]));
+    ids
+}
+
+/// Waits until the page is connected again under an id other than `old`
+/// and `also` holds.
+pub async fn wait_new_id(b: &Browser, old: &Value, also: &str, what: &str) {
+    b.wait_for_within(
+        what,
+        &format!("window.lanrtc.selfId !== null && window.lanrtc.selfId !== {old} && ({also})"),
+        Duration::from_secs(40),
+    )
+    .await;
+}
+
 /// Picks `paths` in the file chooser that "Send files to <peer>" opens.
 pub async fn send_files(b: &Browser, peer: &str, paths: &[&Path]) {
     eprintln!("{}: sending {} files to {peer}", b.name, paths.len());
