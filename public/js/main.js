@@ -255,14 +255,16 @@ signaling.addEventListener('ready', (e) => {
     const rejoin = earlier && earlier.id !== selfId ? earlier : null;
     if (selfId) signaling.send(identify(selfId, name, streams.live, rejoin));
     if (selfId && rejoin) calls.onRejoined();
-    if (selfId) {
-      meetings.onConnected();
-      streams.onConnected();
-    }
     earlier = selfId && typeof message.rejoin === 'string' ? { id: selfId, token: message.rejoin } : null;
     transfers.onReady();
   }
   liveReload.onReady(message);
+  // After the version check: a reload for new app files ends what a drop
+  // interrupted instead of taking it up for a moment.
+  if (!sameConnection && selfId) {
+    meetings.onConnected();
+    streams.onConnected();
+  }
   render();
 });
 

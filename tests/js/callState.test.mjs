@@ -198,7 +198,7 @@ test('a peer that leaves mid-call ends it once the link confirms', () => {
   // Link not up: the call ends after the grace, unless Ann comes back.
   const early = run([{ type: 'answer-received', from: ann.id, sdp: 'a' }, { type: 'peer-left', id: ann.id }], calling);
   assert.equal(early.call.state, 'in-call');
-  assert.deepEqual(early.effects.at(-1), { type: 'check-peer', ms: LINK_GRACE_MS });
+  assert.deepEqual(early.effects.at(-1), { type: 'check-peer', ms: RESTART_MS });
   // The link going on failing says nothing new; a restart's deadline does
   // not end it early either; the grace does.
   for (const event of [{ type: 'link-changed', connection: 'failed' }, { type: 'link-check' }]) {
@@ -217,6 +217,16 @@ test('a peer that leaves mid-call ends it once the link confirms', () => {
   assert.equal(back.call.peer.id, 'ann-2');
   // A link channel that closes still ends it at once.
   assert.equal(run([{ type: 'link-changed', channel: 'closed' }], early.call).call.state, 'idle');
+  // The link coming back by itself: the call goes on, the grace's end
+  // changes nothing, and a later drop of the link is Ann gone.
+  const healed = run(
+    [{ type: 'link-changed', connection: 'connected', channel: 'open' }, { type: 'peer-check' }],
+    early.call,
+  );
+  assert.equal(healed.call.state, 'in-call');
+  assert.equal(healed.call.goneWhileDown, false);
+  assert.equal(lastStatus(run([{ type: 'link-changed', connection: 'connected', channel: 'open' }], early.call).effects), 'In a call with Ann.');
+  assert.equal(run([{ type: 'link-changed', connection: 'failed' }], healed.call).call.state, 'idle');
 
   // Link up: wait for the link to go down.
   const left = run([{ type: 'peer-left', id: ann.id }], inCall);

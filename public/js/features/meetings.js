@@ -2,6 +2,7 @@
 // in, who speaks), joining and leaving, and our MeetingSession while we are
 // in it. main.js routes the meeting messages here and asks what to show.
 
+import { KeptTracks } from '../keptTracks.js';
 import { MeetingSession } from '../meeting.js';
 import { mediaProblemKind } from '../logic/media.js';
 import { deviceSendsSimulcast, joinMessage, joinProblemText, leaveMessage, readMeeting } from '../logic/meeting.js';
@@ -28,10 +29,9 @@ export function createMeetings(ctx) {
   let partner = null;
 
   /**
-   * Our place in the meeting when the server connection dropped: copies of
-   * the camera and microphone tracks (kept running, so coming back asks no
-   * permission again), whether they were muted or off, and when. Joined
-   * again as soon as the connection is back, within COME_BACK_MS.
+   * Our place in the meeting when the server connection dropped: the
+   * camera and microphone (KeptTracks, for COME_BACK_MS) and whether they
+   * were muted or off. Joined again as soon as the connection is back.
    */
   let comeBack = null;
 
@@ -121,7 +121,7 @@ export function createMeetings(ctx) {
 
   function dropComeBack() {
     if (!comeBack) return;
-    for (const t of comeBack.stream.getTracks()) t.stop();
+    comeBack.kept.drop();
     comeBack = null;
   }
 
@@ -137,7 +137,11 @@ export function createMeetings(ctx) {
 
   return {
     join,
-    leave,
+    /** Leaving on purpose (or the page going away) also gives up a pending return. */
+    leave(options) {
+      dropComeBack();
+      leave(options);
+    },
 
     /** Pins a tile large, or unpins it. */
     pin(id) {
@@ -220,14 +224,17 @@ export function createMeetings(ctx) {
     onOffline() {
       room = null;
       if (!session) return;
-      const live = session.camera.getTracks().filter((t) => t.readyState === 'live');
       dropComeBack();
-      comeBack = {
-        stream: new MediaStream(live.map((t) => t.clone())),
+      const back = {
+        kept: new KeptTracks(session.camera, COME_BACK_MS, () => {
+          if (comeBack !== back) return;
+          comeBack = null;
+          ctx.status.show('You left the meeting: the connection to the server was lost.', { key: 'meeting' });
+        }),
         muted: session.muted,
         cameraOff: session.cameraOff,
-        at: Date.now(),
       };
+      comeBack = back;
       leave({ tell: false });
       ctx.status.show('The connection to the server was lost; back in the meeting as soon as it returns\u2026', {
         key: 'meeting',
@@ -239,15 +246,16 @@ export function createMeetings(ctx) {
       if (!comeBack) return;
       const back = comeBack;
       comeBack = null;
-      if (Date.now() - back.at > COME_BACK_MS || back.stream.getTracks().length === 0) {
-        for (const t of back.stream.getTracks()) t.stop();
+      const stream = back.kept.take();
+      if (!stream) {
+        back.kept.drop();
         ctx.status.show('You left the meeting: the connection to the server was lost.', { key: 'meeting' });
         return;
       }
       // The tracks are copied again for the session (synchronously, so the
       // session exists when join returns its promise); ours then stop.
-      const joined = join({ stream: back.stream, peerId: null });
-      for (const t of back.stream.getTracks()) t.stop();
+      const joined = join({ stream, peerId: null });
+      back.kept.drop();
       if (session) {
         if (back.muted) session.setMuted(true);
         if (back.cameraOff) session.setCameraOff(true);

@@ -4,6 +4,7 @@
 // watch) and handles its own messages; main.js only routes messages here
 // and asks what to show.
 
+import { KeptTracks } from '../keptTracks.js';
 import { ApplianceBroadcast, Broadcast, Viewing } from '../live.js';
 import { describeLiveProblem, mediaProblemKind } from '../logic/media.js';
 import { identify, isObject, reject } from '../logic/protocol.js';
@@ -37,20 +38,23 @@ export function createStreams(ctx) {
   let watchedStream = null;
   /**
    * What a dropped connection interrupted, to take up again by itself
-   * within RESUME_MS: our stream (copies of its tracks, kept running so
-   * nothing is asked again) and the broadcaster we watched, {id, at}.
+   * within RESUME_MS: our stream (KeptTracks) and the broadcaster we
+   * watched, {id, at}.
    */
   let resumeLive = null;
   let rewatch = null;
 
   function dropResumeLive() {
     if (!resumeLive) return;
-    for (const t of resumeLive.stream.getTracks()) t.stop();
+    resumeLive.drop();
     resumeLive = null;
   }
 
   async function goLive(source, kept = null) {
-    if (broadcast || !ctx.self().id) return;
+    if (broadcast || !ctx.self().id) {
+      if (kept) for (const t of kept.getTracks()) t.stop();
+      return;
+    }
     if (!kept) dropResumeLive();
     let stream;
     try {
@@ -171,6 +175,7 @@ export function createStreams(ctx) {
   }
 
   function stopWatching() {
+    rewatch = null;
     if (!viewing) return;
     viewing.stop();
     viewing = null;
@@ -208,7 +213,11 @@ export function createStreams(ctx) {
 
   return {
     goLive,
-    stopLive,
+    /** Stopping on purpose (or the page going away) also gives up a pending resume. */
+    stopLive(options) {
+      dropResumeLive();
+      stopLive(options);
+    },
     watch,
     stopWatching,
 
@@ -275,9 +284,13 @@ export function createStreams(ctx) {
     /** The server connection was lost: our viewers are gone, and so is what we watch. */
     onOffline() {
       if (broadcast) {
-        const live = broadcast.stream.getTracks().filter((t) => t.readyState === 'live');
         dropResumeLive();
-        resumeLive = { stream: new MediaStream(live.map((t) => t.clone())), at: Date.now() };
+        const kept = new KeptTracks(broadcast.stream, RESUME_MS, () => {
+          if (resumeLive !== kept) return;
+          resumeLive = null;
+          ctx.status.show('Your live stream stopped: the connection to the server was lost.', { key: 'live' });
+        });
+        resumeLive = kept;
         stopLive({ tell: false });
         ctx.status.show(
           'Your live stream stopped: the connection to the server was lost. It starts again when the connection is back\u2026',
@@ -292,12 +305,14 @@ export function createStreams(ctx) {
       if (!resumeLive) return;
       const back = resumeLive;
       resumeLive = null;
-      if (Date.now() - back.at > RESUME_MS || back.stream.getTracks().length === 0) {
-        for (const t of back.stream.getTracks()) t.stop();
+      const stream = back.take();
+      if (!stream || stream.getVideoTracks().length === 0) {
+        back.drop();
         ctx.status.show('Your live stream stopped: the connection to the server was lost.', { key: 'live' });
         return;
       }
-      goLive(null, back.stream).catch((err) => console.warn('lanrtc: could not go live again', err));
+      // The broadcast owns these copies from now on.
+      goLive(null, stream).catch((err) => console.warn('lanrtc: could not go live again', err));
     },
 
     get live() {

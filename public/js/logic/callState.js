@@ -385,11 +385,12 @@ function fromInCall(call, event) {
       if (linkUp(call.link)) {
         return stay({ ...call, peerSignalingGone: true }, [{ type: 'check-link', ms: LINK_GRACE_MS }]);
       }
-      // Down: the peer may be back under a new id (was) within the grace,
-      // to restart the link with; if not, the call is over. Its own timer,
-      // so a restart's deadline keeps running.
+      // Down: the peer may be back under a new id (was) within as long as
+      // a restart may take (noticing its own drop takes it a while), to
+      // restart the link with; if not, the call is over. Its own timer, so
+      // a restart's deadline keeps running.
       return stay({ ...call, peerSignalingGone: true, goneWhileDown: true }, [
-        { type: 'check-peer', ms: LINK_GRACE_MS },
+        { type: 'check-peer', ms: RESTART_MS },
       ]);
     case 'peer-check':
       return call.peerSignalingGone && call.goneWhileDown ? finish(left) : stay(call);
@@ -408,6 +409,11 @@ function fromInCall(call, event) {
       const next = { ...call, link };
       if (link.channel === 'closed') return finish(left);
       if (call.peerSignalingGone) {
+        // Down when the peer left, and up again by itself: the peer only
+        // lost the server, as when it left with the link up.
+        if (call.goneWhileDown && linkUp(link)) {
+          return stay({ ...next, goneWhileDown: false, restarting: false }, [status(`In a call with ${name}.`)]);
+        }
         // A link that was up and then drops confirms the peer left; one
         // already down says nothing new.
         return !call.goneWhileDown && (link.connection === 'failed' || link.connection === 'disconnected')
