@@ -233,6 +233,11 @@ async fn a_page_back_on_a_new_connection_is_announced_as_the_id_it_proves() {
     b3.send(identify_rejoining(&b3.id, "Bob", &b.id, &token))
         .await;
     replaced(&mut a, &b3, "Bob", &was, &mut b2, "Bobby").await;
+    // Its list names Ann and Cy, not the connection it superseded.
+    let mut names =
+        [b3.recv().await, b3.recv().await].map(|m| m["data"]["name"].as_str().unwrap().to_string());
+    names.sort();
+    assert_eq!(names, ["Ann", "Cy"]);
 }
 
 /// `watcher` hears `new` announced as `name`, the same device as `was`,

@@ -75,8 +75,6 @@ struct Entry {
     whip: bool,
     /// This peer's serialized announcement, reused for every newcomer.
     announce: Option<Frame>,
-    /// The token in this connection's `ready` (see `rejoin`).
-    rejoin: Box<str>,
     /// The id this page had before, proved when it identified.
     was: Option<Uuid>,
 }
@@ -301,9 +299,12 @@ impl Hub {
             ReadyTemplate::new(&ready.0, Some(changed))
         };
         let state = self.lock();
-        for (id, entry) in state.entries() {
-            let frame = live.for_id(&id.hyphenated().to_string(), &entry.rejoin);
-            entry.push(Outbound::Frame(frame.into()));
+        for (room, members) in &state.rooms {
+            for (id, entry) in members {
+                let token = self.0.rejoin.token(room, *id);
+                let frame = live.for_id(&id.hyphenated().to_string(), &token);
+                entry.push(Outbound::Frame(frame.into()));
+            }
         }
     }
 
@@ -357,7 +358,6 @@ impl Hub {
                     appliance: false,
                     whip: false,
                     announce: None,
-                    rejoin: rejoin.into(),
                     was: None,
                 },
             );
@@ -447,17 +447,13 @@ impl Hub {
         let was = entry.was.filter(|_| first);
         me.identified.store(true, Ordering::Relaxed);
         let members = &*members;
-        // The connection it replaces is closed after this one is announced,
-        // so the room hears "A' (was A)" before "A left"; so is any other
-        // that claimed the same id before (only that page holds its token,
-        // so such a one is a connection of it left behind).
-        let replaced: Vec<&Entry> = match was {
-            Some(old) => members
-                .iter()
-                .filter(|(id, e)| **id == old || (**id != me.id && e.was == Some(old)))
-                .map(|(_, e)| e)
-                .collect(),
-            None => Vec::new(),
+        // What it replaces: the old connection, and any other that proved
+        // the same id before (only that page holds its token, so such a one
+        // is a connection of it left behind). They are closed after this
+        // one is announced, so the room hears "A' (was A)" before "A left",
+        // and the newcomer is not told of them.
+        let replaced = |id: &Uuid, e: &Entry| {
+            was.is_some_and(|old| *id == old || (*id != me.id && e.was == Some(old)))
         };
         if first {
             // After the peers it names: who is in the room's meeting.
@@ -467,7 +463,7 @@ impl Hub {
                 .map(|m| m.to_message(self.max_meeting()).into());
             let others = members
                 .iter()
-                .filter(|(id, _)| **id != me.id && Some(**id) != was)
+                .filter(|(id, e)| **id != me.id && !replaced(id, e))
                 .filter_map(|(_, e)| e.announce.as_ref())
                 .chain(meeting.as_ref());
             // One item however large the room, so it cannot overflow the
@@ -484,7 +480,7 @@ impl Hub {
                 entry.push(Outbound::Presence(announce.clone()));
             }
         }
-        for old in replaced {
+        for (_, old) in members.iter().filter(|(id, e)| replaced(id, e)) {
             old.close.send_replace(Some(CloseReason::REPLACED));
         }
         Ok(())
@@ -563,7 +559,6 @@ impl Hub {
                 appliance: true,
                 whip: true,
                 announce: Some(announce),
-                rejoin: "".into(),
                 was: None,
             },
         );

@@ -137,6 +137,13 @@ export function createTransfers(ctx) {
     if (state === 'interrupted' || (moved && state === 'connecting')) start(entry);
   }
 
+  /** One end is back (ours, or the other under a new id): pick up what was cut. */
+  function pickUp(entry, moved) {
+    if (!ACTIVE.has(entry.session.state)) return;
+    if (entry.direction === 'in') entry.link.relay('resume');
+    else goOn(entry, moved);
+  }
+
   function start(entry) {
     entry.attemptAt = Date.now();
     entry.link.start();
@@ -301,11 +308,7 @@ export function createTransfers(ctx) {
 
     /** Our signaling is back, perhaps with a new id: pick up what was cut. */
     onReady() {
-      for (const entry of transfers.values()) {
-        if (!ACTIVE.has(entry.session.state)) continue;
-        if (entry.direction === 'in') entry.link.relay('resume');
-        else if (entry.session.state === 'interrupted') start(entry);
-      }
+      for (const entry of transfers.values()) pickUp(entry, false);
     },
 
     onPeer(data) {
@@ -313,10 +316,8 @@ export function createTransfers(ctx) {
       const was = typeof data.was === 'string' ? data.was : null;
       for (const entry of transfers.values()) {
         if (was !== null && entry.peerId === was) {
-          // The other end is back under a new id: pick up what was cut.
           retarget(entry, data.id);
-          if (entry.direction === 'out') goOn(entry, true);
-          else if (ACTIVE.has(entry.session.state)) entry.link.relay('resume');
+          pickUp(entry, true);
         }
         if (entry.peerId === data.id) entry.peerName = data.name;
       }
