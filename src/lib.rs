@@ -25,7 +25,7 @@
 //! - [`trust`] — `/ca.crt`, `/ca.mobileconfig`, the `/trust` page and the
 //!   plain-HTTP landing that checks trust before opening the app.
 //! - [`qr`] — `/qr.svg`, a QR code of a URL for the page to show.
-//! - [`rtc`] — signaling at `/rtc`: upgrade, rooms, protocol, hub, socket
+//! - [`rtc`] — signaling at `/rtc`: upgrade, rooms, protocol, hub, rejoining, socket
 //!   loop, rate limiting, meetings.
 //! - [`media`] — the media server (SFU): one event loop that owns the UDP
 //!   sockets and every WebRTC session, forwards each broadcast to its
